@@ -1,0 +1,51 @@
+//! The datasets compiled into every binary, parsed once on first use.
+
+use std::sync::OnceLock;
+
+use super::{Dataset, DatasetError, FileSource};
+
+/// The dataset a scenario without a `dataset` uses.
+pub const DEFAULT_DATASET: &str = "jpus-2023";
+
+macro_rules! embed {
+    ($dir:literal, [$($file:literal),* $(,)?]) => {
+        &[$(($file, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/", $dir, "/", $file)))),*]
+    };
+}
+
+/// The ids of the built-in datasets.
+pub const BUILTIN_DATASETS: &[&str] = &[DEFAULT_DATASET];
+
+const JPUS_2023: &[(&str, &str)] = embed!(
+    "jpus-2023",
+    ["dataset.toml", "economies.csv", "sectors.csv", "flows.csv", "tariffs.csv", "agreements.toml"]
+);
+
+struct Embedded {
+    id: &'static str,
+    files: &'static [(&'static str, &'static str)],
+}
+
+impl FileSource for Embedded {
+    fn read(&self, name: &str) -> Result<Option<String>, DatasetError> {
+        Ok(self.files.iter().find(|(f, _)| *f == name).map(|(_, text)| (*text).to_owned()))
+    }
+
+    fn name_of(&self, name: &str) -> String {
+        format!("builtin:{}/{name}", self.id)
+    }
+}
+
+/// A built-in dataset by id: `None` when there is no such id.
+pub fn builtin(id: &str) -> Option<Result<&'static Dataset, DatasetError>> {
+    static JPUS: OnceLock<Result<Dataset, DatasetError>> = OnceLock::new();
+    let (cell, files) = match id {
+        DEFAULT_DATASET => (&JPUS, JPUS_2023),
+        _ => return None,
+    };
+    Some(
+        cell.get_or_init(|| Dataset::load(&Embedded { id: DEFAULT_DATASET, files }))
+            .as_ref()
+            .map_err(Clone::clone),
+    )
+}

@@ -1,0 +1,119 @@
+//! A strict reader for the dataset's CSV files: exact headers, and every error
+//! with the file and line it comes from.
+
+use std::collections::HashMap;
+
+use super::DatasetError;
+
+/// One CSV file read whole, its columns checked against what the format allows.
+pub(crate) struct CsvTable<'a> {
+    file: &'a str,
+    columns: HashMap<String, usize>,
+    rows: Vec<(usize, csv::StringRecord)>,
+}
+
+/// One row of a [`CsvTable`], with typed accessors that report file and line.
+pub(crate) struct Row<'t> {
+    file: &'t str,
+    line: usize,
+    columns: &'t HashMap<String, usize>,
+    record: &'t csv::StringRecord,
+}
+
+impl<'a> CsvTable<'a> {
+    /// Parses `text`, requiring every column of `required` and refusing any
+    /// column that is neither required nor in `optional`.
+    pub(crate) fn parse(
+        file: &'a str,
+        text: &str,
+        required: &[&str],
+        optional: &[&str],
+    ) -> Result<CsvTable<'a>, DatasetError> {
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| DatasetError::at(file, 1, format!("unreadable header: {e}")))?
+            .clone();
+        let mut columns = HashMap::new();
+        for (i, name) in headers.iter().enumerate() {
+            if !required.contains(&name) && !optional.contains(&name) {
+                return Err(DatasetError::at(
+                    file,
+                    1,
+                    format!("unknown column `{name}` (expected {})", required.join(",")),
+                ));
+            }
+            if columns.insert(name.to_owned(), i).is_some() {
+                return Err(DatasetError::at(file, 1, format!("column `{name}` appears twice")));
+            }
+        }
+        if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
+            return Err(DatasetError::at(
+                file,
+                1,
+                format!("missing column `{missing}` (expected {})", required.join(",")),
+            ));
+        }
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                DatasetError::at(file, line, format!("malformed row: {e}"))
+            })?;
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            if record.iter().all(str::is_empty) {
+                continue;
+            }
+            rows.push((line, record));
+        }
+        Ok(CsvTable { file, columns, rows })
+    }
+
+    /// The data rows, in file order.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|(line, record)| Row {
+            file: self.file,
+            line: *line,
+            columns: &self.columns,
+            record,
+        })
+    }
+}
+
+impl Row<'_> {
+    /// An error at this row.
+    pub(crate) fn error(&self, reason: impl Into<String>) -> DatasetError {
+        DatasetError::at(self.file, self.line, reason)
+    }
+
+    /// The text of a column (empty when the column is optional and absent).
+    pub(crate) fn text(&self, column: &str) -> &str {
+        self.columns.get(column).and_then(|&i| self.record.get(i)).unwrap_or("")
+    }
+
+    /// A non-empty text cell.
+    pub(crate) fn required(&self, column: &str) -> Result<&str, DatasetError> {
+        match self.text(column) {
+            "" => Err(self.error(format!("`{column}` is empty"))),
+            text => Ok(text),
+        }
+    }
+
+    /// A finite number; `None` when the cell is empty.
+    pub(crate) fn optional_number(&self, column: &str) -> Result<Option<f64>, DatasetError> {
+        let text = self.text(column);
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(self.error(format!("`{column}` = `{text}` is not a finite number"))),
+        }
+    }
+
+    /// A finite number that must be present.
+    pub(crate) fn number(&self, column: &str) -> Result<f64, DatasetError> {
+        self.optional_number(column)?.ok_or_else(|| self.error(format!("`{column}` is empty")))
+    }
+}

@@ -1,0 +1,543 @@
+//! Reading a dataset's files into a validated [`Dataset`].
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use super::{
+    Agreement, AgreementRate, Dataset, DatasetError, Economy, Elasticities, Provenance, Quality, Sector,
+    Source, TariffRow, csv_table::CsvTable,
+};
+use crate::Date;
+
+const DATASET_TOML: &str = "dataset.toml";
+const ECONOMIES_CSV: &str = "economies.csv";
+const SECTORS_CSV: &str = "sectors.csv";
+const FLOWS_CSV: &str = "flows.csv";
+const TARIFFS_CSV: &str = "tariffs.csv";
+const ELASTICITIES_CSV: &str = "elasticities.csv";
+const AGREEMENTS_TOML: &str = "agreements.toml";
+
+/// Where a dataset's files come from: a folder, or text compiled into the binary.
+pub trait FileSource {
+    /// The text of a file, `None` when it does not exist.
+    fn read(&self, name: &str) -> Result<Option<String>, DatasetError>;
+    /// How to name the file in errors.
+    fn name_of(&self, name: &str) -> String;
+}
+
+/// A dataset folder on disk.
+#[derive(Debug, Clone)]
+pub struct DirSource(pub PathBuf);
+
+impl FileSource for DirSource {
+    fn read(&self, name: &str) -> Result<Option<String>, DatasetError> {
+        let path = self.0.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DatasetError::in_file(&path.display().to_string(), e.to_string())),
+        }
+    }
+
+    fn name_of(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatasetToml {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    base_year: i32,
+    currency: String,
+    unit: String,
+    #[serde(default)]
+    sources: Vec<SourceToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceToml {
+    id: String,
+    title: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementsToml {
+    #[serde(default)]
+    agreements: Vec<AgreementToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementToml {
+    code: String,
+    name: String,
+    parties: Vec<String>,
+    in_force: Option<String>,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    rates: Vec<AgreementRateToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementRateToml {
+    importer: String,
+    exporters: Vec<String>,
+    sector: String,
+    stages: Vec<StageToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageToml {
+    from: String,
+    rate_pct: f64,
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, DatasetError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |span| line_of(text, span.start));
+        DatasetError::at(file, line, e.message().trim().to_owned())
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1
+}
+
+fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code != "*"
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl Dataset {
+    /// Loads and validates the dataset in a folder.
+    pub fn from_dir(dir: &Path) -> Result<Dataset, DatasetError> {
+        if !dir.is_dir() {
+            return Err(DatasetError::in_file(
+                &dir.display().to_string(),
+                "not a dataset folder (expected dataset.toml, economies.csv, sectors.csv, flows.csv, tariffs.csv)",
+            ));
+        }
+        Dataset::load(&DirSource(dir.to_path_buf()))
+    }
+
+    /// Loads and validates a dataset from any [`FileSource`].
+    pub fn load(files: &dyn FileSource) -> Result<Dataset, DatasetError> {
+        let read = |name: &str| -> Result<String, DatasetError> {
+            files.read(name)?.ok_or_else(|| DatasetError::in_file(&files.name_of(name), "file is missing"))
+        };
+
+        let meta_file = files.name_of(DATASET_TOML);
+        let meta: DatasetToml = parse_toml(&meta_file, &read(DATASET_TOML)?)?;
+        if !valid_code(&meta.id) {
+            return Err(DatasetError::in_file(
+                &meta_file,
+                format!("id `{}` is not a valid identifier", meta.id),
+            ));
+        }
+        let mut source_ids = HashSet::new();
+        for s in &meta.sources {
+            if !source_ids.insert(s.id.as_str()) {
+                return Err(DatasetError::in_file(&meta_file, format!("source `{}` is listed twice", s.id)));
+            }
+        }
+        if Date::end_of_year(meta.base_year).is_none() {
+            return Err(DatasetError::in_file(
+                &meta_file,
+                format!("base_year {} is out of range", meta.base_year),
+            ));
+        }
+
+        let economies = load_economies(&files.name_of(ECONOMIES_CSV), &read(ECONOMIES_CSV)?)?;
+        let economy_index: HashMap<String, usize> =
+            economies.iter().enumerate().map(|(i, e)| (e.code.clone(), i)).collect();
+        let sectors = load_sectors(&files.name_of(SECTORS_CSV), &read(SECTORS_CSV)?)?;
+        let sector_index: HashMap<String, usize> =
+            sectors.iter().enumerate().map(|(i, s)| (s.code.clone(), i)).collect();
+        let codes = Codes { economies: &economy_index, sectors: &sector_index };
+
+        let n = economies.len();
+        let mut flows = vec![0.0; sectors.len() * n * n];
+        let mut provenance = vec![None; flows.len()];
+        load_flows(
+            &files.name_of(FLOWS_CSV),
+            &read(FLOWS_CSV)?,
+            &codes,
+            &source_ids,
+            &mut flows,
+            &mut provenance,
+        )?;
+
+        let mut elasticities = Vec::with_capacity(sectors.len() * n);
+        for s in &sectors {
+            elasticities.extend(std::iter::repeat_n(s.elasticities, n));
+        }
+        if let Some(text) = files.read(ELASTICITIES_CSV)? {
+            load_elasticities(&files.name_of(ELASTICITIES_CSV), &text, &codes, &mut elasticities)?;
+        }
+
+        let agreements = match files.read(AGREEMENTS_TOML)? {
+            Some(text) => load_agreements(&files.name_of(AGREEMENTS_TOML), &text, &codes)?,
+            None => Vec::new(),
+        };
+        let tariffs_file = files.name_of(TARIFFS_CSV);
+        let tariffs = load_tariffs(&tariffs_file, &read(TARIFFS_CSV)?, &codes)?;
+
+        let dataset = Dataset {
+            id: meta.id,
+            title: meta.title,
+            description: meta.description,
+            base_year: meta.base_year,
+            currency: meta.currency,
+            unit: meta.unit,
+            sources: meta
+                .sources
+                .into_iter()
+                .map(|s| Source { id: s.id, title: s.title, url: s.url, note: s.note })
+                .collect(),
+            economies,
+            sectors,
+            tariffs,
+            agreements,
+            flows,
+            provenance,
+            elasticities,
+            economy_index,
+            sector_index,
+        };
+        check_base_rates(&dataset, &tariffs_file)?;
+        Ok(dataset)
+    }
+}
+
+struct Codes<'a> {
+    economies: &'a HashMap<String, usize>,
+    sectors: &'a HashMap<String, usize>,
+}
+
+impl Codes<'_> {
+    fn economy(&self, row: &super::csv_table::Row<'_>, column: &str) -> Result<usize, DatasetError> {
+        let code = row.required(column)?;
+        self.economies
+            .get(code)
+            .copied()
+            .ok_or_else(|| row.error(format!("unknown economy `{code}` in `{column}`")))
+    }
+
+    fn sector(&self, row: &super::csv_table::Row<'_>, column: &str) -> Result<usize, DatasetError> {
+        let code = row.required(column)?;
+        self.sectors
+            .get(code)
+            .copied()
+            .ok_or_else(|| row.error(format!("unknown sector `{code}` in `{column}`")))
+    }
+}
+
+fn load_economies(file: &str, text: &str) -> Result<Vec<Economy>, DatasetError> {
+    let table = CsvTable::parse(file, text, &["code", "name", "groups", "gdp"], &[])?;
+    let mut economies: Vec<Economy> = Vec::new();
+    for row in table.rows() {
+        let code = row.required("code")?;
+        if !valid_code(code) {
+            return Err(row.error(format!("code `{code}` must be letters, digits, `_`, `-` or `.`")));
+        }
+        if economies.iter().any(|e| e.code == code) {
+            return Err(row.error(format!("economy `{code}` is listed twice")));
+        }
+        let gdp = row.number("gdp")?;
+        if gdp < 0.0 {
+            return Err(row.error(format!("gdp {gdp} is negative")));
+        }
+        let groups: Vec<String> = row
+            .text("groups")
+            .split(';')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = groups.iter().find(|g| !valid_code(g)) {
+            return Err(row.error(format!("group `{bad}` must be letters, digits, `_`, `-` or `.`")));
+        }
+        economies.push(Economy {
+            code: code.to_owned(),
+            name: row.required("name")?.to_owned(),
+            groups,
+            gdp,
+        });
+    }
+    if economies.is_empty() {
+        return Err(DatasetError::in_file(file, "no economies"));
+    }
+    // A tag that is also an economy code would make `exporters` ambiguous.
+    for e in &economies {
+        if let Some(tag) = e.groups.iter().find(|g| economies.iter().any(|o| &o.code == *g)) {
+            return Err(DatasetError::in_file(
+                file,
+                format!("group `{tag}` of `{}` is also an economy code", e.code),
+            ));
+        }
+    }
+    Ok(economies)
+}
+
+fn elasticities_of(
+    row: &super::csv_table::Row<'_>,
+    base: Option<Elasticities>,
+) -> Result<Elasticities, DatasetError> {
+    let pick = |column: &str, fallback: Option<f64>| -> Result<f64, DatasetError> {
+        row.optional_number(column)?
+            .or(fallback)
+            .ok_or_else(|| row.error(format!("missing elasticity `{column}`")))
+    };
+    let e = Elasticities {
+        import_demand: pick("import_demand_elasticity", base.map(|b| b.import_demand))?,
+        substitution: pick("substitution_elasticity", base.map(|b| b.substitution))?,
+        supply: pick("supply_elasticity", base.map(|b| b.supply))?,
+    };
+    if e.import_demand >= 0.0 {
+        return Err(row.error(format!("import_demand_elasticity {} must be negative", e.import_demand)));
+    }
+    if e.substitution <= 0.0 {
+        return Err(row.error(format!("substitution_elasticity {} must be positive", e.substitution)));
+    }
+    if e.supply <= 0.0 {
+        return Err(row.error(format!("supply_elasticity {} must be positive", e.supply)));
+    }
+    Ok(e)
+}
+
+const ELASTICITY_COLUMNS: [&str; 3] =
+    ["import_demand_elasticity", "substitution_elasticity", "supply_elasticity"];
+
+fn load_sectors(file: &str, text: &str) -> Result<Vec<Sector>, DatasetError> {
+    let mut required = vec!["code", "name", "hs"];
+    required.extend(ELASTICITY_COLUMNS);
+    let table = CsvTable::parse(file, text, &required, &["source"])?;
+    let mut sectors: Vec<Sector> = Vec::new();
+    for row in table.rows() {
+        let code = row.required("code")?;
+        if !valid_code(code) {
+            return Err(row.error(format!("code `{code}` must be letters, digits, `_`, `-` or `.`")));
+        }
+        if sectors.iter().any(|s| s.code == code) {
+            return Err(row.error(format!("sector `{code}` is listed twice")));
+        }
+        sectors.push(Sector {
+            code: code.to_owned(),
+            name: row.required("name")?.to_owned(),
+            hs: row.text("hs").to_owned(),
+            elasticities: elasticities_of(&row, None)?,
+            elasticity_source: row.text("source").to_owned(),
+        });
+    }
+    if sectors.is_empty() {
+        return Err(DatasetError::in_file(file, "no sectors"));
+    }
+    Ok(sectors)
+}
+
+fn load_flows(
+    file: &str,
+    text: &str,
+    codes: &Codes<'_>,
+    source_ids: &HashSet<&str>,
+    flows: &mut [f64],
+    provenance: &mut [Option<Provenance>],
+) -> Result<(), DatasetError> {
+    let table =
+        CsvTable::parse(file, text, &["exporter", "importer", "sector", "value", "source", "quality"], &[])?;
+    let n = codes.economies.len();
+    for row in table.rows() {
+        let exporter = codes.economy(&row, "exporter")?;
+        let importer = codes.economy(&row, "importer")?;
+        let sector = codes.sector(&row, "sector")?;
+        let value = row.number("value")?;
+        if value < 0.0 {
+            return Err(row.error(format!("value {value} is negative")));
+        }
+        let source = row.required("source")?;
+        if !source_ids.contains(source) {
+            return Err(row.error(format!("source `{source}` is not listed in dataset.toml")));
+        }
+        let quality = match row.required("quality")? {
+            "reported" => Quality::Reported,
+            "derived" => Quality::Derived,
+            "estimated" => Quality::Estimated,
+            other => {
+                return Err(row.error(format!("quality `{other}` is not reported, derived or estimated")));
+            }
+        };
+        let index = (sector * n + exporter) * n + importer;
+        let (Some(slot), Some(prov)) = (flows.get_mut(index), provenance.get_mut(index)) else {
+            return Err(row.error("flow index out of range"));
+        };
+        if prov.is_some() {
+            return Err(row.error("this exporter, importer and sector already has a row"));
+        }
+        *slot = value;
+        *prov = Some(Provenance { source: source.to_owned(), quality });
+    }
+    Ok(())
+}
+
+fn load_elasticities(
+    file: &str,
+    text: &str,
+    codes: &Codes<'_>,
+    elasticities: &mut [Elasticities],
+) -> Result<(), DatasetError> {
+    let mut required = vec!["sector", "economy"];
+    required.extend(ELASTICITY_COLUMNS);
+    let table = CsvTable::parse(file, text, &required, &["source"])?;
+    let n = codes.economies.len();
+    for row in table.rows() {
+        let sector = codes.sector(&row, "sector")?;
+        let economy = codes.economy(&row, "economy")?;
+        let slot = elasticities
+            .get_mut(sector * n + economy)
+            .ok_or_else(|| row.error("elasticity index out of range"))?;
+        *slot = elasticities_of(&row, Some(*slot))?;
+    }
+    Ok(())
+}
+
+fn load_tariffs(file: &str, text: &str, codes: &Codes<'_>) -> Result<Vec<TariffRow>, DatasetError> {
+    let table = CsvTable::parse(file, text, &["importer", "exporter", "sector", "rate_pct", "basis"], &[])?;
+    let mut rows: Vec<TariffRow> = Vec::new();
+    for row in table.rows() {
+        let importer = codes.economy(&row, "importer")?;
+        let exporter = match row.required("exporter")? {
+            "*" => None,
+            _ => Some(codes.economy(&row, "exporter")?),
+        };
+        if exporter == Some(importer) {
+            return Err(row.error("a tariff on an economy's own goods (domestic shipments) is not allowed"));
+        }
+        let sector = codes.sector(&row, "sector")?;
+        let rate_pct = row.number("rate_pct")?;
+        if rate_pct < 0.0 {
+            return Err(row.error(format!("rate_pct {rate_pct} is negative")));
+        }
+        let basis = row.required("basis")?.to_owned();
+        if rows.iter().any(|t| t.importer == importer && t.exporter == exporter && t.sector == sector) {
+            return Err(row.error("this importer, exporter and sector already has a rate"));
+        }
+        rows.push(TariffRow { importer, exporter, sector, rate_pct, basis });
+    }
+    Ok(rows)
+}
+
+fn load_agreements(file: &str, text: &str, codes: &Codes<'_>) -> Result<Vec<Agreement>, DatasetError> {
+    let parsed: AgreementsToml = parse_toml(file, text)?;
+    let mut agreements: Vec<Agreement> = Vec::new();
+    for (i, a) in parsed.agreements.into_iter().enumerate() {
+        let at = |field: &str, reason: String| {
+            DatasetError::in_file(file, format!("agreements[{i}] ({}).{field}: {reason}", a.code))
+        };
+        if !valid_code(&a.code) {
+            return Err(at("code", "must be letters, digits, `_`, `-` or `.`".into()));
+        }
+        if agreements.iter().any(|b| b.code == a.code) {
+            return Err(at("code", "listed twice".into()));
+        }
+        let economy = |field: &str, code: &str| {
+            codes.economies.get(code).copied().ok_or_else(|| at(field, format!("unknown economy `{code}`")))
+        };
+        let parties = a.parties.iter().map(|p| economy("parties", p)).collect::<Result<Vec<_>, _>>()?;
+        let in_force = match &a.in_force {
+            Some(d) => Some(d.parse::<Date>().map_err(|e| at("in_force", e.to_string()))?),
+            None => None,
+        };
+        let mut rates = Vec::new();
+        for (j, r) in a.rates.iter().enumerate() {
+            let field = |name: &str| format!("rates[{j}].{name}");
+            let importer = economy(&field("importer"), &r.importer)?;
+            let exporters =
+                r.exporters.iter().map(|x| economy(&field("exporters"), x)).collect::<Result<Vec<_>, _>>()?;
+            if !parties.contains(&importer) || exporters.iter().any(|x| !parties.contains(x)) {
+                return Err(at(&field("importer"), "importer and exporters must be parties".into()));
+            }
+            let sector = codes
+                .sectors
+                .get(&r.sector)
+                .copied()
+                .ok_or_else(|| at(&field("sector"), format!("unknown sector `{}`", r.sector)))?;
+            let mut stages: Vec<(Date, f64)> = Vec::new();
+            for (k, s) in r.stages.iter().enumerate() {
+                let from = s
+                    .from
+                    .parse::<Date>()
+                    .map_err(|e| at(&field(&format!("stages[{k}].from")), e.to_string()))?;
+                if !s.rate_pct.is_finite() || s.rate_pct < 0.0 {
+                    return Err(at(&field(&format!("stages[{k}].rate_pct")), "must be a number >= 0".into()));
+                }
+                if stages.last().is_some_and(|(prev, _)| *prev >= from) {
+                    return Err(at(
+                        &field(&format!("stages[{k}].from")),
+                        "stages must be in date order".into(),
+                    ));
+                }
+                stages.push((from, s.rate_pct));
+            }
+            if stages.is_empty() {
+                return Err(at(&field("stages"), "at least one stage is needed".into()));
+            }
+            rates.push(AgreementRate { importer, exporters, sector, stages });
+        }
+        agreements.push(Agreement {
+            code: a.code,
+            name: a.name,
+            parties,
+            in_force,
+            rates,
+            note: a.note,
+            source: a.source,
+        });
+    }
+    Ok(agreements)
+}
+
+/// Every import flow needs a base rate, or the model would silently treat it as duty-free.
+fn check_base_rates(dataset: &Dataset, file: &str) -> Result<(), DatasetError> {
+    let n = dataset.economies.len();
+    for s in 0..dataset.sectors.len() {
+        for r in 0..n {
+            for v in (0..n).filter(|&v| v != r && dataset.flow(s, v, r) > 0.0) {
+                let covered = dataset
+                    .tariffs
+                    .iter()
+                    .any(|t| t.importer == r && t.sector == s && t.exporter.is_none_or(|x| x == v));
+                if !covered {
+                    let (imp, exp, sec) =
+                        (&dataset.economies[r].code, &dataset.economies[v].code, &dataset.sectors[s].code);
+                    return Err(DatasetError::in_file(
+                        file,
+                        format!(
+                            "no base rate for {sec} from {exp} into {imp} (add a row `{imp},*,{sec},RATE,MFN`)"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Datasets: the base-year trade flows, tariffs, elasticities and agreements a
+//! scenario is computed on, loaded from a folder or from the built-in copies.
+
+mod builtin;
+mod csv_table;
+mod load;
+mod proto;
+
+use std::{collections::HashMap, fmt};
+
+use crate::Date;
+
+pub use builtin::{BUILTIN_DATASETS, DEFAULT_DATASET, builtin};
+pub use load::{DirSource, FileSource};
+
+/// A dataset refused: which file, which line (when one is to blame), and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct DatasetError {
+    /// The file, as a path or a built-in name.
+    pub file: String,
+    /// 1-based line, when the error sits on one.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl DatasetError {
+    pub(crate) fn at(file: &str, line: usize, reason: impl Into<String>) -> DatasetError {
+        DatasetError { file: file.to_owned(), line: (line > 0).then_some(line), reason: reason.into() }
+    }
+
+    pub(crate) fn in_file(file: &str, reason: impl Into<String>) -> DatasetError {
+        DatasetError { file: file.to_owned(), line: None, reason: reason.into() }
+    }
+}
+
+impl fmt::Display for DatasetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+/// One cited source of the dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub note: String,
+}
+
+/// An economy (a country or a group treated as one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Economy {
+    pub code: String,
+    pub name: String,
+    pub groups: Vec<String>,
+    pub gdp: f64,
+}
+
+/// The three elasticities of one economy in one sector market.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Elasticities {
+    /// Composite import demand, negative.
+    pub import_demand: f64,
+    /// Substitution between sources (Armington), positive.
+    pub substitution: f64,
+    /// Export supply, positive; 99 stands for infinite.
+    pub supply: f64,
+}
+
+/// A sector: one market of the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sector {
+    pub code: String,
+    pub name: String,
+    pub hs: String,
+    /// The sector-wide defaults; `elasticities.csv` refines them per economy.
+    pub elasticities: Elasticities,
+    pub elasticity_source: String,
+}
+
+/// How a flow figure came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quality {
+    Reported,
+    Derived,
+    Estimated,
+}
+
+/// Where a flow figure comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    pub source: String,
+    pub quality: Quality,
+}
+
+/// A base applied tariff row. `exporter: None` is the partner-wide rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TariffRow {
+    pub importer: usize,
+    pub exporter: Option<usize>,
+    pub sector: usize,
+    pub rate_pct: f64,
+    /// `MFN`, an agreement code (the row is that agreement's preference), or
+    /// another authority such as `SECTION_301`.
+    pub basis: String,
+}
+
+/// An agreement's staged preferential rate for some exporters into one importer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementRate {
+    pub importer: usize,
+    pub exporters: Vec<usize>,
+    pub sector: usize,
+    /// `(from, rate_pct)`, strictly increasing in date.
+    pub stages: Vec<(Date, f64)>,
+}
+
+/// A trade agreement with its parties and staged rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    pub code: String,
+    pub name: String,
+    pub parties: Vec<usize>,
+    /// `None`: in force only where a scenario applies it.
+    pub in_force: Option<Date>,
+    pub rates: Vec<AgreementRate>,
+    pub note: String,
+    pub source: String,
+}
+
+/// A loaded, validated dataset. Matrices are indexed `[sector][exporter][importer]`
+/// by the positions of `sectors` and `economies`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub base_year: i32,
+    pub currency: String,
+    pub unit: String,
+    pub sources: Vec<Source>,
+    pub economies: Vec<Economy>,
+    pub sectors: Vec<Sector>,
+    pub tariffs: Vec<TariffRow>,
+    pub agreements: Vec<Agreement>,
+    flows: Vec<f64>,
+    provenance: Vec<Option<Provenance>>,
+    /// Per `[sector][economy]` elasticities after `elasticities.csv`.
+    elasticities: Vec<Elasticities>,
+    economy_index: HashMap<String, usize>,
+    sector_index: HashMap<String, usize>,
+}
+
+impl Dataset {
+    /// The position of an economy code.
+    pub fn economy(&self, code: &str) -> Option<usize> {
+        self.economy_index.get(code).copied()
+    }
+
+    /// The position of a sector code.
+    pub fn sector(&self, code: &str) -> Option<usize> {
+        self.sector_index.get(code).copied()
+    }
+
+    /// The economies carrying a group tag.
+    pub fn group_members(&self, tag: &str) -> Vec<usize> {
+        (0..self.economies.len()).filter(|&i| self.economies[i].groups.iter().any(|g| g == tag)).collect()
+    }
+
+    /// Whether `tag` is a group tag of some economy.
+    pub fn is_group(&self, tag: &str) -> bool {
+        self.economies.iter().any(|e| e.groups.iter().any(|g| g == tag))
+    }
+
+    fn flow_index(&self, sector: usize, exporter: usize, importer: usize) -> usize {
+        let n = self.economies.len();
+        (sector * n + exporter) * n + importer
+    }
+
+    /// Base-year shipments from `exporter` to `importer` (domestic on the diagonal).
+    pub fn flow(&self, sector: usize, exporter: usize, importer: usize) -> f64 {
+        self.flows.get(self.flow_index(sector, exporter, importer)).copied().unwrap_or(0.0)
+    }
+
+    /// The `n x n` flow matrix of one sector, row-major `[exporter][importer]`.
+    pub fn sector_flows(&self, sector: usize) -> &[f64] {
+        let n2 = self.economies.len() * self.economies.len();
+        self.flows.get(sector * n2..(sector + 1) * n2).unwrap_or(&[])
+    }
+
+    /// Where a flow figure comes from; `None` for a pair the dataset has no row for (zero).
+    pub fn provenance(&self, sector: usize, exporter: usize, importer: usize) -> Option<&Provenance> {
+        self.provenance.get(self.flow_index(sector, exporter, importer)).and_then(Option::as_ref)
+    }
+
+    /// The number of flow rows, and how many of them are estimated.
+    pub fn flow_row_counts(&self) -> (usize, usize) {
+        let rows = self.provenance.iter().flatten();
+        let estimated = rows.clone().filter(|p| p.quality == Quality::Estimated).count();
+        (rows.count(), estimated)
+    }
+
+    /// The elasticities of one economy in one sector.
+    pub fn elasticities(&self, sector: usize, economy: usize) -> Elasticities {
+        let fallback = self.sectors.get(sector).map(|s| s.elasticities);
+        self.elasticities
+            .get(sector * self.economies.len() + economy)
+            .copied()
+            .or(fallback)
+            .unwrap_or(Elasticities { import_demand: -1.0, substitution: 1.0, supply: 1.0 })
+    }
+
+    /// The agreement with a code.
+    pub fn agreement(&self, code: &str) -> Option<&Agreement> {
+        self.agreements.iter().find(|a| a.code == code)
+    }
+}

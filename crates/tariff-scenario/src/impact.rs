@@ -1,0 +1,155 @@
+//! Runs a prepared scenario: resolves the rates at each date, solves every sector
+//! market with the model, and reports the figures as a `ScenarioResult`.
+
+use std::ops::ControlFlow;
+
+use tariff_model::{Market, MarketOutcome, ModelError, SolveOptions, Solver, solve};
+use tariff_proto::v1 as pb;
+
+use crate::{Date, figures, prepared::PreparedScenario, resolve::RateTable};
+
+/// How far an evaluation has got: sector solves done out of all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u32,
+    pub total: u32,
+    /// What is being worked on, such as `2025-04-10 CARS`.
+    pub stage: String,
+}
+
+/// Why an evaluation stopped without a result.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    /// The model could not solve one sector market (data it cannot solve).
+    #[error("sector {sector} at {date}: {source}")]
+    Model {
+        sector: String,
+        date: Date,
+        #[source]
+        source: ModelError,
+    },
+    /// The progress callback asked to stop.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// The proto enum for a model solver.
+pub fn solver_proto(solver: Solver) -> pb::Solver {
+    match solver {
+        Solver::Exact => pb::Solver::Exact,
+        Solver::Gsim => pb::Solver::Gsim,
+    }
+}
+
+impl PreparedScenario<'_> {
+    /// Computes the impact at every date. `progress` is called after each sector
+    /// solve; returning `ControlFlow::Break` stops the evaluation (cancellation).
+    pub fn evaluate(
+        &self,
+        progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<pb::ScenarioResult, EvaluateError> {
+        let dataset = self.dataset;
+        let sectors = dataset.sectors.len();
+        let total = u32::try_from(self.dates.len() * sectors).unwrap_or(u32::MAX);
+        let base = self.base_rates();
+        let mut previous: Option<(RateTable, Vec<pb::SectorImpact>)> = None;
+        let mut impacts = Vec::with_capacity(self.dates.len());
+        let mut done = 0u32;
+        for &date in &self.dates {
+            let rates = self.rates_at(date);
+            let mut sector_impacts = Vec::with_capacity(sectors);
+            for s in 0..sectors {
+                // Timelines repeat most sectors' rates from one date to the next: reuse those solves.
+                let unchanged = previous.as_ref().filter(|(prev, _)| prev.sector(s) == rates.sector(s));
+                let impact = match unchanged.and_then(|(_, impacts)| impacts.get(s)) {
+                    Some(same) => same.clone(),
+                    None => {
+                        let market = self.market(s, &base, &rates);
+                        let outcome =
+                            solve(&market, self.solver, &SolveOptions::default()).map_err(|source| {
+                                EvaluateError::Model { sector: dataset.sectors[s].code.clone(), date, source }
+                            })?;
+                        self.sector_impact(s, &market, &outcome)
+                    }
+                };
+                sector_impacts.push(impact);
+                done += 1;
+                let stage = format!("{date} {}", dataset.sectors[s].code);
+                if progress(&Progress { done, total, stage }).is_break() {
+                    return Err(EvaluateError::Cancelled);
+                }
+            }
+            impacts.push(pb::Impact {
+                date: date.to_string(),
+                economies: figures::economy_totals(dataset, &sector_impacts),
+                diagnostics: Some(figures::worst_diagnostics(self.solver, &sector_impacts)),
+                sectors: sector_impacts.clone(),
+            });
+            previous = Some((rates, sector_impacts));
+        }
+        Ok(pb::ScenarioResult {
+            scenario_id: self.id.clone(),
+            scenario_name: self.name.clone(),
+            dataset: dataset.id.clone(),
+            base_year: dataset.base_year,
+            currency: dataset.currency.clone(),
+            unit: dataset.unit.clone(),
+            solver: solver_proto(self.solver).into(),
+            impacts,
+        })
+    }
+
+    /// One sector's market at the scenario's rates.
+    pub fn market(&self, sector: usize, base: &RateTable, rates: &RateTable) -> Market {
+        let n = self.dataset.economies.len();
+        let factor = |pct: &f64| 1.0 + pct / 100.0;
+        let elasticities: Vec<_> = (0..n).map(|i| self.elasticities(sector, i)).collect();
+        Market {
+            n,
+            base_values: self.dataset.sector_flows(sector).to_vec(),
+            base_tariff: base.sector(sector).iter().map(factor).collect(),
+            new_tariff: rates.sector(sector).iter().map(factor).collect(),
+            import_demand: elasticities.iter().map(|e| e.import_demand).collect(),
+            substitution: elasticities.iter().map(|e| e.substitution).collect(),
+            supply: elasticities.iter().map(|e| e.supply).collect(),
+        }
+    }
+
+    fn sector_impact(&self, sector: usize, market: &Market, outcome: &MarketOutcome) -> pb::SectorImpact {
+        let economies = &self.dataset.economies;
+        let n = economies.len();
+        let mut flows = Vec::new();
+        for v in 0..n {
+            for r in 0..n {
+                let k = v * n + r;
+                let (before, after) =
+                    (market.base_values[k], outcome.new_values.get(k).copied().unwrap_or(0.0));
+                if before == 0.0 && after == 0.0 {
+                    continue;
+                }
+                flows.push(pb::FlowImpact {
+                    exporter: economies[v].code.clone(),
+                    importer: economies[r].code.clone(),
+                    value: Some(figures::change(before, after)),
+                    tariff_before_pct: (market.base_tariff[k] - 1.0) * 100.0,
+                    tariff_after_pct: (market.new_tariff[k] - 1.0) * 100.0,
+                });
+            }
+        }
+        pb::SectorImpact {
+            sector: self.dataset.sectors[sector].code.clone(),
+            economies: outcome
+                .economies
+                .iter()
+                .zip(economies)
+                .map(|(o, e)| figures::economy_impact(&e.code, o))
+                .collect(),
+            flows,
+            diagnostics: Some(pb::SolverDiagnostics {
+                solver: solver_proto(outcome.diagnostics.solver).into(),
+                iterations: outcome.diagnostics.iterations,
+                residual: outcome.diagnostics.residual,
+            }),
+        }
+    }
+}

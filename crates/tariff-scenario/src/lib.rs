@@ -1,0 +1,80 @@
+//! Tariff scenarios over datasets: loading and validating datasets (and the
+//! built-in ones), checking a scenario against a dataset, resolving the applied
+//! rate of every flow at every date, and computing the impact with the model.
+//!
+//! ```
+//! use tariff_scenario::{dataset::{builtin, DEFAULT_DATASET}, run};
+//! use tariff_proto::v1::{Scenario, Measure, Authority, measure::Mode};
+//! let dataset = builtin(DEFAULT_DATASET).unwrap().unwrap();
+//! let scenario = Scenario {
+//!     measures: vec![Measure {
+//!         authority: Authority::Section232.into(),
+//!         importer: "USA".into(),
+//!         exporters: vec!["*".into()],
+//!         sectors: vec!["CARS".into()],
+//!         mode: Mode::Add.into(),
+//!         rate_pct: 25.0,
+//!         ..Default::default()
+//!     }],
+//!     ..Default::default()
+//! };
+//! let result = run(dataset, &scenario).unwrap();
+//! assert_eq!(result.impacts.len(), 1);
+//! ```
+
+pub mod dataset;
+mod date;
+mod figures;
+mod impact;
+mod prepared;
+mod resolve;
+mod scenario_file;
+mod violation;
+
+use std::ops::ControlFlow;
+
+use tariff_proto::v1 as pb;
+
+pub use date::{Date, DateError};
+pub use figures::change;
+pub use impact::{EvaluateError, Progress, solver_proto};
+pub use prepared::{MAX_RATE_PCT, PreparedScenario};
+pub use resolve::RateTable;
+pub use scenario_file::{ScenarioFileError, ScenarioFormat, parse_scenario};
+pub use violation::{FieldViolation, Violations};
+
+/// Why a scenario produced no result.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The scenario is not valid for the dataset.
+    #[error("invalid scenario: {0}")]
+    Invalid(#[from] Violations),
+    /// The computation stopped.
+    #[error(transparent)]
+    Evaluate(#[from] EvaluateError),
+}
+
+/// Checks a scenario against the built-in dataset it names (services accept
+/// built-in datasets only, never paths).
+pub fn prepare_builtin(scenario: &pb::Scenario) -> Result<PreparedScenario<'static>, Violations> {
+    let id = if scenario.dataset.is_empty() { dataset::DEFAULT_DATASET } else { scenario.dataset.as_str() };
+    let found = dataset::builtin(id).ok_or_else(|| {
+        Violations(vec![FieldViolation {
+            field: "dataset".into(),
+            reason: format!("unknown dataset `{id}` (built in: {})", dataset::BUILTIN_DATASETS.join(", ")),
+        }])
+    })?;
+    let dataset = found.map_err(|e| {
+        Violations(vec![FieldViolation {
+            field: "dataset".into(),
+            reason: format!("built-in dataset unusable: {e}"),
+        }])
+    })?;
+    PreparedScenario::new(dataset, scenario)
+}
+
+/// Checks `scenario` against `dataset` and computes its impact at every date.
+pub fn run(dataset: &dataset::Dataset, scenario: &pb::Scenario) -> Result<pb::ScenarioResult, ScenarioError> {
+    let prepared = PreparedScenario::new(dataset, scenario)?;
+    Ok(prepared.evaluate(&mut |_| ControlFlow::Continue(()))?)
+}

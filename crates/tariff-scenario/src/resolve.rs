@@ -1,0 +1,121 @@
+//! The applied rate of one flow at one date, as design.md states it: the base
+//! rate, then agreements in force, then the measures in force minus those another
+//! applicable measure excludes, in list order.
+
+use tariff_proto::v1::{Authority, measure::Mode};
+
+use crate::{
+    Date,
+    prepared::{PreparedMeasure, PreparedScenario},
+};
+
+/// The rates in force on every flow of the dataset at one date, in percent,
+/// indexed `[sector][exporter][importer]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateTable {
+    n: usize,
+    rates: Vec<f64>,
+}
+
+impl RateTable {
+    /// The rate of one flow, in percent (0 for domestic shipments).
+    pub fn rate_pct(&self, sector: usize, exporter: usize, importer: usize) -> f64 {
+        self.rates.get((sector * self.n + exporter) * self.n + importer).copied().unwrap_or(0.0)
+    }
+
+    /// One sector's `n x n` block, row-major `[exporter][importer]`.
+    pub fn sector(&self, sector: usize) -> &[f64] {
+        let n2 = self.n * self.n;
+        self.rates.get(sector * n2..(sector + 1) * n2).unwrap_or(&[])
+    }
+}
+
+impl PreparedScenario<'_> {
+    /// Base-year rates: the dataset's tariff rows as they stand (most specific wins).
+    pub fn base_rates(&self) -> RateTable {
+        self.table(|s, v, r| self.base_row_rate(s, v, r, |_| true))
+    }
+
+    /// The rates the scenario puts in force at `date`.
+    pub fn rates_at(&self, date: Date) -> RateTable {
+        let active: Vec<bool> =
+            (0..self.dataset.agreements.len()).map(|a| self.agreement_active(a, date)).collect();
+        let is_active = |basis: &str| {
+            self.dataset.agreements.iter().position(|a| a.code == basis).is_none_or(|a| active[a])
+        };
+        let measures: Vec<&PreparedMeasure> =
+            self.measures.iter().filter(|m| m.window.contains(date)).collect();
+        let mut applicable: Vec<&PreparedMeasure> = Vec::with_capacity(measures.len());
+        self.table(|s, v, r| {
+            let mut rate = self.base_row_rate(s, v, r, is_active);
+            for agreement in
+                self.dataset.agreements.iter().zip(&active).filter(|(_, on)| **on).map(|(a, _)| a)
+            {
+                let applied_by_scenario = agreement.in_force.is_none_or(|f| f > date);
+                for row in agreement
+                    .rates
+                    .iter()
+                    .filter(|x| x.importer == r && x.sector == s && x.exporters.contains(&v))
+                {
+                    let stage = row.stages.iter().rev().find(|(from, _)| *from <= date);
+                    // An agreement the scenario puts in force before its first stage starts at that stage.
+                    let stage = stage.or_else(|| row.stages.first().filter(|_| applied_by_scenario));
+                    if let Some((_, preferential)) = stage {
+                        rate = rate.min(*preferential);
+                    }
+                }
+            }
+            applicable.clear();
+            applicable.extend(measures.iter().filter(|m| {
+                m.importer == r
+                    && m.exporters.get(v).copied().unwrap_or(false)
+                    && m.sectors.get(s).copied().unwrap_or(false)
+            }));
+            let excluded = |authority: Authority| applicable.iter().any(|m| m.excludes.contains(&authority));
+            for m in applicable.iter().filter(|m| !excluded(m.authority)) {
+                rate = match m.mode {
+                    Mode::Add => rate + m.rate_pct,
+                    Mode::Set => m.rate_pct,
+                    Mode::Floor => rate.max(m.rate_pct),
+                    Mode::Unspecified => rate,
+                };
+            }
+            rate
+        })
+    }
+
+    fn table(&self, mut rate: impl FnMut(usize, usize, usize) -> f64) -> RateTable {
+        let n = self.dataset.economies.len();
+        let mut rates = Vec::with_capacity(self.dataset.sectors.len() * n * n);
+        for s in 0..self.dataset.sectors.len() {
+            for v in 0..n {
+                for r in 0..n {
+                    rates.push(if v == r { 0.0 } else { rate(s, v, r) });
+                }
+            }
+        }
+        RateTable { n, rates }
+    }
+
+    /// The most specific base row whose basis is in force; a row granted under
+    /// an agreement that is not in force falls back to the partner-wide rate.
+    fn base_row_rate(&self, s: usize, v: usize, r: usize, in_force: impl Fn(&str) -> bool) -> f64 {
+        let rows = || self.dataset.tariffs.iter().filter(|t| t.importer == r && t.sector == s);
+        let specific = rows().find(|t| t.exporter == Some(v));
+        let general = rows().find(|t| t.exporter.is_none());
+        specific.filter(|t| in_force(&t.basis)).or(general).or(specific).map_or(0.0, |t| t.rate_pct)
+    }
+
+    /// Whether an agreement's preferences apply at `date`: the last scenario change
+    /// in force decides; otherwise the dataset's entry into force.
+    fn agreement_active(&self, agreement: usize, date: Date) -> bool {
+        let change =
+            self.agreement_changes.iter().rev().find(|c| c.agreement == agreement && c.window.contains(date));
+        match change {
+            Some(c) => c.apply,
+            None => {
+                self.dataset.agreements.get(agreement).and_then(|a| a.in_force).is_some_and(|f| f <= date)
+            }
+        }
+    }
+}

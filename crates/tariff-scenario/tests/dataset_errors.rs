@@ -1,0 +1,169 @@
+//! A dataset that does not parse or is inconsistent is refused with the file,
+//! the line and the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{fs, path::Path};
+
+use tariff_scenario::dataset::{Dataset, DatasetError};
+
+/// Loads a copy of the mini dataset with one file's text changed by `edit`.
+fn load_with(file: &str, edit: impl FnOnce(String) -> String) -> Result<Dataset, DatasetError> {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(common::mini_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let target = dir.path().join(file);
+    let text = fs::read_to_string(&target).unwrap_or_default();
+    fs::write(&target, edit(text)).unwrap();
+    Dataset::from_dir(dir.path())
+}
+
+fn expect_error(file: &str, edit: impl FnOnce(String) -> String, line: Option<usize>, reason: &str) {
+    let err = load_with(file, edit).expect_err("the dataset should be refused");
+    assert!(Path::new(&err.file).ends_with(file), "error names {} instead of {file}: {err}", err.file);
+    assert_eq!(err.line, line, "{err}");
+    assert!(err.reason.contains(reason), "`{err}` should say `{reason}`");
+}
+
+fn replace(from: &'static str, to: &'static str) -> impl FnOnce(String) -> String {
+    move |text| {
+        assert!(text.contains(from), "test setup: `{from}` not found");
+        text.replacen(from, to, 1)
+    }
+}
+
+#[test]
+fn the_mini_dataset_loads() {
+    let d = common::mini();
+    assert_eq!(d.economies.len(), 3);
+    assert_eq!(d.sectors.len(), 3);
+    assert_eq!(
+        d.flow(d.sector("CARS").unwrap(), d.economy("JPN").unwrap(), d.economy("USA").unwrap()),
+        40000.0
+    );
+    // elasticities.csv refines one cell and keeps the sector default elsewhere.
+    let cars = d.sector("CARS").unwrap();
+    assert_eq!(d.elasticities(cars, d.economy("JPN").unwrap()).substitution, 6.0);
+    assert_eq!(d.elasticities(cars, d.economy("JPN").unwrap()).supply, 2.0);
+    assert_eq!(d.elasticities(cars, d.economy("USA").unwrap()).substitution, 8.0);
+}
+
+#[test]
+fn unknown_economy_in_flows() {
+    expect_error("flows.csv", replace("JPN,USA,CARS", "JPX,USA,CARS"), Some(3), "unknown economy `JPX`");
+}
+
+#[test]
+fn negative_flow_value() {
+    expect_error("flows.csv", replace("JPN,USA,CARS,40000", "JPN,USA,CARS,-4"), Some(3), "negative");
+}
+
+#[test]
+fn value_that_is_not_a_number() {
+    expect_error(
+        "flows.csv",
+        replace("JPN,USA,CARS,40000", "JPN,USA,CARS,lots"),
+        Some(3),
+        "not a finite number",
+    );
+    expect_error(
+        "flows.csv",
+        replace("JPN,USA,CARS,40000", "JPN,USA,CARS,NaN"),
+        Some(3),
+        "not a finite number",
+    );
+}
+
+#[test]
+fn missing_elasticity() {
+    expect_error(
+        "sectors.csv",
+        replace("-1.25,8,2", "-1.25,,2"),
+        Some(2),
+        "missing elasticity `substitution_elasticity`",
+    );
+}
+
+#[test]
+fn elasticity_of_the_wrong_sign() {
+    expect_error("sectors.csv", replace("-1.25,8,2", "1.25,8,2"), Some(2), "must be negative");
+}
+
+#[test]
+fn unknown_quality_and_source() {
+    expect_error(
+        "flows.csv",
+        replace("40000,handmade,reported", "40000,handmade,guessed"),
+        Some(3),
+        "quality `guessed`",
+    );
+    expect_error(
+        "flows.csv",
+        replace("40000,handmade,reported", "40000,nowhere,reported"),
+        Some(3),
+        "source `nowhere`",
+    );
+}
+
+#[test]
+fn duplicate_flow_row() {
+    expect_error("flows.csv", |t| t + "JPN,USA,CARS,1,handmade,reported\n", Some(24), "already has a row");
+}
+
+#[test]
+fn unknown_column() {
+    expect_error("tariffs.csv", replace("basis", "basys"), Some(1), "unknown column `basys`");
+}
+
+#[test]
+fn ragged_row() {
+    expect_error(
+        "economies.csv",
+        replace("Japan,G7;CPTPP,4200000", "Japan,G7;CPTPP"),
+        Some(3),
+        "malformed row",
+    );
+}
+
+#[test]
+fn missing_file() {
+    let err = load_with("tariffs.csv", |_| String::new()).and_then(|_| {
+        let dir = tempfile::tempdir().unwrap();
+        Dataset::from_dir(dir.path())
+    });
+    assert!(err.unwrap_err().reason.contains("missing"));
+}
+
+#[test]
+fn bad_toml_names_the_line() {
+    expect_error(
+        "agreements.toml",
+        replace("in_force = \"2020-07-01\"", "in_force = 2020-07-01x"),
+        Some(5),
+        "",
+    );
+    expect_error("dataset.toml", replace("base_year = 2023", "base_year = \"soon\""), Some(5), "");
+}
+
+#[test]
+fn agreement_with_an_unknown_party() {
+    expect_error(
+        "agreements.toml",
+        replace("parties = [\"USA\", \"MEX\"]", "parties = [\"USA\", \"MEXX\"]"),
+        None,
+        "agreements[0] (USMCA).parties: unknown economy `MEXX`",
+    );
+}
+
+#[test]
+fn import_flow_without_a_base_rate() {
+    expect_error(
+        "tariffs.csv",
+        replace("JPN,*,CARS,0,MFN\n", ""),
+        None,
+        "no base rate for CARS from USA into JPN",
+    );
+}
