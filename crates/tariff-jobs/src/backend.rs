@@ -1,0 +1,90 @@
+//! What the gateway and the worker need of the shared state: a record store,
+//! a queue to publish jobs on, and a consumer to pull them from. NATS JetStream
+//! and the in-process backend both provide them, so the code above and below
+//! the queue is the same in production and in the embedded default.
+
+use std::{future::Future, pin::Pin, time::Duration};
+
+use futures::Stream;
+use tariff_proto::v1::{Job, JobEnvelope};
+
+use crate::JobsError;
+
+/// A record and the revision it was read at, for compare-and-set updates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub job: Job,
+    pub revision: u64,
+}
+
+/// What `create` found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// The record is new, at this revision.
+    New(u64),
+    /// A record with this id already exists (an idempotent resubmission).
+    Existing(Box<Stored>),
+}
+
+/// What a compare-and-set update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    /// Written, at this revision.
+    Done(u64),
+    /// Someone else wrote the record since it was read.
+    Conflict,
+}
+
+/// A record's current value, then every change to it.
+pub type JobStream = Pin<Box<dyn Stream<Item = Result<Job, JobsError>> + Send>>;
+
+/// Job records, one per job id.
+pub trait RecordStore: Clone + Send + Sync + 'static {
+    /// Stores a new record unless one with the same id exists.
+    fn create(&self, job: &Job) -> impl Future<Output = Result<Created, JobsError>> + Send;
+    /// The current record.
+    fn get(&self, job_id: &str) -> impl Future<Output = Result<Option<Stored>, JobsError>> + Send;
+    /// Replaces the record if it is still at `revision`.
+    fn update(&self, job: &Job, revision: u64) -> impl Future<Output = Result<Updated, JobsError>> + Send;
+    /// Removes a record (used to undo a submission whose publish failed).
+    fn delete(&self, job_id: &str) -> impl Future<Output = Result<(), JobsError>> + Send;
+    /// The current record (if any), then every later version.
+    fn watch(&self, job_id: &str) -> impl Future<Output = Result<JobStream, JobsError>> + Send;
+}
+
+/// Where accepted jobs are published.
+pub trait JobQueue: Clone + Send + Sync + 'static {
+    /// Publishes a job; resolves once the queue has stored it. Publishing the
+    /// same job id twice within the dedup window stores it once.
+    fn publish(
+        &self,
+        envelope: &JobEnvelope,
+        headers: &[(String, String)],
+    ) -> impl Future<Output = Result<(), JobsError>> + Send;
+}
+
+/// Pulls jobs for a worker.
+pub trait JobConsumer: Send + 'static {
+    type Delivery: Delivery;
+    /// The next job, waiting for one. `None` when the consumer is closed.
+    fn next(&mut self) -> impl Future<Output = Option<Result<Self::Delivery, JobsError>>> + Send;
+}
+
+/// One delivery of a job to a worker; it stays the worker's until acked,
+/// naked, or (on the NATS backend) its ack wait runs out.
+pub trait Delivery: Send + Sync + 'static {
+    /// The encoded `JobEnvelope`.
+    fn payload(&self) -> &[u8];
+    /// Message headers (trace context travels here).
+    fn headers(&self) -> Vec<(String, String)>;
+    /// 1 for the first delivery, 2 for the first redelivery, ...
+    fn attempt(&self) -> u32;
+    /// Done: never deliver again.
+    fn ack(&self) -> impl Future<Output = Result<(), JobsError>> + Send;
+    /// Not done: deliver again after `delay`.
+    fn nak(&self, delay: Duration) -> impl Future<Output = Result<(), JobsError>> + Send;
+    /// Still working: do not redeliver yet.
+    fn in_progress(&self) -> impl Future<Output = Result<(), JobsError>> + Send;
+    /// Never deliver again, without success (undecodable messages).
+    fn term(&self) -> impl Future<Output = Result<(), JobsError>> + Send;
+}

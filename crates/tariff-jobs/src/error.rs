@@ -1,0 +1,28 @@
+//! What can go wrong between the services and their shared state.
+
+/// A job operation that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JobsError {
+    /// The queue or the record store cannot be reached now; try again later.
+    #[error("job store unavailable: {0}")]
+    Unavailable(String),
+    /// No job with this id.
+    #[error("no job `{0}`")]
+    NotFound(String),
+    /// A stored record or a queued message could not be decoded.
+    #[error("corrupt {what}: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    /// The store refused the operation for a reason other than availability.
+    #[error("job store: {0}")]
+    Store(String),
+}
+
+impl JobsError {
+    pub(crate) fn unavailable(e: impl std::fmt::Display) -> JobsError {
+        JobsError::Unavailable(e.to_string())
+    }
+
+    pub(crate) fn store(e: impl std::fmt::Display) -> JobsError {
+        JobsError::Store(e.to_string())
+    }
+}

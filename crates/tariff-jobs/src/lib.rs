@@ -1,0 +1,16 @@
+//! The job protocol the gateway and the worker share: job records, the queue
+//! and the consumer, over NATS JetStream (production) or in process (the
+//! embedded default), and the logic on either side of the queue.
+
+mod backend;
+mod error;
+pub mod memory;
+pub mod nats;
+pub mod record;
+mod service;
+mod worker;
+
+pub use backend::{Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated};
+pub use error::JobsError;
+pub use service::{JobService, Submitted};
+pub use worker::{JobRunner, RunFailure, Worker, WorkerConfig, final_state};

@@ -1,0 +1,72 @@
+//! Command-line flags and `TARIFF_NATS_*` variables for the NATS layout, shared
+//! by both services.
+
+use std::{path::PathBuf, time::Duration};
+
+use super::{NatsAuth, NatsConfig};
+
+/// How to reach NATS and which names to use there.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NatsArgs {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long = "nats-url", env = "TARIFF_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub url: String,
+    /// Prefix for every stream, bucket and subject name (several deployments on one NATS).
+    #[arg(long = "nats-namespace", env = "TARIFF_NATS_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Replicas of the job stream, record bucket and result store.
+    #[arg(long = "nats-replicas", env = "TARIFF_NATS_REPLICAS", default_value_t = 1)]
+    pub replicas: usize,
+    /// Seconds a delivery stays with a worker without an ack or in-progress signal.
+    #[arg(long = "ack-wait-secs", env = "TARIFF_ACK_WAIT_SECS", default_value_t = 30)]
+    pub ack_wait_secs: u64,
+    /// Deliveries before a job is given up.
+    #[arg(long = "max-deliver", env = "TARIFF_MAX_DELIVER", default_value_t = 5)]
+    pub max_deliver: i64,
+    /// Hours job records are kept.
+    #[arg(long = "record-ttl-hours", env = "TARIFF_RECORD_TTL_HOURS", default_value_t = 24)]
+    pub record_ttl_hours: u64,
+    /// Milliseconds one NATS operation may take before callers hear UNAVAILABLE.
+    #[arg(long = "nats-timeout-ms", env = "TARIFF_NATS_TIMEOUT_MS", default_value_t = 3000)]
+    pub timeout_ms: u64,
+    /// NATS user (with --nats-password).
+    #[arg(long = "nats-user", env = "TARIFF_NATS_USER")]
+    pub user: Option<String>,
+    /// NATS password.
+    #[arg(long = "nats-password", env = "TARIFF_NATS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// NATS token.
+    #[arg(long = "nats-token", env = "TARIFF_NATS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// NATS credentials file (JWT and NKey seed).
+    #[arg(long = "nats-creds", env = "TARIFF_NATS_CREDS")]
+    pub creds: Option<PathBuf>,
+}
+
+impl NatsArgs {
+    /// The layout these flags describe.
+    pub fn config(&self) -> NatsConfig {
+        let config = NatsConfig {
+            url: self.url.clone(),
+            replicas: self.replicas.max(1),
+            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
+            max_deliver: self.max_deliver.max(1),
+            record_ttl: Duration::from_secs(self.record_ttl_hours.max(1) * 3600),
+            op_timeout: Duration::from_millis(self.timeout_ms.max(100)),
+            ..NatsConfig::default()
+        };
+        match &self.namespace {
+            Some(ns) if !ns.is_empty() => config.namespaced(ns),
+            _ => config,
+        }
+    }
+
+    /// The credentials these flags give.
+    pub fn auth(&self) -> NatsAuth {
+        NatsAuth {
+            user_password: self.user.clone().zip(self.password.clone()),
+            token: self.token.clone(),
+            creds_file: self.creds.clone(),
+        }
+    }
+}

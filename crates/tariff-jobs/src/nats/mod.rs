@@ -1,0 +1,250 @@
+//! The production backend: NATS JetStream (a work-queue stream, a durable pull
+//! consumer, a key-value bucket of records, an object store for large results).
+
+mod args;
+mod config;
+mod consumer;
+mod records;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use async_nats::{
+    Client, ConnectOptions,
+    connection::State,
+    jetstream::{self, consumer::pull, kv, object_store, stream},
+};
+use tariff_proto::v1::JobEnvelope;
+
+pub use args::NatsArgs;
+pub use config::NatsConfig;
+pub use consumer::{NatsConsumer, NatsDelivery};
+
+use crate::{JobsError, backend::JobQueue};
+
+/// A connection to NATS with the job layout in place.
+#[derive(Clone)]
+pub struct NatsBackend {
+    client: Client,
+    js: jetstream::Context,
+    kv: kv::Store,
+    objects: object_store::ObjectStore,
+    config: Arc<NatsConfig>,
+}
+
+impl std::fmt::Debug for NatsBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsBackend").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Credentials and TLS for the NATS connection.
+#[derive(Debug, Clone, Default)]
+pub struct NatsAuth {
+    pub user_password: Option<(String, String)>,
+    pub token: Option<String>,
+    pub creds_file: Option<std::path::PathBuf>,
+}
+
+impl NatsBackend {
+    /// Connects and creates (idempotently) the stream, consumer, bucket and
+    /// object store. Fails with `Unavailable` when NATS cannot be reached within
+    /// the operation timeout; the caller decides whether to retry.
+    pub async fn connect(config: NatsConfig, auth: &NatsAuth) -> Result<NatsBackend, JobsError> {
+        let mut options = ConnectOptions::new()
+            .name("tariff")
+            .retry_on_initial_connect()
+            .max_reconnects(None::<usize>)
+            .connection_timeout(config.op_timeout)
+            .request_timeout(Some(config.op_timeout));
+        if let Some((user, password)) = &auth.user_password {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(token) = &auth.token {
+            options = options.token(token.clone());
+        }
+        if let Some(path) = &auth.creds_file {
+            options = options.credentials_file(path).await.map_err(JobsError::store)?;
+        }
+        let client = options.connect(config.url.as_str()).await.map_err(JobsError::unavailable)?;
+        let js = jetstream::ContextBuilder::new().timeout(config.op_timeout).build(client.clone());
+        let deadline = config.op_timeout * 3;
+        let (kv, objects) = timed(deadline, setup(&js, &config)).await?;
+        Ok(NatsBackend { client, js, kv, objects, config: Arc::new(config) })
+    }
+
+    /// Connects, retrying with backoff until it succeeds (services at start-up:
+    /// NATS may come up after them).
+    pub async fn connect_with_retry(config: NatsConfig, auth: &NatsAuth) -> NatsBackend {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match NatsBackend::connect(config.clone(), auth).await {
+                Ok(backend) => return backend,
+                Err(e) => {
+                    tracing::warn!(error = %e, url = %config.url, retry_in_ms = delay.as_millis() as u64, "NATS not ready");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Whether the client holds a connection now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == State::Connected
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &NatsConfig {
+        &self.config
+    }
+
+    /// The durable pull consumer, for a worker. `prefetch` bounds how many
+    /// messages one pull asks for.
+    pub async fn consumer(&self, prefetch: usize) -> Result<NatsConsumer, JobsError> {
+        self.ready()?;
+        let stream = timed(self.config.op_timeout, async {
+            self.js.get_stream(&self.config.stream).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        let consumer: jetstream::consumer::Consumer<pull::Config> = timed(self.config.op_timeout, async {
+            stream.get_consumer(&self.config.consumer).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        Ok(NatsConsumer::new(consumer, prefetch, self.config.clone()))
+    }
+
+    /// Copies a job that failed every delivery to the dead-letter stream.
+    pub async fn dead_letter(
+        &self,
+        job_id: &str,
+        payload: bytes::Bytes,
+        reason: &str,
+    ) -> Result<(), JobsError> {
+        self.ready()?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Tariff-Job-Id", job_id);
+        headers.insert("Tariff-Failure", reason);
+        let subject = format!("{}.{job_id}", self.config.dlq_subject_prefix);
+        let ack = timed(self.config.op_timeout, async {
+            self.js.publish_with_headers(subject, headers, payload).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        timed(self.config.op_timeout, async { ack.await.map_err(JobsError::unavailable) }).await?;
+        Ok(())
+    }
+
+    fn ready(&self) -> Result<(), JobsError> {
+        if self.is_connected() {
+            Ok(())
+        } else {
+            Err(JobsError::Unavailable(format!("not connected to NATS at {}", self.config.url)))
+        }
+    }
+}
+
+/// Runs a NATS operation with a deadline, so a caller never hangs on an outage.
+pub(crate) async fn timed<T>(
+    limit: Duration,
+    op: impl Future<Output = Result<T, JobsError>>,
+) -> Result<T, JobsError> {
+    tokio::time::timeout(limit, op)
+        .await
+        .map_err(|_| JobsError::Unavailable(format!("NATS did not answer within {limit:?}")))?
+}
+
+async fn setup(
+    js: &jetstream::Context,
+    config: &NatsConfig,
+) -> Result<(kv::Store, object_store::ObjectStore), JobsError> {
+    js.get_or_create_stream(stream::Config {
+        name: config.stream.clone(),
+        subjects: vec![format!("{}.>", config.subject_prefix)],
+        retention: stream::RetentionPolicy::WorkQueue,
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        duplicate_window: config.duplicate_window,
+        ..Default::default()
+    })
+    .await
+    .map_err(JobsError::unavailable)?;
+    js.get_or_create_stream(stream::Config {
+        name: config.dlq_stream.clone(),
+        subjects: vec![format!("{}.>", config.dlq_subject_prefix)],
+        retention: stream::RetentionPolicy::Limits,
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        max_age: config.record_ttl * 7,
+        ..Default::default()
+    })
+    .await
+    .map_err(JobsError::unavailable)?;
+    let jobs = js.get_stream(&config.stream).await.map_err(JobsError::unavailable)?;
+    let backoff: Vec<Duration> =
+        config.backoff.iter().copied().take(usize::try_from(config.max_deliver).unwrap_or(0)).collect();
+    jobs.get_or_create_consumer(
+        &config.consumer,
+        pull::Config {
+            durable_name: Some(config.consumer.clone()),
+            filter_subject: format!("{}.>", config.subject_prefix),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: config.ack_wait,
+            max_deliver: config.max_deliver,
+            backoff,
+            max_ack_pending: config.max_ack_pending,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(JobsError::unavailable)?;
+    let kv = match js.get_key_value(&config.bucket).await {
+        Ok(kv) => kv,
+        Err(_) => js
+            .create_key_value(kv::Config {
+                bucket: config.bucket.clone(),
+                history: 1,
+                max_age: config.record_ttl,
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(JobsError::unavailable)?,
+    };
+    let objects = match js.get_object_store(&config.results_bucket).await {
+        Ok(store) => store,
+        Err(_) => js
+            .create_object_store(object_store::Config {
+                bucket: config.results_bucket.clone(),
+                max_age: config.record_ttl,
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(JobsError::unavailable)?,
+    };
+    Ok((kv, objects))
+}
+
+impl JobQueue for NatsBackend {
+    async fn publish(&self, envelope: &JobEnvelope, headers: &[(String, String)]) -> Result<(), JobsError> {
+        self.ready()?;
+        let mut map = async_nats::HeaderMap::new();
+        // The job id as message id: a re-publish within the window is stored once.
+        map.insert(async_nats::header::NATS_MESSAGE_ID, envelope.job_id.as_str());
+        for (name, value) in headers {
+            map.insert(name.as_str(), value.as_str());
+        }
+        let payload = bytes::Bytes::from(prost::Message::encode_to_vec(envelope));
+        let limit = self.config.op_timeout;
+        let ack = timed(limit, async {
+            self.js
+                .publish_with_headers(self.config.job_subject(), map, payload)
+                .await
+                .map_err(JobsError::unavailable)
+        })
+        .await?;
+        timed(limit, async { ack.await.map_err(JobsError::unavailable) }).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! Job records in the key-value bucket; results too large for a record go to
+//! the object store and are put back in place on every read.
+
+use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
+use bytes::Bytes;
+use futures::StreamExt;
+use prost::Message;
+use tariff_proto::v1::{Job, ScenarioResult};
+use tokio::io::AsyncReadExt;
+
+use super::{NatsBackend, timed};
+use crate::{
+    JobsError,
+    backend::{Created, JobStream, RecordStore, Stored, Updated},
+};
+
+fn decode(bytes: &[u8]) -> Result<Job, JobsError> {
+    Job::decode(bytes).map_err(|e| JobsError::Corrupt { what: "job record", reason: e.to_string() })
+}
+
+impl NatsBackend {
+    /// The record as stored: the result moved to the object store when large.
+    async fn encode_for_store(&self, job: &Job) -> Result<Bytes, JobsError> {
+        if job.encoded_len() <= self.config.inline_result_limit || job.result.is_none() {
+            return Ok(Bytes::from(job.encode_to_vec()));
+        }
+        let mut stored = job.clone();
+        let result = stored.result.take().map(|r| r.encode_to_vec()).unwrap_or_default();
+        let name = format!("{}.result", job.job_id);
+        timed(self.config.op_timeout * 4, async {
+            self.objects.put(name.as_str(), &mut result.as_slice()).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        stored.result_object = name;
+        Ok(Bytes::from(stored.encode_to_vec()))
+    }
+
+    /// A stored record with its result back in place.
+    async fn inline_result(&self, mut job: Job) -> Result<Job, JobsError> {
+        if job.result_object.is_empty() {
+            return Ok(job);
+        }
+        let bytes = timed(self.config.op_timeout * 4, async {
+            let mut object = self.objects.get(&job.result_object).await.map_err(JobsError::unavailable)?;
+            let mut bytes = Vec::new();
+            object.read_to_end(&mut bytes).await.map_err(JobsError::unavailable)?;
+            Ok(bytes)
+        })
+        .await?;
+        job.result = Some(
+            ScenarioResult::decode(bytes.as_slice())
+                .map_err(|e| JobsError::Corrupt { what: "stored result", reason: e.to_string() })?,
+        );
+        job.result_object.clear();
+        Ok(job)
+    }
+}
+
+impl RecordStore for NatsBackend {
+    async fn create(&self, job: &Job) -> Result<Created, JobsError> {
+        self.ready()?;
+        let value = self.encode_for_store(job).await?;
+        let outcome =
+            timed(self.config.op_timeout, async { Ok(self.kv.create(&job.job_id, value).await) }).await?;
+        match outcome {
+            Ok(revision) => Ok(Created::New(revision)),
+            Err(e) if e.kind() == CreateErrorKind::AlreadyExists => match self.get(&job.job_id).await? {
+                Some(existing) => Ok(Created::Existing(Box::new(existing))),
+                // Deleted between the two calls: report it as a conflict to retry.
+                None => Err(JobsError::Store(format!("record {} vanished while being created", job.job_id))),
+            },
+            Err(e) => Err(JobsError::unavailable(e)),
+        }
+    }
+
+    async fn get(&self, job_id: &str) -> Result<Option<Stored>, JobsError> {
+        self.ready()?;
+        let entry = timed(self.config.op_timeout, async {
+            self.kv.entry(job_id).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        match entry {
+            Some(entry) if entry.operation == Operation::Put => {
+                let job = self.inline_result(decode(&entry.value)?).await?;
+                Ok(Some(Stored { job, revision: entry.revision }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn update(&self, job: &Job, revision: u64) -> Result<Updated, JobsError> {
+        self.ready()?;
+        let value = self.encode_for_store(job).await?;
+        let outcome =
+            timed(self.config.op_timeout, async { Ok(self.kv.update(&job.job_id, value, revision).await) })
+                .await?;
+        match outcome {
+            Ok(revision) => Ok(Updated::Done(revision)),
+            Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Ok(Updated::Conflict),
+            Err(e) => Err(JobsError::unavailable(e)),
+        }
+    }
+
+    async fn delete(&self, job_id: &str) -> Result<(), JobsError> {
+        self.ready()?;
+        timed(self.config.op_timeout, async { self.kv.purge(job_id).await.map_err(JobsError::unavailable) })
+            .await
+    }
+
+    async fn watch(&self, job_id: &str) -> Result<JobStream, JobsError> {
+        self.ready()?;
+        let watch = timed(self.config.op_timeout, async {
+            self.kv.watch_with_history(job_id).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        let this = self.clone();
+        let stream = watch.filter_map(move |entry| {
+            let this = this.clone();
+            async move {
+                match entry {
+                    Ok(entry) if entry.operation == Operation::Put => Some(match decode(&entry.value) {
+                        Ok(job) => this.inline_result(job).await,
+                        Err(e) => Err(e),
+                    }),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(JobsError::unavailable(e))),
+                }
+            }
+        });
+        Ok(Box::pin(stream))
+    }
+}

@@ -1,0 +1,65 @@
+//! Job records: states, timestamps, ids.
+
+use std::time::SystemTime;
+
+use tariff_proto::v1::{Job, JobError, JobState, Progress};
+
+/// An RFC 3339 timestamp of now, in UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Whether a job has reached a state it never leaves.
+pub fn is_terminal(job: &Job) -> bool {
+    matches!(JobState::try_from(job.state), Ok(JobState::Succeeded | JobState::Failed | JobState::Cancelled))
+}
+
+/// A new record for a job just accepted.
+pub fn queued(job_id: &str, idempotency_key: &str) -> Job {
+    let now = now_rfc3339();
+    Job {
+        job_id: job_id.to_owned(),
+        state: JobState::Queued.into(),
+        created_at: now.clone(),
+        updated_at: now,
+        idempotency_key: idempotency_key.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// A fresh job id, or the one an idempotency key always maps to, so the same
+/// key from any gateway replica names the same job.
+pub fn job_id_for(idempotency_key: &str) -> String {
+    if idempotency_key.is_empty() {
+        uuid::Uuid::new_v4().simple().to_string()
+    } else {
+        uuid::Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, idempotency_key.as_bytes()).simple().to_string()
+    }
+}
+
+/// Namespace of the key-derived ids (a fixed random UUID).
+const IDEMPOTENCY_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2a0e_93d4_4c8b_9a57_1e2d_4b6c_8f30);
+
+/// Whether a string can be a job id (and so a KV key and a message id).
+pub fn valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Moves a record to a new state, stamping the time.
+pub fn set_state(job: &mut Job, state: JobState) {
+    job.state = state.into();
+    job.updated_at = now_rfc3339();
+}
+
+/// A failed job's record.
+pub fn fail(job: &mut Job, error: JobError) {
+    set_state(job, JobState::Failed);
+    job.error = Some(error);
+}
+
+/// A progress record.
+pub fn progress(done: u32, total: u32, stage: impl Into<String>) -> Progress {
+    Progress { done, total, stage: stage.into() }
+}

@@ -1,0 +1,135 @@
+//! The gateway's side: accept a job, read it, follow it, cancel it.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tariff_proto::v1::{Job, JobEnvelope, JobState, Scenario};
+
+use crate::{
+    JobsError,
+    backend::{Created, JobQueue, JobStream, RecordStore, Updated},
+    record::{self, is_terminal},
+};
+
+/// A submission's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub job: Job,
+    /// An earlier submission with the same idempotency key was found.
+    pub deduplicated: bool,
+}
+
+/// Job operations over any record store and queue. Holds no state of its own,
+/// so any number of gateway replicas answer for any job.
+#[derive(Debug, Clone)]
+pub struct JobService<R, Q> {
+    records: R,
+    queue: Q,
+}
+
+impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
+    pub fn new(records: R, queue: Q) -> Self {
+        JobService { records, queue }
+    }
+
+    /// Records the job as QUEUED, then publishes it. If the publish fails the
+    /// record is removed again, so nothing half-done stays behind. The same
+    /// idempotency key always names the same job.
+    pub async fn submit(
+        &self,
+        scenario: Scenario,
+        idempotency_key: &str,
+        headers: &[(String, String)],
+    ) -> Result<Submitted, JobsError> {
+        let job_id = record::job_id_for(idempotency_key);
+        let job = record::queued(&job_id, idempotency_key);
+        let envelope = JobEnvelope {
+            job_id: job_id.clone(),
+            scenario: Some(scenario),
+            submitted_at: job.created_at.clone(),
+        };
+        match self.records.create(&job).await? {
+            Created::New(_) => {
+                if let Err(e) = self.queue.publish(&envelope, headers).await {
+                    if let Err(undo) = self.records.delete(&job_id).await {
+                        tracing::warn!(job_id, error = %undo, "could not remove the record of an unpublished job");
+                    }
+                    return Err(e);
+                }
+                Ok(Submitted { job, deduplicated: false })
+            }
+            Created::Existing(existing) => {
+                // A record still QUEUED may be one whose publish never landed:
+                // publishing again is safe, the queue and the worker deduplicate.
+                if JobState::try_from(existing.job.state) == Ok(JobState::Queued) {
+                    self.queue.publish(&envelope, headers).await?;
+                }
+                Ok(Submitted { job: existing.job, deduplicated: true })
+            }
+        }
+    }
+
+    /// The job's record.
+    pub async fn get(&self, job_id: &str) -> Result<Job, JobsError> {
+        self.records.get(job_id).await?.map(|s| s.job).ok_or_else(|| JobsError::NotFound(job_id.to_owned()))
+    }
+
+    /// The job's record now and at every change, ending after a final state.
+    pub async fn watch(&self, job_id: &str) -> Result<JobStream, JobsError> {
+        self.get(job_id).await?;
+        let updates = self.records.watch(job_id).await?;
+        // Stop right after the final record: the store's watch itself never ends.
+        let until_done = futures::stream::unfold(Some(updates), |state| async move {
+            let mut updates = state?;
+            let item = updates.next().await?;
+            let finished = matches!(&item, Ok(job) if is_terminal(job));
+            Some((item, (!finished).then_some(updates)))
+        });
+        Ok(Box::pin(until_done))
+    }
+
+    /// Marks a job CANCELLED unless it has already ended; a queued job then never
+    /// runs and a running one stops at its next progress step.
+    pub async fn cancel(&self, job_id: &str) -> Result<Job, JobsError> {
+        loop {
+            let stored =
+                self.records.get(job_id).await?.ok_or_else(|| JobsError::NotFound(job_id.to_owned()))?;
+            if is_terminal(&stored.job) {
+                return Ok(stored.job);
+            }
+            let mut job = stored.job;
+            record::set_state(&mut job, JobState::Cancelled);
+            if let Updated::Done(_) = self.records.update(&job, stored.revision).await? {
+                return Ok(job);
+            }
+        }
+    }
+
+    /// Submits and waits until the job ends or `deadline` passes; the record as
+    /// it stands then (not final when the deadline passed first).
+    pub async fn run(
+        &self,
+        scenario: Scenario,
+        idempotency_key: &str,
+        headers: &[(String, String)],
+        deadline: Duration,
+    ) -> Result<Job, JobsError> {
+        let submitted = self.submit(scenario, idempotency_key, headers).await?;
+        let mut last = submitted.job;
+        let mut updates = self.watch(&last.job_id).await?;
+        let wait = async {
+            while let Some(update) = updates.next().await {
+                last = update?;
+                if is_terminal(&last) {
+                    break;
+                }
+            }
+            Ok::<(), JobsError>(())
+        };
+        match tokio::time::timeout(deadline, wait).await {
+            Ok(outcome) => outcome?,
+            Err(_elapsed) => {}
+        }
+        Ok(last)
+    }
+}

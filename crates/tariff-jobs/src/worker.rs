@@ -1,0 +1,284 @@
+//! The worker's side: take a job, mark it RUNNING, run it with progress and
+//! in-progress acks, write the outcome once, ack.
+
+use std::{
+    future::Future,
+    ops::ControlFlow,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use prost::Message;
+use tariff_proto::v1::{Job, JobEnvelope, JobError, JobState, Progress, Scenario, ScenarioResult};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::{
+    JobsError,
+    backend::{Created, Delivery, JobConsumer, RecordStore, Stored, Updated},
+    record::{self, is_terminal},
+};
+
+/// Why a run produced no result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunFailure {
+    /// The progress callback asked to stop.
+    Cancelled,
+    /// The job cannot succeed (bad input, data the model cannot solve).
+    Failed(JobError),
+}
+
+/// Computes one job. Runs on a blocking thread; `progress` returns `Break`
+/// when the job was cancelled.
+pub trait JobRunner: Send + Sync + 'static {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure>;
+}
+
+/// How a worker paces itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    /// Jobs run at once by this worker.
+    pub concurrency: usize,
+    /// The least time between two progress writes to the record (zero: every step).
+    pub progress_interval: Duration,
+    /// How often a running job tells the queue it is still being worked on.
+    pub in_progress_interval: Duration,
+    /// Redelivery delay when the record store is unavailable.
+    pub retry_delay: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 2,
+            progress_interval: Duration::from_millis(250),
+            in_progress_interval: Duration::from_secs(10),
+            retry_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Runs jobs from a consumer until shut down.
+#[derive(Debug)]
+pub struct Worker<R, J> {
+    records: R,
+    runner: Arc<J>,
+    config: WorkerConfig,
+}
+
+impl<R: RecordStore, J: JobRunner> Worker<R, J> {
+    pub fn new(records: R, runner: J, config: WorkerConfig) -> Self {
+        Worker { records, runner: Arc::new(runner), config }
+    }
+
+    /// Pulls and runs jobs, at most `concurrency` at once, until `shutdown`
+    /// resolves; then stops pulling and lets the jobs in hand finish.
+    pub async fn run<C: JobConsumer>(self, mut consumer: C, shutdown: impl Future<Output = ()>) {
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(this.config.concurrency.max(1)));
+        tokio::pin!(shutdown);
+        loop {
+            // Take a slot before pulling, so a busy worker leaves jobs to others.
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let next = tokio::select! {
+                _ = &mut shutdown => break,
+                next = consumer.next() => next,
+            };
+            match next {
+                Some(Ok(delivery)) => {
+                    let this = this.clone();
+                    tokio::spawn(async move {
+                        this.handle(Arc::new(delivery)).await;
+                        drop(permit);
+                    });
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "pulling jobs failed; retrying");
+                    tokio::time::sleep(this.config.retry_delay).await;
+                }
+                None => break,
+            }
+        }
+        // Drain: every slot back means every job in hand has been settled.
+        let all = u32::try_from(this.config.concurrency.max(1)).unwrap_or(u32::MAX);
+        let _ = slots.acquire_many(all).await;
+        tracing::info!("worker stopped");
+    }
+
+    async fn handle<D: Delivery>(&self, delivery: Arc<D>) {
+        let envelope = match JobEnvelope::decode(delivery.payload()) {
+            Ok(e) if record::valid_job_id(&e.job_id) => e,
+            outcome => {
+                tracing::error!(error = ?outcome.err(), "undecodable job message; dropping it");
+                let _ = delivery.term().await;
+                return;
+            }
+        };
+        let job_id = envelope.job_id.clone();
+        match self.process(&envelope, delivery.as_ref()).await {
+            Ok(()) => {
+                if let Err(e) = delivery.ack().await {
+                    // The outcome is recorded; a redelivery finds it and acks.
+                    tracing::warn!(job_id, error = %e, "ack failed");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(job_id, error = %e, "job store unavailable; the job will be redelivered");
+                let _ = delivery.nak(self.config.retry_delay).await;
+            }
+        }
+    }
+
+    /// Runs the job unless its record says it has ended; errors only when the
+    /// record store is unreachable (the job is then redelivered).
+    async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<(), JobsError> {
+        let job_id = envelope.job_id.as_str();
+        let Some(mut current) = self.start(job_id, delivery.attempt()).await? else {
+            tracing::info!(job_id, "job already ended; acking the delivery");
+            return Ok(());
+        };
+        tracing::info!(job_id, attempt = delivery.attempt(), "job running");
+        let scenario = envelope.scenario.clone().unwrap_or_default();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
+        let runner = self.runner.clone();
+        let flag = cancelled.clone();
+        let mut computation = tokio::task::spawn_blocking(move || {
+            runner.run(&scenario, &mut |p| {
+                if flag.load(Ordering::Relaxed) {
+                    return ControlFlow::Break(());
+                }
+                let _ = progress_tx.send(p);
+                ControlFlow::Continue(())
+            })
+        });
+
+        let mut last_write = Instant::now();
+        let mut in_progress = tokio::time::interval(self.config.in_progress_interval);
+        in_progress.tick().await;
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut computation => break outcome,
+                Some(progress) = progress_rx.recv() => {
+                    if last_write.elapsed() >= self.config.progress_interval {
+                        last_write = Instant::now();
+                        if self.record_progress(&mut current, progress).await? {
+                            cancelled.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+                _ = in_progress.tick() => {
+                    let _ = delivery.in_progress().await;
+                }
+            }
+        };
+        let outcome = outcome.unwrap_or_else(|e| {
+            Err(RunFailure::Failed(JobError {
+                code: "INTERNAL".into(),
+                message: format!("the run crashed: {e}"),
+                field: String::new(),
+            }))
+        });
+        self.finish(current, outcome).await
+    }
+
+    /// Marks the record RUNNING; `None` when the job has already ended.
+    async fn start(&self, job_id: &str, attempt: u32) -> Result<Option<Stored>, JobsError> {
+        loop {
+            let stored = match self.records.get(job_id).await? {
+                Some(stored) => stored,
+                // The record expired before the job ran: start a new one.
+                None => match self.records.create(&record::queued(job_id, "")).await? {
+                    Created::New(revision) => Stored { job: record::queued(job_id, ""), revision },
+                    Created::Existing(stored) => *stored,
+                },
+            };
+            if is_terminal(&stored.job) {
+                return Ok(None);
+            }
+            let mut job = stored.job;
+            record::set_state(&mut job, JobState::Running);
+            job.attempts = attempt;
+            job.progress = Some(record::progress(0, 0, "starting"));
+            if let Updated::Done(revision) = self.records.update(&job, stored.revision).await? {
+                return Ok(Some(Stored { job, revision }));
+            }
+        }
+    }
+
+    /// Writes progress; `true` when the job has been cancelled meanwhile.
+    async fn record_progress(&self, current: &mut Stored, progress: Progress) -> Result<bool, JobsError> {
+        let mut job = current.job.clone();
+        job.progress = Some(progress);
+        job.updated_at = record::now_rfc3339();
+        match self.records.update(&job, current.revision).await? {
+            Updated::Done(revision) => {
+                *current = Stored { job, revision };
+                Ok(false)
+            }
+            Updated::Conflict => match self.records.get(&job.job_id).await? {
+                Some(latest) => {
+                    let cancelled = is_terminal(&latest.job);
+                    *current = latest;
+                    Ok(cancelled)
+                }
+                None => Ok(true),
+            },
+        }
+    }
+
+    /// Writes the outcome once: a record that ended meanwhile (cancelled, or
+    /// finished by another delivery) is left as it is.
+    async fn finish(
+        &self,
+        mut current: Stored,
+        outcome: Result<ScenarioResult, RunFailure>,
+    ) -> Result<(), JobsError> {
+        let job_id = current.job.job_id.clone();
+        loop {
+            if is_terminal(&current.job) {
+                return Ok(());
+            }
+            let mut job = current.job.clone();
+            match &outcome {
+                Ok(result) => {
+                    record::set_state(&mut job, JobState::Succeeded);
+                    let total = job.progress.as_ref().map_or(0, |p| p.total);
+                    job.progress = Some(record::progress(total, total, "done"));
+                    job.result = Some(result.clone());
+                }
+                Err(RunFailure::Cancelled) => record::set_state(&mut job, JobState::Cancelled),
+                Err(RunFailure::Failed(error)) => record::fail(&mut job, error.clone()),
+            }
+            match self.records.update(&job, current.revision).await? {
+                Updated::Done(_) => {
+                    tracing::info!(job_id, state = ?JobState::try_from(job.state).ok(), "job ended");
+                    return Ok(());
+                }
+                Updated::Conflict => {
+                    current = match self.records.get(&job_id).await? {
+                        Some(latest) => latest,
+                        None => return Ok(()),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The record of a job as a watcher sees it at the end, for tests and tools.
+pub fn final_state(job: &Job) -> Option<JobState> {
+    is_terminal(job).then(|| JobState::try_from(job.state).ok()).flatten()
+}

