@@ -1,0 +1,195 @@
+//! `tariff.v1.ScenarioService`: thin over [`JobService`] and the built-in datasets.
+
+use std::{pin::Pin, time::Duration};
+
+use futures::{Stream, StreamExt};
+use tariff_jobs::{JobQueue, JobService, RecordStore, record};
+use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
+use tariff_scenario::{dataset, prepare_builtin};
+use tonic::{Request, Response, Status};
+
+use crate::{deadline::grpc_timeout, status};
+
+/// Limits a gateway enforces on requests.
+#[derive(Debug, Clone)]
+pub struct GatewayLimits {
+    /// The longest `RunScenario` waits, whatever the caller's deadline.
+    pub max_run_wait: Duration,
+    /// `RunScenario`'s wait when the caller set no deadline.
+    pub default_run_wait: Duration,
+    /// The longest idempotency key accepted.
+    pub max_idempotency_key: usize,
+}
+
+impl Default for GatewayLimits {
+    fn default() -> Self {
+        GatewayLimits {
+            max_run_wait: Duration::from_secs(300),
+            default_run_wait: Duration::from_secs(60),
+            max_idempotency_key: 128,
+        }
+    }
+}
+
+/// The gateway's gRPC service.
+#[derive(Debug, Clone)]
+pub struct Gateway<R, Q> {
+    jobs: JobService<R, Q>,
+    limits: GatewayLimits,
+}
+
+impl<R: RecordStore, Q: JobQueue> Gateway<R, Q> {
+    pub fn new(jobs: JobService<R, Q>, limits: GatewayLimits) -> Self {
+        Gateway { jobs, limits }
+    }
+
+    /// Checks a submission; the scenario is validated against its dataset, so a
+    /// job is only queued when it can run.
+    fn check_submission(&self, scenario: Option<&pb::Scenario>, key: &str) -> Result<pb::Scenario, Status> {
+        if key.len() > self.limits.max_idempotency_key {
+            return Err(status::invalid_field(
+                "idempotency_key",
+                format!("longer than {} bytes", self.limits.max_idempotency_key),
+            ));
+        }
+        if key.chars().any(char::is_control) {
+            return Err(status::invalid_field("idempotency_key", "contains control characters"));
+        }
+        let scenario = scenario.ok_or_else(|| status::invalid_field("scenario", "required"))?;
+        prepare_builtin(scenario).map_err(|v| status::invalid_scenario(&v))?;
+        Ok(scenario.clone())
+    }
+}
+
+fn check_job_id(id: &str) -> Result<(), Status> {
+    if record::valid_job_id(id) {
+        Ok(())
+    } else {
+        Err(status::invalid_field("job_id", "not a job id (letters, digits, `-` and `_`, at most 64)"))
+    }
+}
+
+/// W3C trace context of the call, passed on to the worker in the message headers.
+fn trace_headers<T>(request: &Request<T>) -> Vec<(String, String)> {
+    ["traceparent", "tracestate"]
+        .iter()
+        .filter_map(|name| {
+            let value = request.metadata().get(*name)?.to_str().ok()?;
+            Some(((*name).to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+fn dataset_named(id: &str) -> Result<&'static dataset::Dataset, Status> {
+    let id = if id.is_empty() { dataset::DEFAULT_DATASET } else { id };
+    match dataset::builtin(id) {
+        Some(Ok(d)) => Ok(d),
+        Some(Err(e)) => Err(Status::internal(format!("built-in dataset {id} unusable: {e}"))),
+        None => Err(status::invalid_field(
+            "dataset",
+            format!("unknown dataset `{id}` (built in: {})", dataset::BUILTIN_DATASETS.join(", ")),
+        )),
+    }
+}
+
+type JobStream = Pin<Box<dyn Stream<Item = Result<Job, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
+    async fn submit_scenario(
+        &self,
+        request: Request<pb::SubmitScenarioRequest>,
+    ) -> Result<Response<pb::SubmitScenarioResponse>, Status> {
+        let headers = trace_headers(&request);
+        let req = request.into_inner();
+        let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
+        let submitted =
+            self.jobs.submit(scenario, &req.idempotency_key, &headers).await.map_err(status::from_jobs)?;
+        tracing::info!(job_id = %submitted.job.job_id, deduplicated = submitted.deduplicated, "job submitted");
+        Ok(Response::new(pb::SubmitScenarioResponse {
+            job_id: submitted.job.job_id,
+            state: submitted.job.state,
+            deduplicated: submitted.deduplicated,
+        }))
+    }
+
+    async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<Job>, Status> {
+        let id = request.into_inner().job_id;
+        check_job_id(&id)?;
+        Ok(Response::new(self.jobs.get(&id).await.map_err(status::from_jobs)?))
+    }
+
+    type WatchJobStream = JobStream;
+
+    async fn watch_job(&self, request: Request<pb::WatchJobRequest>) -> Result<Response<JobStream>, Status> {
+        let id = request.into_inner().job_id;
+        check_job_id(&id)?;
+        let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
+        Ok(Response::new(Box::pin(updates.map(|item| item.map_err(status::from_jobs)))))
+    }
+
+    async fn run_scenario(
+        &self,
+        request: Request<pb::RunScenarioRequest>,
+    ) -> Result<Response<pb::RunScenarioResponse>, Status> {
+        let headers = trace_headers(&request);
+        let wait = grpc_timeout(request.metadata())
+            .unwrap_or(self.limits.default_run_wait)
+            .min(self.limits.max_run_wait);
+        let req = request.into_inner();
+        let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
+        let job =
+            self.jobs.run(scenario, &req.idempotency_key, &headers, wait).await.map_err(status::from_jobs)?;
+        match JobState::try_from(job.state) {
+            Ok(JobState::Succeeded) => {
+                Ok(Response::new(pb::RunScenarioResponse { job_id: job.job_id, result: job.result }))
+            }
+            Ok(JobState::Failed) => Err(status::from_job_error(&job.job_id, &job.error.unwrap_or_default())),
+            Ok(JobState::Cancelled) => Err(Status::cancelled(format!("job {} was cancelled", job.job_id))),
+            _ => Err(Status::deadline_exceeded(format!(
+                "job {} has not finished; follow it with GetJob or WatchJob",
+                job.job_id
+            ))),
+        }
+    }
+
+    async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<Job>, Status> {
+        let id = request.into_inner().job_id;
+        check_job_id(&id)?;
+        let job = self.jobs.cancel(&id).await.map_err(status::from_jobs)?;
+        tracing::info!(job_id = %id, state = job.state, "cancel requested");
+        Ok(Response::new(job))
+    }
+
+    async fn list_economies(
+        &self,
+        request: Request<pb::ListEconomiesRequest>,
+    ) -> Result<Response<pb::ListEconomiesResponse>, Status> {
+        let d = dataset_named(&request.into_inner().dataset)?;
+        Ok(Response::new(pb::ListEconomiesResponse { economies: d.economies_proto() }))
+    }
+
+    async fn list_sectors(
+        &self,
+        request: Request<pb::ListSectorsRequest>,
+    ) -> Result<Response<pb::ListSectorsResponse>, Status> {
+        let d = dataset_named(&request.into_inner().dataset)?;
+        Ok(Response::new(pb::ListSectorsResponse { sectors: d.sectors_proto() }))
+    }
+
+    async fn list_agreements(
+        &self,
+        request: Request<pb::ListAgreementsRequest>,
+    ) -> Result<Response<pb::ListAgreementsResponse>, Status> {
+        let d = dataset_named(&request.into_inner().dataset)?;
+        Ok(Response::new(pb::ListAgreementsResponse { agreements: d.agreements_proto() }))
+    }
+
+    async fn get_dataset(
+        &self,
+        request: Request<pb::GetDatasetRequest>,
+    ) -> Result<Response<DatasetInfo>, Status> {
+        let d = dataset_named(&request.into_inner().dataset)?;
+        Ok(Response::new(d.info_proto()))
+    }
+}

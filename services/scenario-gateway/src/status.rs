@@ -1,0 +1,62 @@
+//! gRPC statuses for what goes wrong: refusals with the field at fault in rich
+//! error details, and store failures.
+
+use tariff_jobs::JobsError;
+use tariff_proto::v1::JobError;
+use tariff_scenario::Violations;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// `INVALID_ARGUMENT` with one `BadRequest` field violation per problem; field
+/// paths are relative to the request message.
+pub fn invalid(violations: &[(String, String)]) -> Status {
+    let mut details = ErrorDetails::new();
+    for (field, reason) in violations {
+        details.add_bad_request_violation(field.clone(), reason.clone());
+    }
+    let message = match violations.first() {
+        Some((field, reason)) if violations.len() == 1 => format!("{field}: {reason}"),
+        Some((field, reason)) => format!("{field}: {reason} (and {} more)", violations.len() - 1),
+        None => "invalid request".to_owned(),
+    };
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// One invalid field.
+pub fn invalid_field(field: &str, reason: impl Into<String>) -> Status {
+    invalid(&[(field.to_owned(), reason.into())])
+}
+
+/// A scenario's violations, under `scenario.` in the request.
+pub fn invalid_scenario(violations: &Violations) -> Status {
+    let list: Vec<(String, String)> =
+        violations.0.iter().map(|v| (format!("scenario.{}", v.field), v.reason.clone())).collect();
+    invalid(&list)
+}
+
+/// A store failure as the caller should see it.
+pub fn from_jobs(error: JobsError) -> Status {
+    match error {
+        JobsError::Unavailable(reason) => {
+            Status::unavailable(format!("job store unavailable, retry later: {reason}"))
+        }
+        JobsError::NotFound(id) => Status::not_found(format!("no job `{id}`")),
+        other => {
+            tracing::error!(error = %other, "job store failure");
+            Status::internal(other.to_string())
+        }
+    }
+}
+
+/// A failed job's error as the status `RunScenario` returns.
+pub fn from_job_error(job_id: &str, error: &JobError) -> Status {
+    let message = format!("job {job_id} failed: {}", error.message);
+    match error.code.as_str() {
+        "INVALID_ARGUMENT" if !error.field.is_empty() => {
+            invalid(&[(error.field.clone(), error.message.clone())])
+        }
+        "INVALID_ARGUMENT" => Status::invalid_argument(message),
+        "MODEL_ERROR" => Status::failed_precondition(message),
+        _ => Status::internal(message),
+    }
+}

@@ -1,0 +1,7 @@
+//! The tariff worker: pulls jobs from the shared durable consumer and runs them
+//! with [`ScenarioRunner`]. The binary wires configuration and signals; the
+//! gateway's embedded mode runs the same worker in process.
+
+mod runner;
+
+pub use runner::ScenarioRunner;

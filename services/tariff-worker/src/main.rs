@@ -1,0 +1,61 @@
+//! `tariff-worker`: one replica of the worker pool over NATS JetStream.
+
+use std::time::Duration;
+
+use clap::Parser;
+use tariff_jobs::{
+    Worker, WorkerConfig,
+    nats::{NatsArgs, NatsBackend},
+};
+use tariff_telemetry::{LogFormat, init_logging, shutdown_signal};
+use tariff_worker::ScenarioRunner;
+
+/// Pulls tariff scenario jobs from NATS JetStream and computes them.
+#[derive(Debug, Parser)]
+#[command(name = "tariff-worker", version, about)]
+struct Args {
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// Jobs run at once (default: the number of CPUs).
+    #[arg(long, env = "TARIFF_WORKER_CONCURRENCY")]
+    concurrency: Option<usize>,
+    /// Milliseconds between progress updates of a running job's record.
+    #[arg(long, env = "TARIFF_PROGRESS_INTERVAL_MS", default_value_t = 250)]
+    progress_interval_ms: u64,
+    /// Log format: text or json.
+    #[arg(long, env = "TARIFF_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    init_logging(args.log_format);
+    let concurrency =
+        args.concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let config = args.nats.config();
+    tracing::info!(url = %config.url, stream = %config.stream, consumer = %config.consumer, concurrency, "starting worker");
+    let backend = NatsBackend::connect_with_retry(config.clone(), &args.nats.auth()).await;
+    let consumer = loop {
+        match backend.consumer(concurrency).await {
+            Ok(consumer) => break consumer,
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer not ready");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let worker = Worker::new(
+        backend,
+        ScenarioRunner,
+        WorkerConfig {
+            concurrency,
+            progress_interval: Duration::from_millis(args.progress_interval_ms),
+            in_progress_interval: (config.ack_wait / 3).max(Duration::from_secs(1)),
+            ..WorkerConfig::default()
+        },
+    );
+    worker.run(consumer, shutdown_signal()).await;
+    tracing::info!("worker stopped");
+    Ok(())
+}

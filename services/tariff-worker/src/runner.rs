@@ -1,0 +1,39 @@
+//! What a worker does with one job: the scenario on its built-in dataset.
+
+use std::ops::ControlFlow;
+
+use tariff_jobs::{JobRunner, RunFailure};
+use tariff_proto::v1::{JobError, Progress, Scenario, ScenarioResult};
+use tariff_scenario::{EvaluateError, prepare_builtin};
+
+/// Runs scenarios with the model, in process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScenarioRunner;
+
+impl JobRunner for ScenarioRunner {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        // The gateway validated already; a job from elsewhere is checked again.
+        let prepared = prepare_builtin(scenario).map_err(|violations| {
+            let first = violations.0.first().cloned();
+            RunFailure::Failed(JobError {
+                code: "INVALID_ARGUMENT".into(),
+                message: violations.to_string(),
+                field: first.map(|v| format!("scenario.{}", v.field)).unwrap_or_default(),
+            })
+        })?;
+        prepared
+            .evaluate(&mut |p| progress(Progress { done: p.done, total: p.total, stage: p.stage.clone() }))
+            .map_err(|e| match e {
+                EvaluateError::Cancelled => RunFailure::Cancelled,
+                model @ EvaluateError::Model { .. } => RunFailure::Failed(JobError {
+                    code: "MODEL_ERROR".into(),
+                    message: model.to_string(),
+                    field: String::new(),
+                }),
+            })
+    }
+}

@@ -1,0 +1,210 @@
+//! The end-to-end harness: a real nats-server per test (or shared with its own
+//! names), gateways and workers started in process on free ports, a gRPC client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_debug_implementations)]
+
+use std::{
+    net::SocketAddr,
+    ops::ControlFlow,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::StreamExt;
+use scenario_gateway::{ServerOptions, serve};
+use tariff_jobs::{
+    JobRunner, JobService, RunFailure, Worker, WorkerConfig,
+    nats::{NatsAuth, NatsBackend, NatsConfig},
+};
+use tariff_proto::v1::{
+    Job, JobState, Progress, Scenario, ScenarioResult, scenario_service_client::ScenarioServiceClient,
+};
+use tariff_scenario::{ScenarioFormat, parse_scenario};
+use tariff_test_support::NatsServer;
+use tariff_worker::ScenarioRunner;
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+
+pub use tariff_test_support;
+
+/// NATS names of their own for one test, so tests can share nothing and run in parallel.
+pub fn isolated_config(nats: &NatsServer) -> NatsConfig {
+    let tag = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    NatsConfig {
+        url: nats.url(),
+        ack_wait: Duration::from_secs(10),
+        backoff: vec![Duration::from_millis(200), Duration::from_millis(500)],
+        op_timeout: Duration::from_secs(2),
+        ..NatsConfig::default()
+    }
+    .namespaced(&tag)
+}
+
+/// A scenario from `scenarios/`.
+pub fn scenario(file: &str) -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(file);
+    parse_scenario(&std::fs::read_to_string(&path).unwrap(), ScenarioFormat::Json).unwrap()
+}
+
+/// A gateway serving on a free port until dropped.
+pub struct Gateway {
+    pub address: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Starts a gateway over NATS with `config`.
+    pub async fn start(config: NatsConfig) -> Gateway {
+        let backend =
+            NatsBackend::connect(config, &NatsAuth::default()).await.expect("gateway connects to NATS");
+        Gateway::serve(JobService::new(backend.clone(), backend)).await
+    }
+
+    /// Serves any job service.
+    pub async fn serve<R: tariff_jobs::RecordStore, Q: tariff_jobs::JobQueue>(
+        jobs: JobService<R, Q>,
+    ) -> Gateway {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(listener, jobs, ServerOptions::default(), async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Gateway { address, stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn client(&self) -> ScenarioServiceClient<Channel> {
+        ScenarioServiceClient::connect(format!("http://{}", self.address)).await.unwrap()
+    }
+
+    /// Stops taking calls and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Counts the jobs a worker computed, around the real runner.
+#[derive(Clone, Default)]
+pub struct CountingRunner {
+    pub runs: Arc<AtomicUsize>,
+}
+
+impl JobRunner for CountingRunner {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        ScenarioRunner.run(scenario, progress)
+    }
+}
+
+/// A worker pulling from NATS until dropped or stopped.
+pub struct WorkerHandle {
+    pub runs: Arc<AtomicUsize>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    pub async fn start(config: NatsConfig, worker: WorkerConfig) -> WorkerHandle {
+        let backend =
+            NatsBackend::connect(config, &NatsAuth::default()).await.expect("worker connects to NATS");
+        let consumer = backend.consumer(worker.concurrency).await.expect("consumer");
+        let runner = CountingRunner::default();
+        let runs = runner.runs.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(Worker::new(backend, runner, worker).run(consumer, async {
+            let _ = stopped.await;
+        }));
+        WorkerHandle { runs, stop: Some(stop), task: Some(task) }
+    }
+
+    pub fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A worker configuration that records every progress step.
+pub fn every_step() -> WorkerConfig {
+    WorkerConfig { concurrency: 2, progress_interval: Duration::ZERO, ..WorkerConfig::default() }
+}
+
+/// Follows a job with `WatchJob` until it ends; every record seen, in order.
+pub async fn watch_to_end(client: &mut ScenarioServiceClient<Channel>, job_id: &str) -> Vec<Job> {
+    let mut stream = client
+        .watch_job(tariff_proto::v1::WatchJobRequest { job_id: job_id.to_owned() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = Vec::new();
+    let collect = async {
+        while let Some(item) = stream.next().await {
+            seen.push(item.unwrap());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), collect).await.expect("the job ends within a minute");
+    seen
+}
+
+/// Polls `GetJob` until the job ends.
+pub async fn wait_until_done(client: &mut ScenarioServiceClient<Channel>, job_id: &str) -> Job {
+    for _ in 0..600 {
+        let job = client
+            .get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned() })
+            .await
+            .unwrap()
+            .into_inner();
+        if matches!(
+            JobState::try_from(job.state),
+            Ok(JobState::Succeeded | JobState::Failed | JobState::Cancelled)
+        ) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {job_id} did not end within a minute");
+}
+
+/// The state of a record.
+pub fn state(job: &Job) -> JobState {
+    JobState::try_from(job.state).unwrap()
+}

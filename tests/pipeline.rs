@@ -1,0 +1,212 @@
+//! The pipeline end to end against a real nats-server: gateway, JetStream, worker.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use tariff_e2e::{
+    Gateway, WorkerHandle, every_step, isolated_config, scenario, state, wait_until_done, watch_to_end,
+};
+use tariff_proto::v1::{
+    CancelJobRequest, GetJobRequest, JobState, ListEconomiesRequest, RunScenarioRequest, Scenario,
+    SubmitScenarioRequest,
+};
+use tariff_scenario::{dataset::builtin, run};
+use tariff_test_support::NatsServer;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+#[tokio::test]
+async fn a_submitted_scenario_gives_the_same_result_as_the_library() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let _worker = WorkerHandle::start(config, every_step()).await;
+    let mut client = gateway.client().await;
+
+    for file in ["section-232-autos-2025.json", "universal-20.json", "usjta-auto-annex.json"] {
+        let scenario = scenario(file);
+        let response = client
+            .run_scenario(RunScenarioRequest {
+                scenario: Some(scenario.clone()),
+                idempotency_key: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let local = run(builtin("jpus-2023").unwrap().unwrap(), &scenario).unwrap();
+        assert_eq!(response.result.unwrap(), local, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn watch_sees_queued_running_progress_then_the_result_in_order() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let mut client = gateway.client().await;
+    let job_id = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(scenario("universal-20.json")),
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+
+    // Watch before any worker exists, so the queued state is certainly seen.
+    let mut watcher = client.clone();
+    let id = job_id.clone();
+    let watching = tokio::spawn(async move { watch_to_end(&mut watcher, &id).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _worker = WorkerHandle::start(config, every_step()).await;
+    let seen = watching.await.unwrap();
+
+    let states: Vec<JobState> = seen.iter().map(state).collect();
+    assert_eq!(states.first(), Some(&JobState::Queued), "{states:?}");
+    assert_eq!(states.last(), Some(&JobState::Succeeded), "{states:?}");
+    let first_running = states.iter().position(|s| *s == JobState::Running).expect("RUNNING seen");
+    assert!(states[..first_running].iter().all(|s| *s == JobState::Queued));
+    assert!(states[first_running..states.len() - 1].iter().all(|s| *s == JobState::Running), "{states:?}");
+    let done: Vec<u32> = seen
+        .iter()
+        .filter(|j| state(j) == JobState::Running)
+        .filter_map(|j| j.progress.as_ref())
+        .map(|p| p.done)
+        .collect();
+    assert!(done.iter().any(|d| *d > 0), "progress was reported: {done:?}");
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "progress only goes forward: {done:?}");
+    assert!(seen.last().unwrap().result.is_some());
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_gives_one_job() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let worker = WorkerHandle::start(config, every_step()).await;
+    let mut client = gateway.client().await;
+    let submit = |key: &str| SubmitScenarioRequest {
+        scenario: Some(scenario("universal-20.json")),
+        idempotency_key: key.into(),
+    };
+    let first = client.submit_scenario(submit("order-17")).await.unwrap().into_inner();
+    let second = client.submit_scenario(submit("order-17")).await.unwrap().into_inner();
+    assert_eq!(first.job_id, second.job_id);
+    assert!(!first.deduplicated && second.deduplicated);
+    let job = wait_until_done(&mut client, &first.job_id).await;
+    assert_eq!(state(&job), JobState::Succeeded);
+    // A later resubmission finds the finished job instead of running it again.
+    let third = client.submit_scenario(submit("order-17")).await.unwrap().into_inner();
+    assert_eq!(third.job_id, first.job_id);
+    assert_eq!(third.state, i32::from(JobState::Succeeded));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(worker.runs(), 1);
+    let other = client.submit_scenario(submit("order-18")).await.unwrap().into_inner();
+    assert_ne!(other.job_id, first.job_id);
+}
+
+#[tokio::test]
+async fn a_cancelled_queued_job_never_runs() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let mut client = gateway.client().await;
+    let job_id = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(scenario("universal-20.json")),
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+    let cancelled =
+        client.cancel_job(CancelJobRequest { job_id: job_id.clone() }).await.unwrap().into_inner();
+    assert_eq!(state(&cancelled), JobState::Cancelled);
+
+    let worker = WorkerHandle::start(config, every_step()).await;
+    // A second job behind it shows the worker is pulling.
+    let later = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(scenario("universal-20.json")),
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+    assert_eq!(state(&wait_until_done(&mut client, &later).await), JobState::Succeeded);
+    let job = client.get_job(GetJobRequest { job_id }).await.unwrap().into_inner();
+    assert_eq!(state(&job), JobState::Cancelled);
+    assert!(job.result.is_none());
+    assert_eq!(job.attempts, 0, "never started");
+    assert_eq!(worker.runs(), 1);
+}
+
+#[tokio::test]
+async fn unknown_jobs_are_not_found_and_bad_ids_invalid() {
+    let nats = NatsServer::start().unwrap();
+    let gateway = Gateway::start(isolated_config(&nats)).await;
+    let mut client = gateway.client().await;
+    let missing = client.get_job(GetJobRequest { job_id: "0123456789abcdef".into() }).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let missing =
+        client.cancel_job(CancelJobRequest { job_id: "0123456789abcdef".into() }).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let bad = client.get_job(GetJobRequest { job_id: "../etc".into() }).await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(bad.get_details_bad_request().unwrap().field_violations[0].field, "job_id");
+}
+
+#[tokio::test]
+async fn an_invalid_scenario_is_refused_with_the_field_and_nothing_is_queued() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let worker = WorkerHandle::start(config, every_step()).await;
+    let mut client = gateway.client().await;
+    let mut bad = scenario("universal-20.json");
+    bad.measures[0].importer = "ATLANTIS".into();
+    bad.measures[0].rate_pct = f64::NAN;
+    let status = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(bad.clone()),
+            idempotency_key: "bad-one".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let fields: Vec<String> =
+        status.get_details_bad_request().unwrap().field_violations.into_iter().map(|v| v.field).collect();
+    assert!(fields.contains(&"scenario.measures[0].importer".to_owned()), "{fields:?}");
+    assert!(fields.contains(&"scenario.measures[0].rate_pct".to_owned()), "{fields:?}");
+    let empty = client
+        .submit_scenario(SubmitScenarioRequest { scenario: None, idempotency_key: String::new() })
+        .await;
+    assert_eq!(empty.unwrap_err().code(), Code::InvalidArgument);
+    let unknown_dataset = Scenario { dataset: "no-such-data".into(), ..Scenario::default() };
+    let status = client
+        .run_scenario(RunScenarioRequest { scenario: Some(unknown_dataset), idempotency_key: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "scenario.dataset");
+
+    // Nothing was stored under the refused key, and no job reached the worker.
+    let job_id = tariff_jobs::record::job_id_for("bad-one");
+    assert_eq!(client.get_job(GetJobRequest { job_id }).await.unwrap_err().code(), Code::NotFound);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(worker.runs(), 0);
+}
+
+#[tokio::test]
+async fn reference_data_comes_from_the_builtin_dataset() {
+    let nats = NatsServer::start().unwrap();
+    let gateway = Gateway::start(isolated_config(&nats)).await;
+    let mut client = gateway.client().await;
+    let economies =
+        client.list_economies(ListEconomiesRequest::default()).await.unwrap().into_inner().economies;
+    assert!(economies.iter().any(|e| e.code == "JPN"));
+    let bad = client.list_economies(ListEconomiesRequest { dataset: "nope".into() }).await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+}
