@@ -1,0 +1,199 @@
+//! The job protocol on the in-process backend: the same JobService and Worker
+//! the services use over NATS, with runners that script what a job does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    ops::ControlFlow,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::StreamExt;
+use tariff_jobs::{JobRunner, JobService, RunFailure, Worker, WorkerConfig, memory::MemoryBackend};
+use tariff_proto::v1::{Job, JobError, JobState, Progress, Scenario, ScenarioResult};
+use tokio::sync::oneshot;
+
+/// Reports `steps` progress steps, then returns a result naming the scenario;
+/// fails when the scenario's name says so; stops when cancelled.
+#[derive(Clone, Default)]
+struct Scripted {
+    runs: Arc<AtomicUsize>,
+    /// The step at which a cancelled run returned.
+    stopped_at: Arc<AtomicUsize>,
+    step_delay: Duration,
+    steps: u32,
+}
+
+impl JobRunner for Scripted {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        if scenario.name == "fail" {
+            return Err(RunFailure::Failed(JobError {
+                code: "MODEL_ERROR".into(),
+                message: "no".into(),
+                field: String::new(),
+            }));
+        }
+        for done in 1..=self.steps {
+            std::thread::sleep(self.step_delay);
+            if progress(Progress { done, total: self.steps, stage: format!("step {done}") }).is_break() {
+                self.stopped_at.store(done as usize, Ordering::SeqCst);
+                return Err(RunFailure::Cancelled);
+            }
+        }
+        Ok(ScenarioResult { scenario_id: scenario.id.clone(), ..Default::default() })
+    }
+}
+
+struct Setup {
+    jobs: JobService<MemoryBackend, MemoryBackend>,
+    backend: MemoryBackend,
+    runs: Arc<AtomicUsize>,
+    stopped_at: Arc<AtomicUsize>,
+    stop: Vec<oneshot::Sender<()>>,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let backend = MemoryBackend::default();
+        Setup {
+            jobs: JobService::new(backend.clone(), backend.clone()),
+            backend,
+            runs: Arc::default(),
+            stopped_at: Arc::default(),
+            stop: Vec::new(),
+        }
+    }
+
+    fn start_worker(&mut self, runner: Scripted) {
+        let runner = Scripted { runs: self.runs.clone(), stopped_at: self.stopped_at.clone(), ..runner };
+        let config =
+            WorkerConfig { concurrency: 2, progress_interval: Duration::ZERO, ..WorkerConfig::default() };
+        let worker = Worker::new(self.backend.clone(), runner, config);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(worker.run(self.backend.consumer(), async {
+            let _ = stopped.await;
+        }));
+        self.stop.push(stop);
+    }
+
+    async fn finished(&self, job_id: &str) -> Job {
+        let mut updates = self.jobs.watch(job_id).await.unwrap();
+        let mut last = None;
+        while let Some(job) = tokio::time::timeout(Duration::from_secs(10), updates.next()).await.unwrap() {
+            last = Some(job.unwrap());
+        }
+        last.unwrap()
+    }
+}
+
+fn scenario(id: &str, name: &str) -> Scenario {
+    Scenario { id: id.into(), name: name.into(), ..Default::default() }
+}
+
+fn state(job: &Job) -> JobState {
+    JobState::try_from(job.state).unwrap()
+}
+
+#[tokio::test]
+async fn a_job_runs_once_and_its_watch_ends_with_the_result() {
+    let mut s = Setup::new();
+    let submitted = s.jobs.submit(scenario("a", ""), "", &[]).await.unwrap();
+    assert_eq!(state(&submitted.job), JobState::Queued);
+    let mut updates = s.jobs.watch(&submitted.job.job_id).await.unwrap();
+    s.start_worker(Scripted { steps: 3, ..Default::default() });
+    let mut seen = Vec::new();
+    while let Some(job) = tokio::time::timeout(Duration::from_secs(10), updates.next()).await.unwrap() {
+        seen.push(job.unwrap());
+    }
+    let states: Vec<JobState> = seen.iter().map(state).collect();
+    assert_eq!(states.first(), Some(&JobState::Queued));
+    assert_eq!(states.last(), Some(&JobState::Succeeded));
+    assert!(states.contains(&JobState::Running));
+    assert_eq!(seen.last().unwrap().result.as_ref().unwrap().scenario_id, "a");
+    assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn one_key_one_job() {
+    let mut s = Setup::new();
+    let first = s.jobs.submit(scenario("a", ""), "key", &[]).await.unwrap();
+    let again = s.jobs.submit(scenario("a", ""), "key", &[]).await.unwrap();
+    assert_eq!(first.job.job_id, again.job.job_id);
+    assert!(again.deduplicated);
+    s.start_worker(Scripted::default());
+    assert_eq!(state(&s.finished(&first.job.job_id).await), JobState::Succeeded);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failing_job_is_failed_with_its_reason() {
+    let mut s = Setup::new();
+    s.start_worker(Scripted::default());
+    let job = s.jobs.run(scenario("b", "fail"), "", &[], Duration::from_secs(10)).await.unwrap();
+    assert_eq!(state(&job), JobState::Failed);
+    assert_eq!(job.error.unwrap().code, "MODEL_ERROR");
+}
+
+#[tokio::test]
+async fn cancelling_a_queued_job_means_it_never_runs() {
+    let mut s = Setup::new();
+    let job = s.jobs.submit(scenario("c", ""), "", &[]).await.unwrap().job;
+    assert_eq!(state(&s.jobs.cancel(&job.job_id).await.unwrap()), JobState::Cancelled);
+    s.start_worker(Scripted::default());
+    let later = s.jobs.run(scenario("d", ""), "", &[], Duration::from_secs(10)).await.unwrap();
+    assert_eq!(state(&later), JobState::Succeeded);
+    assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+    assert_eq!(state(&s.jobs.get(&job.job_id).await.unwrap()), JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn cancelling_a_running_job_stops_it() {
+    let mut s = Setup::new();
+    s.start_worker(Scripted { steps: 1000, step_delay: Duration::from_millis(5), ..Default::default() });
+    let job = s.jobs.submit(scenario("e", ""), "", &[]).await.unwrap().job;
+    let mut updates = s.jobs.watch(&job.job_id).await.unwrap();
+    while let Some(update) = updates.next().await {
+        if update.unwrap().progress.is_some_and(|p| p.done >= 3) {
+            break;
+        }
+    }
+    s.jobs.cancel(&job.job_id).await.unwrap();
+    let end = s.finished(&job.job_id).await;
+    assert_eq!(state(&end), JobState::Cancelled);
+    assert!(end.result.is_none());
+    // The runner itself stops at its next step, long before its 1000th.
+    for _ in 0..200 {
+        if s.stopped_at.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stopped_at = s.stopped_at.load(Ordering::SeqCst);
+    assert!(stopped_at > 0 && stopped_at < 1000, "stopped at step {stopped_at}");
+}
+
+#[tokio::test]
+async fn unknown_jobs_are_not_found() {
+    let s = Setup::new();
+    assert!(matches!(s.jobs.get("nope").await, Err(tariff_jobs::JobsError::NotFound(_))));
+    assert!(matches!(s.jobs.cancel("nope").await, Err(tariff_jobs::JobsError::NotFound(_))));
+    assert!(matches!(s.jobs.watch("nope").await, Err(tariff_jobs::JobsError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn run_returns_the_unfinished_record_at_the_deadline() {
+    let mut s = Setup::new();
+    s.start_worker(Scripted { steps: 30, step_delay: Duration::from_millis(20), ..Default::default() });
+    let job = s.jobs.run(scenario("f", ""), "", &[], Duration::from_millis(200)).await.unwrap();
+    assert!(matches!(state(&job), JobState::Queued | JobState::Running));
+    assert_eq!(state(&s.finished(&job.job_id).await), JobState::Succeeded);
+}
