@@ -210,3 +210,26 @@ async fn reference_data_comes_from_the_builtin_dataset() {
     let bad = client.list_economies(ListEconomiesRequest { dataset: "nope".into() }).await.unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn stopping_a_gateway_ends_open_watches_instead_of_waiting_for_the_job() {
+    // No worker: the job stays queued, and a watcher would wait for ever.
+    let backend = tariff_jobs::memory::MemoryBackend::default();
+    let gateway = Gateway::serve(tariff_jobs::JobService::new(backend.clone(), backend)).await;
+    let mut client = gateway.client().await;
+    let job_id = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(scenario("universal-20.json")),
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+    let mut stream =
+        client.watch_job(tariff_proto::v1::WatchJobRequest { job_id }).await.unwrap().into_inner();
+    assert_eq!(state(&stream.message().await.unwrap().unwrap()), JobState::Queued);
+    tokio::time::timeout(Duration::from_secs(10), gateway.stop()).await.expect("the gateway drains");
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.message()).await.expect("the watch ends");
+    assert!(!matches!(end, Ok(Some(_))), "no more records after shutdown: {end:?}");
+}

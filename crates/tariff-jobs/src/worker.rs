@@ -166,12 +166,14 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         });
 
         let mut last_write = Instant::now();
+        let mut latest: Option<Progress> = None;
         let mut in_progress = tokio::time::interval(self.config.in_progress_interval);
         in_progress.tick().await;
         let outcome = loop {
             tokio::select! {
                 outcome = &mut computation => break outcome,
                 Some(progress) = progress_rx.recv() => {
+                    latest = Some(progress.clone());
                     if last_write.elapsed() >= self.config.progress_interval {
                         last_write = Instant::now();
                         if self.record_progress(&mut current, progress).await? {
@@ -184,6 +186,10 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                 }
             }
         };
+        // Steps reported after the last write still tell the final record its size.
+        while let Ok(progress) = progress_rx.try_recv() {
+            latest = Some(progress);
+        }
         let outcome = outcome.unwrap_or_else(|e| {
             Err(RunFailure::Failed(JobError {
                 code: "INTERNAL".into(),
@@ -191,7 +197,7 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                 field: String::new(),
             }))
         });
-        self.finish(current, outcome).await
+        self.finish(current, outcome, latest).await
     }
 
     /// Marks the record RUNNING; `None` when the job has already ended.
@@ -206,6 +212,12 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                 },
             };
             if is_terminal(&stored.job) {
+                return Ok(None);
+            }
+            // RUNNING on a first delivery means a second copy of the message (a
+            // re-publish): the delivery that is running it keeps it. A redelivery
+            // (attempt > 1) takes over from a worker that died.
+            if attempt <= 1 && JobState::try_from(stored.job.state) == Ok(JobState::Running) {
                 return Ok(None);
             }
             let mut job = stored.job;
@@ -245,6 +257,7 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         &self,
         mut current: Stored,
         outcome: Result<ScenarioResult, RunFailure>,
+        latest: Option<Progress>,
     ) -> Result<(), JobsError> {
         let job_id = current.job.job_id.clone();
         loop {
@@ -255,11 +268,14 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             match &outcome {
                 Ok(result) => {
                     record::set_state(&mut job, JobState::Succeeded);
-                    let total = job.progress.as_ref().map_or(0, |p| p.total);
+                    let total = latest.as_ref().or(job.progress.as_ref()).map_or(0, |p| p.total);
                     job.progress = Some(record::progress(total, total, "done"));
                     job.result = Some(result.clone());
                 }
-                Err(RunFailure::Cancelled) => record::set_state(&mut job, JobState::Cancelled),
+                Err(RunFailure::Cancelled) => {
+                    record::set_state(&mut job, JobState::Cancelled);
+                    job.progress = latest.clone().or(job.progress);
+                }
                 Err(RunFailure::Failed(error)) => record::fail(&mut job, error.clone()),
             }
             match self.records.update(&job, current.revision).await? {

@@ -118,6 +118,8 @@ async fn a_job_runs_once_and_its_watch_ends_with_the_result() {
     assert_eq!(states.last(), Some(&JobState::Succeeded));
     assert!(states.contains(&JobState::Running));
     assert_eq!(seen.last().unwrap().result.as_ref().unwrap().scenario_id, "a");
+    let last = seen.last().unwrap().progress.clone().unwrap();
+    assert_eq!((last.done, last.total), (3, 3), "the final record knows the job's size");
     assert_eq!(s.runs.load(Ordering::SeqCst), 1);
 }
 

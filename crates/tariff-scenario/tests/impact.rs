@@ -15,7 +15,7 @@ use tariff_scenario::{
 
 fn flow(result: &ScenarioResult, sector: &str, exporter: &str, importer: &str) -> Change {
     let s = result.impacts[0].sectors.iter().find(|s| s.sector == sector).unwrap();
-    s.flows.iter().find(|f| f.exporter == exporter && f.importer == importer).unwrap().value.clone().unwrap()
+    s.flows.iter().find(|f| f.exporter == exporter && f.importer == importer).unwrap().value.unwrap()
 }
 
 fn no_change_anywhere(result: &ScenarioResult) {

@@ -43,14 +43,16 @@ pub async fn serve<R: RecordStore, Q: JobQueue>(
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1();
-    let scenario_service = ScenarioServiceServer::new(Gateway::new(jobs, options.limits))
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let scenario_service = ScenarioServiceServer::new(Gateway::new(jobs, options.limits, closed))
         .max_decoding_message_size(options.max_request_bytes)
         .max_encoding_message_size(64 * 1024 * 1024);
     let stopping = async move {
         shutdown.await;
         health.set_not_serving::<ScenarioServiceServer<Gateway<R, Q>>>().await;
         health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
-        tracing::info!("health NOT_SERVING; draining calls in flight");
+        let _ = closing.send(true);
+        tracing::info!("health NOT_SERVING; open watches closed, draining calls in flight");
     };
     let mut builder = Server::builder().max_connection_age(options.max_connection_age);
     let router = builder.add_service(health_service).add_service(scenario_service);

@@ -6,6 +6,7 @@ use futures::{Stream, StreamExt};
 use tariff_jobs::{JobQueue, JobService, RecordStore, record};
 use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
 use tariff_scenario::{dataset, prepare_builtin};
+use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
 use crate::{deadline::grpc_timeout, status};
@@ -36,11 +37,14 @@ impl Default for GatewayLimits {
 pub struct Gateway<R, Q> {
     jobs: JobService<R, Q>,
     limits: GatewayLimits,
+    closing: watch::Receiver<bool>,
 }
 
 impl<R: RecordStore, Q: JobQueue> Gateway<R, Q> {
-    pub fn new(jobs: JobService<R, Q>, limits: GatewayLimits) -> Self {
-        Gateway { jobs, limits }
+    /// `closing` turns true when the server shuts down: open watches then end,
+    /// so the drain does not wait on jobs and clients re-attach elsewhere.
+    pub fn new(jobs: JobService<R, Q>, limits: GatewayLimits, closing: watch::Receiver<bool>) -> Self {
+        Gateway { jobs, limits, closing }
     }
 
     /// Checks a submission; the scenario is validated against its dataset, so a
@@ -125,7 +129,11 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
         let id = request.into_inner().job_id;
         check_job_id(&id)?;
         let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
-        Ok(Response::new(Box::pin(updates.map(|item| item.map_err(status::from_jobs)))))
+        let mut closing = self.closing.clone();
+        let until_closing = updates.take_until(async move {
+            let _ = closing.wait_for(|c| *c).await;
+        });
+        Ok(Response::new(Box::pin(until_closing.map(|item| item.map_err(status::from_jobs)))))
     }
 
     async fn run_scenario(

@@ -18,11 +18,14 @@ impl JobRunner for ScenarioRunner {
     ) -> Result<ScenarioResult, RunFailure> {
         // The gateway validated already; a job from elsewhere is checked again.
         let prepared = prepare_builtin(scenario).map_err(|violations| {
-            let first = violations.0.first().cloned();
+            let first = violations.0.first().cloned().unwrap_or_else(|| tariff_scenario::FieldViolation {
+                field: String::new(),
+                reason: violations.to_string(),
+            });
             RunFailure::Failed(JobError {
                 code: "INVALID_ARGUMENT".into(),
-                message: violations.to_string(),
-                field: first.map(|v| format!("scenario.{}", v.field)).unwrap_or_default(),
+                message: first.reason,
+                field: format!("scenario.{}", first.field),
             })
         })?;
         prepared
