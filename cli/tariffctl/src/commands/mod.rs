@@ -1,0 +1,38 @@
+//! The subcommands.
+
+mod list;
+mod remote;
+mod run;
+mod source;
+
+use clap::Subcommand;
+
+/// What tariffctl can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute a scenario's impact locally, in process, with no services (or on a gateway with --remote).
+    Run(run::RunArgs),
+    /// Queue a scenario on a gateway; prints the job id.
+    Submit(remote::SubmitArgs),
+    /// Follow a job on a gateway until it ends, then print its result.
+    Watch(remote::WatchArgs),
+    /// Show a job on a gateway: state, progress, error, result.
+    Get(remote::GetArgs),
+    /// Cancel a job on a gateway; prints its state afterwards.
+    Cancel(remote::CancelArgs),
+    /// Show reference data: datasets, economies, sectors, agreements.
+    List(list::ListArgs),
+}
+
+impl Command {
+    pub fn execute(self) -> anyhow::Result<()> {
+        match self {
+            Command::Run(args) => run::run(args),
+            Command::Submit(args) => remote::submit(args),
+            Command::Watch(args) => remote::watch(args),
+            Command::Get(args) => remote::get(args),
+            Command::Cancel(args) => remote::cancel(args),
+            Command::List(args) => list::list(args),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! CSV: one row per date, sector and economy; sector `*` holds the totals.
+
+use std::io::Write;
+
+use tariff_proto::v1::{Change, EconomyImpact, ScenarioResult};
+
+const HEADER: &[&str] = &[
+    "date",
+    "sector",
+    "economy",
+    "exports_before",
+    "exports_after",
+    "exports_change_pct",
+    "imports_before",
+    "imports_after",
+    "imports_change_pct",
+    "domestic_before",
+    "domestic_after",
+    "domestic_change_pct",
+    "world_price_change_pct",
+    "consumer_price_change_pct",
+    "consumer_surplus_change",
+    "producer_surplus_change",
+    "tariff_revenue_before",
+    "tariff_revenue_after",
+    "tariff_revenue_change",
+    "welfare_change",
+    "welfare_change_pct_gdp",
+    "effective_tariff_before_pct",
+    "effective_tariff_after_pct",
+];
+
+fn row(date: &str, sector: &str, e: &EconomyImpact) -> Vec<String> {
+    let c = |c: &Option<Change>| c.unwrap_or_default();
+    let (x, m, d, t, eff) = (
+        c(&e.exports),
+        c(&e.imports),
+        c(&e.domestic_shipments),
+        c(&e.tariff_revenue),
+        c(&e.effective_tariff_pct),
+    );
+    let numbers = [
+        x.before,
+        x.after,
+        x.change_pct,
+        m.before,
+        m.after,
+        m.change_pct,
+        d.before,
+        d.after,
+        d.change_pct,
+        e.world_price_change_pct,
+        e.consumer_price_change_pct,
+        e.consumer_surplus_change,
+        e.producer_surplus_change,
+        t.before,
+        t.after,
+        t.change,
+        e.welfare_change,
+        e.welfare_change_pct_gdp,
+        eff.before,
+        eff.after,
+    ];
+    [date.to_owned(), sector.to_owned(), e.economy.clone()]
+        .into_iter()
+        .chain(numbers.iter().map(|n| n.to_string()))
+        .collect()
+}
+
+pub fn write(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    w.write_record(HEADER)?;
+    for impact in &result.impacts {
+        for e in &impact.economies {
+            w.write_record(row(&impact.date, "*", e))?;
+        }
+        for sector in &impact.sectors {
+            for e in &sector.economies {
+                w.write_record(row(&impact.date, &sector.sector, e))?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}

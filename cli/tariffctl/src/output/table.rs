@@ -1,0 +1,123 @@
+//! The table for people: per date, the headline per economy, then each sector,
+//! then where trade moved most.
+
+use std::io::Write;
+
+use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, Impact, ScenarioResult, Solver};
+
+fn change(c: &Option<Change>) -> Change {
+    c.unwrap_or_default()
+}
+
+fn solver_name(solver: i32) -> &'static str {
+    match Solver::try_from(solver) {
+        Ok(Solver::Gsim) => "gsim",
+        _ => "exact",
+    }
+}
+
+fn header(out: &mut dyn Write, first: &str) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "  {first:<8} {:>11} {:>7} {:>11} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>14}",
+        "exports", "chg%", "imports", "chg%", "wld px%", "con px%", "dCS", "dPS", "dTR", "dW", "tariff% b->a"
+    )
+}
+
+fn economy_row(out: &mut dyn Write, e: &EconomyImpact) -> std::io::Result<()> {
+    let (x, m, eff) = (change(&e.exports), change(&e.imports), change(&e.effective_tariff_pct));
+    writeln!(
+        out,
+        "  {:<8} {:>11.0} {:>+7.2} {:>11.0} {:>+7.2} {:>+7.2} {:>+7.2} {:>+9.1} {:>+9.1} {:>+9.1} {:>+9.1} {:>6.2}->{:<6.2}",
+        e.economy,
+        x.after,
+        x.change_pct,
+        m.after,
+        m.change_pct,
+        e.world_price_change_pct,
+        e.consumer_price_change_pct,
+        e.consumer_surplus_change,
+        e.producer_surplus_change,
+        change(&e.tariff_revenue).change,
+        e.welfare_change,
+        eff.before,
+        eff.after,
+    )
+}
+
+/// The flows between economies (not domestic) that moved most, largest first.
+fn largest_moves(flows: &[FlowImpact], count: usize) -> Vec<&FlowImpact> {
+    let mut moved: Vec<&FlowImpact> =
+        flows.iter().filter(|f| f.exporter != f.importer && change(&f.value).change != 0.0).collect();
+    moved.sort_by(|a, b| change(&b.value).change.abs().total_cmp(&change(&a.value).change.abs()));
+    moved.truncate(count);
+    moved
+}
+
+fn impact(out: &mut dyn Write, impact: &Impact, unit: &str) -> std::io::Result<()> {
+    writeln!(out, "\n== {} ==  ({unit}; changes against the base year)", impact.date)?;
+    writeln!(out, "Economies, all sectors:")?;
+    header(out, "economy")?;
+    for e in &impact.economies {
+        economy_row(out, e)?;
+    }
+    writeln!(out, "  welfare change, % of GDP: {}", {
+        let parts: Vec<String> = impact
+            .economies
+            .iter()
+            .map(|e| format!("{} {:+.3}", e.economy, e.welfare_change_pct_gdp))
+            .collect();
+        parts.join(", ")
+    })?;
+    for sector in &impact.sectors {
+        let d = sector.diagnostics.unwrap_or_default();
+        writeln!(
+            out,
+            "\nSector {} (solver {}, {} iterations, residual {:.1e}):",
+            sector.sector,
+            solver_name(d.solver),
+            d.iterations,
+            d.residual
+        )?;
+        header(out, "economy")?;
+        for e in &sector.economies {
+            economy_row(out, e)?;
+        }
+        let moves = largest_moves(&sector.flows, 5);
+        if !moves.is_empty() {
+            writeln!(out, "  largest flow changes:")?;
+            for f in moves {
+                let v = change(&f.value);
+                writeln!(
+                    out,
+                    "    {:>5} -> {:<5} {:>11.0} -> {:<11.0} {:>+10.1} ({:+.2}%)  tariff {:.2}% -> {:.2}%",
+                    f.exporter,
+                    f.importer,
+                    v.before,
+                    v.after,
+                    v.change,
+                    v.change_pct,
+                    f.tariff_before_pct,
+                    f.tariff_after_pct
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn write(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()> {
+    let name = if result.scenario_name.is_empty() { &result.scenario_id } else { &result.scenario_name };
+    writeln!(
+        out,
+        "Scenario: {name}\nDataset: {} (base year {}), solver {}",
+        result.dataset,
+        result.base_year,
+        solver_name(result.solver)
+    )?;
+    let unit = format!("{} {}", result.currency, result.unit);
+    for i in &result.impacts {
+        impact(out, i, &unit)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The progress bar of a job followed on a gateway, on stderr.
+
+use std::{io::IsTerminal, time::Duration};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tariff_proto::v1::{Job, JobState};
+
+/// A job's state and progress as the gateway reports them. Draws nothing when
+/// stderr is not a terminal, so scripts and logs only see real messages.
+#[derive(Debug)]
+pub struct JobProgress {
+    bar: ProgressBar,
+    last_state: Option<JobState>,
+}
+
+const COUNTED: &str = "{spinner} {prefix:.bold} {msg} [{bar:30}] {pos}/{len} ({elapsed})";
+const UNCOUNTED: &str = "{spinner} {prefix:.bold} {msg} ({elapsed})";
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// The name people and the proto know a state by.
+pub fn state_name(state: i32) -> &'static str {
+    match JobState::try_from(state) {
+        Ok(JobState::Queued) => "QUEUED",
+        Ok(JobState::Running) => "RUNNING",
+        Ok(JobState::Succeeded) => "SUCCEEDED",
+        Ok(JobState::Failed) => "FAILED",
+        Ok(JobState::Cancelled) => "CANCELLED",
+        Ok(JobState::Unspecified) | Err(_) => "UNKNOWN",
+    }
+}
+
+impl JobProgress {
+    pub fn new(job_id: &str) -> JobProgress {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target)
+            .with_style(style(UNCOUNTED))
+            .with_prefix(format!("job {job_id}"))
+            .with_message("waiting for the gateway");
+        // The gateway may say nothing for a while (a queued job); the spinner
+        // shows the command is still waiting rather than stuck.
+        bar.enable_steady_tick(Duration::from_millis(120));
+        JobProgress { bar, last_state: None }
+    }
+
+    /// Shows the job as the gateway last reported it.
+    pub fn update(&mut self, job: &Job) {
+        let state = JobState::try_from(job.state).unwrap_or(JobState::Unspecified);
+        if self.last_state.is_some_and(|last| last != state) && job.attempts > 1 && state == JobState::Running
+        {
+            // A redelivery: the job's earlier attempt did not finish.
+            self.bar.println(format!("  attempt {}", job.attempts));
+        }
+        self.last_state = Some(state);
+        let progress = job.progress.clone().unwrap_or_default();
+        let mut message = state_name(job.state).to_owned();
+        if !progress.stage.is_empty() {
+            message.push_str(": ");
+            message.push_str(&progress.stage);
+        }
+        if progress.total > 0 {
+            if self.bar.length().is_none() {
+                self.bar.set_style(style(COUNTED));
+            }
+            self.bar.set_length(u64::from(progress.total));
+            self.bar.set_position(u64::from(progress.done.min(progress.total)));
+        }
+        self.bar.set_message(message);
+    }
+}
+
+// The bar goes before anything else is printed, on every path out.
+impl Drop for JobProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

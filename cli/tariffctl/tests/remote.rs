@@ -1,0 +1,325 @@
+//! The remote commands end to end: the `tariffctl` binary against a real
+//! gateway served in process on 127.0.0.1:0.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use scenario_gateway::{Embedded, ServerOptions, serve};
+use tariff_jobs::{JobService, WorkerConfig, memory::MemoryBackend};
+use tariff_proto::{
+    json::from_json,
+    v1::{Job, JobState, ScenarioResult},
+};
+use tokio::{net::TcpListener, sync::oneshot};
+
+/// A gateway on its own thread and runtime, stopped on drop.
+struct TestGateway {
+    address: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestGateway {
+    /// The embedded backend with two workers, recording every progress step.
+    fn start() -> TestGateway {
+        Self::spawn(true)
+    }
+
+    /// No workers at all: jobs stay QUEUED until cancelled.
+    fn without_workers() -> TestGateway {
+        Self::spawn(false)
+    }
+
+    fn spawn(with_workers: bool) -> TestGateway {
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                address_tx.send(listener.local_addr().unwrap()).unwrap();
+                let shutdown = async {
+                    let _ = stopped.await;
+                };
+                if with_workers {
+                    let config = WorkerConfig { progress_interval: Duration::ZERO, ..Default::default() };
+                    let embedded = Embedded::start(2, config);
+                    serve(listener, embedded.jobs(), ServerOptions::default(), shutdown).await.unwrap();
+                    embedded.shutdown().await;
+                } else {
+                    let backend = MemoryBackend::default();
+                    let jobs = JobService::new(backend.clone(), backend);
+                    serve(listener, jobs, ServerOptions::default(), shutdown).await.unwrap();
+                }
+            });
+        });
+        let address = address_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        TestGateway { address, stop: Some(stop), thread: Some(thread) }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn tariffctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tariffctl")).args(args).env_remove("TARIFF_REMOTE").output().unwrap()
+}
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name).display().to_string()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn assert_one_line_error(out: &Output, needles: &[&str]) {
+    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "`{stderr}` should mention `{needle}`");
+    }
+    assert!(!stderr.contains("panicked"));
+}
+
+/// A scenario file of our own, in a temporary directory.
+fn scenario_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.json");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn remote_run_gives_exactly_the_local_result() {
+    let gateway = TestGateway::start();
+    let file = scenario("section-232-autos-2025.json");
+
+    let local = tariffctl(&["run", &file, "--format", "json"]);
+    let local: ScenarioResult = from_json(&stdout(&local)).unwrap();
+
+    let remote = tariffctl(&["run", &file, "--remote", &gateway.url(), "--format", "json"]);
+    // stderr is not a terminal here: no progress bar, nothing at all.
+    assert!(remote.stderr.is_empty(), "{}", String::from_utf8_lossy(&remote.stderr));
+    let remote: ScenarioResult = from_json(&stdout(&remote)).unwrap();
+
+    assert_eq!(remote, local);
+    assert!(!remote.impacts.is_empty());
+}
+
+#[test]
+fn remote_run_takes_the_address_from_the_environment_and_prints_every_format() {
+    let gateway = TestGateway::start();
+    let file = scenario("section-232-autos-2025.json");
+    let address = gateway.address.to_string();
+    for (format, expected) in [("table", "Scenario: "), ("csv", "date,sector,economy,")] {
+        let local = stdout(&tariffctl(&["run", &file, "--format", format]));
+        let out = Command::new(env!("CARGO_BIN_EXE_tariffctl"))
+            .args(["run", &file, "--format", format])
+            .env("TARIFF_REMOTE", &address)
+            .output()
+            .unwrap();
+        let remote = stdout(&out);
+        assert!(remote.starts_with(expected), "{remote}");
+        assert_eq!(remote, local, "--format {format}");
+    }
+}
+
+#[test]
+fn submit_get_watch_with_an_idempotency_key() {
+    let gateway = TestGateway::start();
+    let url = gateway.url();
+    let file = scenario("section-232-autos-2025.json");
+
+    let first = tariffctl(&["submit", &file, "--remote", &url, "--idempotency-key", "autos-2025"]);
+    let id = stdout(&first);
+    assert_eq!(id.lines().count(), 1, "{id}");
+    let id = id.trim().to_owned();
+    assert!(!id.is_empty());
+
+    let again = tariffctl(&["submit", &file, "--remote", &url, "--idempotency-key", "autos-2025"]);
+    assert_eq!(stdout(&again).trim(), id, "same key, same job");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("deduplicated"));
+
+    let other = tariffctl(&["submit", &file, "--remote", &url, "--idempotency-key", "another"]);
+    assert_ne!(stdout(&other).trim(), id);
+
+    let job: Job =
+        from_json(&stdout(&tariffctl(&["get", &id, "--remote", &url, "--format", "json"]))).unwrap();
+    assert_eq!(job.job_id, id);
+    assert_eq!(job.idempotency_key, "autos-2025");
+    assert!(!job.created_at.is_empty());
+
+    let watched = tariffctl(&["watch", &id, "--remote", &url, "--format", "json"]);
+    let watched: ScenarioResult = from_json(&stdout(&watched)).unwrap();
+    let local: ScenarioResult = from_json(&stdout(&tariffctl(&["run", &file, "--format", "json"]))).unwrap();
+    assert_eq!(watched, local);
+
+    // Once ended, the record holds the result and the final progress.
+    let job: Job =
+        from_json(&stdout(&tariffctl(&["get", &id, "--remote", &url, "--format", "json"]))).unwrap();
+    assert_eq!(job.state(), JobState::Succeeded);
+    assert_eq!(job.result.as_ref(), Some(&watched));
+    assert_eq!(job.attempts, 1);
+    // Not `total > 0`: a job that ends before the worker records any progress
+    // step ends at 0/0 (the worker's choice, not the CLI's).
+    let progress = job.progress.unwrap();
+    assert!(progress.done == progress.total && progress.stage == "done", "{progress:?}");
+
+    let table = stdout(&tariffctl(&["get", &id, "--remote", &url]));
+    assert!(table.contains(&format!("job       {id}")), "{table}");
+    assert!(table.contains("state     SUCCEEDED"), "{table}");
+    assert!(table.contains("Scenario: "), "{table}");
+
+    // Cancelling a finished job leaves it as it was.
+    assert_eq!(stdout(&tariffctl(&["cancel", &id, "--remote", &url])).trim(), "SUCCEEDED");
+}
+
+#[test]
+fn a_queued_job_can_be_cancelled_and_watch_says_so() {
+    let gateway = TestGateway::without_workers();
+    let url = gateway.url();
+    let file = scenario("section-232-autos-2025.json");
+    let id = stdout(&tariffctl(&["submit", &file, "--remote", &url])).trim().to_owned();
+
+    let started = Instant::now();
+    let waiting = tariffctl(&["watch", &id, "--remote", &url, "--timeout", "1"]);
+    assert_one_line_error(&waiting, &[&id, "has not finished", "--timeout 1s"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let table = stdout(&tariffctl(&["get", &id, "--remote", &url]));
+    assert!(table.contains("state     QUEUED"), "{table}");
+
+    assert_eq!(stdout(&tariffctl(&["cancel", &id, "--remote", &url])).trim(), "CANCELLED");
+    assert_one_line_error(&tariffctl(&["watch", &id, "--remote", &url]), &[&id, "cancelled"]);
+    let no_result = tariffctl(&["get", &id, "--remote", &url, "--format", "csv"]);
+    assert_one_line_error(&no_result, &["no result", "CANCELLED"]);
+}
+
+#[test]
+fn an_invalid_scenario_is_refused_naming_the_field() {
+    let gateway = TestGateway::start();
+    let (_dir, path) = scenario_file(
+        r#"{"id": "bad", "dataset": "jpus-2023",
+            "measures": [{"authority": "OTHER", "importer": "XX", "exporters": ["*"], "sectors": ["*"],
+                          "mode": "ADD", "rate_pct": 10}]}"#,
+    );
+    let path = path.display().to_string();
+    let out = tariffctl(&["run", &path, "--remote", &gateway.url()]);
+    assert_one_line_error(&out, &["scenario.measures[0].importer", "unknown economy `XX`"]);
+    assert!(out.stdout.is_empty());
+
+    let out = tariffctl(&["submit", &path, "--remote", &gateway.url()]);
+    assert_one_line_error(&out, &["scenario.measures[0].importer"]);
+}
+
+#[test]
+fn unknown_and_malformed_job_ids() {
+    let gateway = TestGateway::start();
+    let url = gateway.url();
+    for command in ["get", "watch", "cancel"] {
+        let out = tariffctl(&[command, "0123456789abcdef0123456789abcdef", "--remote", &url]);
+        assert_one_line_error(&out, &["not found", "0123456789abcdef0123456789abcdef"]);
+
+        let out = tariffctl(&[command, "not a job id!", "--remote", &url]);
+        assert_one_line_error(&out, &["job_id", "not a job id"]);
+    }
+}
+
+#[test]
+fn nothing_listening_fails_fast_naming_the_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = tariffctl(&["run", &scenario("section-232-autos-2025.json"), "--remote", &address]);
+    assert_one_line_error(&out, &[&address, "connection refused"]);
+    let out = tariffctl(&["get", "0123456789abcdef", "--remote", &format!("http://{address}")]);
+    assert_one_line_error(&out, &[&address, "connection refused"]);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn remote_refuses_a_local_dataset_folder() {
+    let out = tariffctl(&[
+        "run",
+        &scenario("section-232-autos-2025.json"),
+        "--remote",
+        "127.0.0.1:1",
+        "--dataset",
+        env!("CARGO_MANIFEST_DIR"),
+    ]);
+    assert_one_line_error(&out, &["--dataset", "--remote", "built-in"]);
+}
+
+/// Serves `backend` (no workers) on `address` in a runtime of its own; the
+/// address may just have been freed by a replica that died.
+fn serve_on(address: SocketAddr, backend: MemoryBackend) -> (tokio::runtime::Runtime, SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let listener = runtime.block_on(async {
+        let started = Instant::now();
+        loop {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_reuseaddr(true).unwrap();
+            match socket.bind(address).and_then(|()| socket.listen(64)) {
+                Ok(listener) => break listener,
+                Err(e) if started.elapsed() < Duration::from_secs(5) => {
+                    eprintln!("binding {address}: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot bind {address}: {e}"),
+            }
+        }
+    });
+    let bound = listener.local_addr().unwrap();
+    runtime.spawn(async move {
+        let jobs = JobService::new(backend.clone(), backend);
+        serve(listener, jobs, ServerOptions::default(), std::future::pending()).await.unwrap();
+    });
+    (runtime, bound)
+}
+
+#[test]
+fn watch_outlives_the_gateway_it_started_on() {
+    let backend = MemoryBackend::default();
+    let (first, address) = serve_on("127.0.0.1:0".parse().unwrap(), backend.clone());
+    let url = address.to_string();
+
+    let file = scenario("section-232-autos-2025.json");
+    let id = stdout(&tariffctl(&["submit", &file, "--remote", &url])).trim().to_owned();
+    let watch = Command::new(env!("CARGO_BIN_EXE_tariffctl"))
+        .args(["watch", &id, "--remote", &url, "--timeout", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // The replica dies with the stream open; another takes its place over the
+    // same job records, and the watch carries on through it.
+    first.shutdown_background();
+    let (second, _) = serve_on(address, backend);
+    assert_eq!(stdout(&tariffctl(&["cancel", &id, "--remote", &url])).trim(), "CANCELLED");
+    assert_one_line_error(&watch.wait_with_output().unwrap(), &[&id, "was cancelled"]);
+    second.shutdown_background();
+}
