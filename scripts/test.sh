@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's test command: every test of the workspace, doc tests included,
+# and the benchmarks run once each in test mode so they cannot rot. Installs the
+# pinned nats-server the end-to-end tests start (once; later runs reuse it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARIFF_NATS_SERVER="$(scripts/install-nats-server.sh | tail -n1)"
+export TARIFF_NATS_SERVER
+
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
