@@ -233,3 +233,64 @@ async fn stopping_a_gateway_ends_open_watches_instead_of_waiting_for_the_job() {
     let end = tokio::time::timeout(Duration::from_secs(10), stream.message()).await.expect("the watch ends");
     assert!(!matches!(end, Ok(Some(_))), "no more records after shutdown: {end:?}");
 }
+
+#[tokio::test]
+async fn health_and_reflection_answer_beside_the_service() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+
+    let backend = tariff_jobs::memory::MemoryBackend::default();
+    let gateway = Gateway::serve(tariff_jobs::JobService::new(backend.clone(), backend)).await;
+    let address = format!("http://{}", gateway.address);
+
+    let channel = tonic::transport::Channel::from_shared(address).unwrap().connect().await.unwrap();
+    let mut health = HealthClient::new(channel.clone());
+    let status = health
+        .check(HealthCheckRequest { service: "tariff.v1.ScenarioService".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses =
+        reflection.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"tariff.v1.ScenarioService".to_owned()), "{names:?}");
+}
+
+#[tokio::test]
+async fn results_too_large_for_a_record_travel_through_the_object_store() {
+    let nats = NatsServer::start().unwrap();
+    // Every result is "too large" at one kilobyte.
+    let config = tariff_jobs::nats::NatsConfig { inline_result_limit: 1024, ..isolated_config(&nats) };
+    let gateway = Gateway::start(config.clone()).await;
+    let _worker = WorkerHandle::start(config, every_step()).await;
+    let mut client = gateway.client().await;
+    let scenario = scenario("section-232-autos-2025.json");
+    let response = client
+        .run_scenario(RunScenarioRequest { scenario: Some(scenario.clone()), idempotency_key: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    let local = run(builtin("jpus-2023").unwrap().unwrap(), &scenario).unwrap();
+    assert_eq!(response.result.as_ref(), Some(&local));
+    let job = client.get_job(GetJobRequest { job_id: response.job_id }).await.unwrap().into_inner();
+    assert_eq!(job.result, Some(local));
+    assert!(job.result_object.is_empty(), "readers see the result in place");
+}
