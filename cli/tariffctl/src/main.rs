@@ -1,6 +1,7 @@
 //! `tariffctl`: run tariff scenarios locally or on a gateway, follow jobs, and
 //! look at reference data.
 
+mod chart;
 mod commands;
 mod output;
 mod progress;
@@ -35,7 +36,12 @@ fn main() -> ExitCode {
 }
 
 fn closed_pipe(error: &anyhow::Error) -> bool {
+    let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
+            // CSV output fails with the writer's error, which holds the I/O one.
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if broken(io)))
     })
 }

@@ -147,6 +147,30 @@ fn remote_run_takes_the_address_from_the_environment_and_prints_every_format() {
 }
 
 #[test]
+fn remote_run_watch_and_compare_draw_and_print_as_locally() {
+    let gateway = TestGateway::start();
+    let url = gateway.url();
+    let file = scenario("section-232-autos-2025.json");
+    let dir = tempfile::tempdir().unwrap();
+    let chart = |name: &str| dir.path().join(name).display().to_string();
+
+    stdout(&tariffctl(&["run", &file, "--chart", &chart("local.svg")]));
+    stdout(&tariffctl(&["run", &file, "--remote", &url, "--chart", &chart("remote.svg")]));
+    let local = std::fs::read_to_string(chart("local.svg")).unwrap();
+    assert!(local.starts_with("<svg"), "{local}");
+    assert_eq!(std::fs::read_to_string(chart("remote.svg")).unwrap(), local);
+
+    let id = stdout(&tariffctl(&["submit", &file, "--remote", &url])).trim().to_owned();
+    stdout(&tariffctl(&["watch", &id, "--remote", &url, "--chart", &chart("watched.svg")]));
+    assert_eq!(std::fs::read_to_string(chart("watched.svg")).unwrap(), local);
+
+    let other = scenario("universal-20.json");
+    let local = stdout(&tariffctl(&["compare", &file, &other, "--format", "csv"]));
+    let remote = stdout(&tariffctl(&["compare", &file, &other, "--format", "csv", "--remote", &url]));
+    assert_eq!(remote, local);
+}
+
+#[test]
 fn submit_get_watch_with_an_idempotency_key() {
     let gateway = TestGateway::start();
     let url = gateway.url();

@@ -1,5 +1,7 @@
 //! The subcommands.
 
+mod chart_arg;
+mod compare;
 mod list;
 mod remote;
 mod run;
@@ -7,11 +9,15 @@ mod source;
 
 use clap::Subcommand;
 
+pub use chart_arg::ChartArg;
+
 /// What tariffctl can do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compute a scenario's impact locally, in process, with no services (or on a gateway with --remote).
     Run(run::RunArgs),
+    /// Compute two scenarios and show them side by side: A, B and B-A.
+    Compare(compare::CompareArgs),
     /// Queue a scenario on a gateway; prints the job id.
     Submit(remote::SubmitArgs),
     /// Follow a job on a gateway until it ends, then print its result.
@@ -28,6 +34,7 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<()> {
         match self {
             Command::Run(args) => run::run(args),
+            Command::Compare(args) => compare::compare(args),
             Command::Submit(args) => remote::submit(args),
             Command::Watch(args) => remote::watch(args),
             Command::Get(args) => remote::get(args),

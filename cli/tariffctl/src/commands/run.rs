@@ -1,14 +1,15 @@
 //! `tariffctl run`: one scenario, computed in process, or on a gateway with
 //! `--remote`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use tariff_proto::v1 as pb;
+use tariff_proto::v1::{self as pb, ScenarioResult};
 use tariff_scenario::{PreparedScenario, ScenarioError};
 
 use super::{
+    ChartArg,
     remote::{RemoteRun, WaitArg, run_remote},
     source::{read_scenario, resolve_dataset},
 };
@@ -43,6 +44,8 @@ pub struct RunArgs {
     idempotency_key: Option<String>,
     #[command(flatten)]
     wait: WaitArg,
+    #[command(flatten)]
+    chart: ChartArg,
 }
 
 pub fn apply_solver(scenario: &mut pb::Scenario, solver: Option<SolverArg>) {
@@ -55,30 +58,51 @@ pub fn apply_solver(scenario: &mut pb::Scenario, solver: Option<SolverArg>) {
     }
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    if let Some(address) = args.remote {
-        if let Some(dir) = &args.dataset {
-            anyhow::bail!(
-                "--dataset {} (or TARIFF_DATASET) cannot be used with --remote: a gateway only has its built-in \
-                 datasets; name one in the scenario's `dataset` field",
-                dir.display()
-            );
-        }
-        let remote = RemoteRun {
-            address,
-            idempotency_key: args.idempotency_key,
-            wait: args.wait,
-            format: args.format,
-        };
-        return run_remote(&args.scenario, args.solver, remote);
-    }
-    let mut scenario = read_scenario(&args.scenario)?;
-    apply_solver(&mut scenario, args.solver);
-    let dataset = resolve_dataset(args.dataset.as_deref(), &scenario.dataset, args.scenario.parent())?;
-    let shown = args.scenario.display();
+/// Where a scenario is computed: in process on a dataset, or on a gateway.
+#[derive(Debug)]
+pub enum Compute<'a> {
+    Local { dataset: Option<&'a Path> },
+    Remote(RemoteRun),
+}
+
+/// Computes the scenario in `path`; the one code path of `run` and `compare`.
+pub fn compute(path: &Path, solver: Option<SolverArg>, how: Compute) -> anyhow::Result<ScenarioResult> {
+    let dataset = match how {
+        Compute::Remote(remote) => return run_remote(path, solver, remote),
+        Compute::Local { dataset } => dataset,
+    };
+    let mut scenario = read_scenario(path)?;
+    apply_solver(&mut scenario, solver);
+    let dataset = resolve_dataset(dataset, &scenario.dataset, path.parent())?;
+    let shown = path.display();
     let prepared = PreparedScenario::new(&dataset, &scenario).map_err(|e| anyhow!("{shown}: {e}"))?;
-    let result = prepared
+    prepared
         .evaluate(&mut |_| std::ops::ControlFlow::Continue(()))
-        .map_err(|e| anyhow!("{shown}: {}", ScenarioError::from(e)))?;
+        .map_err(|e| anyhow!("{shown}: {}", ScenarioError::from(e)))
+}
+
+/// `--dataset` names a local folder, which a gateway cannot read.
+pub fn check_remote_dataset(dataset: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(dir) = dataset {
+        anyhow::bail!(
+            "--dataset {} (or TARIFF_DATASET) cannot be used with --remote: a gateway only has its built-in \
+             datasets; name one in the scenario's `dataset` field",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    args.chart.check()?;
+    let how = match args.remote {
+        Some(address) => {
+            check_remote_dataset(args.dataset.as_deref())?;
+            Compute::Remote(RemoteRun { address, idempotency_key: args.idempotency_key, wait: args.wait })
+        }
+        None => Compute::Local { dataset: args.dataset.as_deref() },
+    };
+    let result = compute(&args.scenario, args.solver, how)?;
+    args.chart.write(&result)?;
     print_result(&result, args.format, &mut std::io::stdout().lock())
 }

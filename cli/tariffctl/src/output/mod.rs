@@ -1,5 +1,6 @@
 //! Printing a scenario result as a table, proto3 JSON or CSV.
 
+pub mod compare;
 mod csv;
 mod table;
 

@@ -7,6 +7,7 @@ use tariff_proto::{json::to_json_pretty, v1::Job};
 
 use super::{GatewayArg, WaitArg, before, block_on, client::Gateway, follow, wait_for};
 use crate::{
+    commands::ChartArg,
     output::{Format, print_result},
     progress::state_name,
 };
@@ -22,6 +23,8 @@ pub struct WatchArgs {
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    chart: ChartArg,
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +48,7 @@ pub struct CancelArgs {
 }
 
 pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
+    args.chart.check()?;
     let deadline = args.wait.deadline();
     let result = block_on(async move {
         let mut gateway =
@@ -52,6 +56,7 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         let job = wait_for(&mut gateway, &args.job_id, args.wait, deadline).await?;
         follow::into_result(job)
     })?;
+    args.chart.write(&result)?;
     print_result(&result, args.format, &mut std::io::stdout().lock())
 }
 

@@ -7,16 +7,13 @@ use std::{
 };
 
 use clap::Args;
-use tariff_proto::v1::Scenario;
+use tariff_proto::v1::{Scenario, ScenarioResult};
 use tariff_scenario::dataset::BUILTIN_DATASETS;
 
 use super::{GatewayArg, WaitArg, before, block_on, client::Gateway, follow::into_result, wait_for};
-use crate::{
-    commands::{
-        run::{SolverArg, apply_solver},
-        source::read_scenario,
-    },
-    output::{Format, print_result},
+use crate::commands::{
+    run::{SolverArg, apply_solver},
+    source::read_scenario,
 };
 
 #[derive(Debug, Args)]
@@ -39,7 +36,6 @@ pub struct RemoteRun {
     pub address: String,
     pub idempotency_key: Option<String>,
     pub wait: WaitArg,
-    pub format: Format,
 }
 
 /// The gateway only knows its built-in datasets. A scenario naming a folder
@@ -88,17 +84,17 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     })
 }
 
-/// `run --remote`: submit, follow, print the result as the local `run` does.
-pub fn run_remote(path: &Path, solver: Option<SolverArg>, run: RemoteRun) -> anyhow::Result<()> {
+/// `run --remote`: submit, follow, return the result for printing as the
+/// local `run` does.
+pub fn run_remote(path: &Path, solver: Option<SolverArg>, run: RemoteRun) -> anyhow::Result<ScenarioResult> {
     let scenario = prepare(path, solver)?;
     let key = run.idempotency_key.unwrap_or_default();
     let wait = run.wait;
     let deadline = wait.deadline();
-    let result = block_on(async move {
+    block_on(async move {
         let mut gateway = before(deadline, wait.seconds, Gateway::connect(&run.address)).await?;
         let submitted = before(deadline, wait.seconds, gateway.submit(scenario, &key)).await?;
         let job = wait_for(&mut gateway, &submitted.job_id, wait, deadline).await?;
         into_result(job)
-    })?;
-    print_result(&result, run.format, &mut std::io::stdout().lock())
+    })
 }

@@ -1,0 +1,87 @@
+//! One date: grouped bars, per sector, of the headline flows' value change.
+
+use plotters::prelude::*;
+use tariff_proto::v1::{Impact, ScenarioResult, SectorImpact};
+
+use super::{
+    FlowPair, LEGEND_WIDTH, Slots, colour, drawn, headline_flows, legend, padded_range, scenario_name,
+};
+
+const SIZE: (u32, u32) = (1100, 620);
+/// The share of a sector's slot that its bars take.
+const GROUP_WIDTH: f64 = 0.8;
+
+/// The flow's value change in the sector, percent; none where the sector has
+/// no such flow.
+fn sector_change_pct(sector: &SectorImpact, pair: &FlowPair) -> Option<f64> {
+    sector
+        .flows
+        .iter()
+        .find(|f| f.exporter == pair.exporter && f.importer == pair.importer)
+        .map(|f| f.value.unwrap_or_default().change_pct)
+}
+
+pub fn render(result: &ScenarioResult, impact: &Impact, count: usize) -> anyhow::Result<String> {
+    let pairs = headline_flows(std::slice::from_ref(impact), count);
+    // Sectors as the result lists them: the dataset's order.
+    let sectors: Vec<&str> = impact.sectors.iter().map(|s| s.sector.as_str()).collect();
+    let values: Vec<Vec<Option<f64>>> =
+        pairs.iter().map(|p| impact.sectors.iter().map(|s| sector_change_pct(s, p)).collect()).collect();
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        drawn(root.fill(&WHITE))?;
+        let title = format!("{} — {}", scenario_name(result), impact.date);
+        let body = drawn(root.titled(&title, ("sans-serif", 24)))?;
+        let (plot, side) = body.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+
+        let slots = sectors.len().max(1) as f64;
+        let y_range = padded_range(values.iter().flatten().flatten().copied());
+        let mut chart = drawn(
+            ChartBuilder::on(&plot)
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(72)
+                .build_cartesian_2d(Slots::new(sectors.len(), 0.5, 1), y_range),
+        )?;
+        let sector_label =
+            |x: &f64| sectors.get(x.round() as usize).map_or_else(String::new, |s| (*s).to_owned());
+        drawn(
+            chart
+                .configure_mesh()
+                .max_light_lines(1)
+                .disable_x_mesh()
+                .x_desc("sector")
+                .y_desc("change in value, %")
+                .x_label_formatter(&sector_label)
+                .y_label_formatter(&|v: &f64| format!("{v:.0}"))
+                .axis_desc_style(("sans-serif", 17))
+                .label_style(("sans-serif", 15))
+                .draw(),
+        )?;
+        drawn(chart.draw_series(std::iter::once(PathElement::new(
+            vec![(-0.5, 0.0), (slots - 0.5, 0.0)],
+            BLACK.stroke_width(1),
+        ))))?;
+
+        let width = GROUP_WIDTH / pairs.len().max(1) as f64;
+        for (j, series) in values.iter().enumerate() {
+            let style = colour(j).filled();
+            let bars = series.iter().enumerate().filter_map(|(i, v)| {
+                let x0 = i as f64 - GROUP_WIDTH / 2.0 + j as f64 * width;
+                v.map(|v| Rectangle::new([(x0 + width * 0.08, 0.0), (x0 + width * 0.92, v)], style))
+            });
+            drawn(chart.draw_series(bars))?;
+        }
+        if pairs.is_empty() {
+            drawn(plot.draw(&Text::new("no flow between economies changed", (100, 60), ("sans-serif", 18))))?;
+        }
+
+        let entries: Vec<(String, RGBColor)> =
+            pairs.iter().enumerate().map(|(j, p)| (p.label(), colour(j))).collect();
+        legend(&side, "headline flows", &entries)?;
+        drawn(root.present())?;
+    }
+    Ok(svg)
+}
