@@ -35,7 +35,7 @@ pub fn isolated_config(nats: &NatsServer) -> NatsConfig {
     NatsConfig {
         url: nats.url(),
         ack_wait: Duration::from_secs(10),
-        backoff: vec![Duration::from_millis(200), Duration::from_millis(500)],
+        backoff: Vec::new(),
         op_timeout: Duration::from_secs(2),
         ..NatsConfig::default()
     }
@@ -129,15 +129,43 @@ pub struct WorkerHandle {
 
 impl WorkerHandle {
     pub async fn start(config: NatsConfig, worker: WorkerConfig) -> WorkerHandle {
+        let runner = CountingRunner::default();
+        let runs = runner.runs.clone();
+        WorkerHandle::start_with(config, worker, runner, runs).await
+    }
+
+    /// A worker with any runner, and the reaper of exhausted jobs beside it as
+    /// the worker binary runs it; `runs` is what `runs()` reports.
+    pub async fn start_with<J: JobRunner>(
+        config: NatsConfig,
+        worker: WorkerConfig,
+        runner: J,
+        runs: Arc<AtomicUsize>,
+    ) -> WorkerHandle {
         let backend =
             NatsBackend::connect(config, &NatsAuth::default()).await.expect("worker connects to NATS");
         let consumer = backend.consumer(worker.concurrency).await.expect("consumer");
-        let runner = CountingRunner::default();
-        let runs = runner.runs.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(Worker::new(backend, runner, worker).run(consumer, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(async move {
+            let (reaper_stop, reaper_stopped) = oneshot::channel::<()>();
+            let reaper = {
+                let backend = backend.clone();
+                tokio::spawn(async move {
+                    backend
+                        .reap_exhausted(async {
+                            let _ = reaper_stopped.await;
+                        })
+                        .await
+                })
+            };
+            Worker::new(backend, runner, worker)
+                .run(consumer, async {
+                    let _ = stopped.await;
+                })
+                .await;
+            let _ = reaper_stop.send(());
+            let _ = reaper.await;
+        });
         WorkerHandle { runs, stop: Some(stop), task: Some(task) }
     }
 

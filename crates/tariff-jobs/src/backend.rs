@@ -87,4 +87,6 @@ pub trait Delivery: Send + Sync + 'static {
     fn in_progress(&self) -> impl Future<Output = Result<(), JobsError>> + Send;
     /// Never deliver again, without success (undecodable messages).
     fn term(&self) -> impl Future<Output = Result<(), JobsError>> + Send;
+    /// Copies the job to the dead-letter store with the reason it was given up.
+    fn dead_letter(&self, job_id: &str, reason: &str) -> impl Future<Output = Result<(), JobsError>> + Send;
 }

@@ -13,4 +13,4 @@ mod worker;
 pub use backend::{Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated};
 pub use error::JobsError;
 pub use service::{JobService, Submitted};
-pub use worker::{JobRunner, RunFailure, Worker, WorkerConfig, final_state};
+pub use worker::{JobRunner, RunFailure, Worker, WorkerConfig, final_state, give_up};

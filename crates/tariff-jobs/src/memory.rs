@@ -25,6 +25,8 @@ struct Inner {
     changes: broadcast::Sender<Job>,
     next_revision: Mutex<u64>,
     queue: mpsc::UnboundedSender<Queued>,
+    /// Jobs given up: (job id, reason).
+    dead_letters: Mutex<Vec<(String, String)>>,
     /// Job ids published, so a re-publish is stored once (as NATS's dedup window does).
     published: Mutex<std::collections::HashSet<String>>,
     receiver: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
@@ -47,6 +49,7 @@ impl Default for MemoryBackend {
                 next_revision: Mutex::new(0),
                 queue,
                 published: Mutex::new(std::collections::HashSet::new()),
+                dead_letters: Mutex::new(Vec::new()),
                 receiver: tokio::sync::Mutex::new(receiver),
             }),
         }
@@ -57,6 +60,11 @@ impl MemoryBackend {
     /// A consumer; several share the one queue, each job going to one of them.
     pub fn consumer(&self) -> MemoryConsumer {
         MemoryConsumer { backend: self.clone() }
+    }
+
+    /// The jobs given up so far: (job id, reason).
+    pub fn dead_letters(&self) -> Vec<(String, String)> {
+        self.inner.dead_letters.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn records(&self) -> MutexGuard<'_, HashMap<String, Stored>> {
@@ -200,6 +208,14 @@ impl Delivery for MemoryDelivery {
     }
 
     async fn term(&self) -> Result<(), JobsError> {
+        Ok(())
+    }
+
+    async fn dead_letter(&self, job_id: &str, reason: &str) -> Result<(), JobsError> {
+        let mut letters = self.backend.inner.dead_letters.lock().unwrap_or_else(|e| e.into_inner());
+        if !letters.iter().any(|(id, _)| id == job_id) {
+            letters.push((job_id.to_owned(), reason.to_owned()));
+        }
         Ok(())
     }
 }

@@ -49,8 +49,10 @@ pub struct WorkerConfig {
     pub progress_interval: Duration,
     /// How often a running job tells the queue it is still being worked on.
     pub in_progress_interval: Duration,
-    /// Redelivery delay when the record store is unavailable.
+    /// Redelivery delay when the record store is unavailable or a run crashed.
     pub retry_delay: Duration,
+    /// Deliveries before a job whose runs crash is given up (the consumer's `max_deliver`).
+    pub max_deliver: u32,
 }
 
 impl Default for WorkerConfig {
@@ -60,6 +62,7 @@ impl Default for WorkerConfig {
             progress_interval: Duration::from_millis(250),
             in_progress_interval: Duration::from_secs(10),
             retry_delay: Duration::from_secs(1),
+            max_deliver: 5,
         }
     }
 }
@@ -127,7 +130,24 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             }
         };
         let job_id = envelope.job_id.clone();
-        match self.process(&envelope, delivery.as_ref()).await {
+        let settled = match self.process(&envelope, delivery.as_ref()).await {
+            Ok(Settle::Done) => Ok(()),
+            Ok(Settle::Crashed(reason)) if delivery.attempt() < self.config.max_deliver => {
+                tracing::warn!(job_id, attempt = delivery.attempt(), "run crashed, will retry: {reason}");
+                let _ = delivery.nak(self.config.retry_delay * delivery.attempt()).await;
+                return;
+            }
+            Ok(Settle::Crashed(reason)) => {
+                let reason = format!("crashed on every one of {} deliveries: {reason}", delivery.attempt());
+                tracing::error!(job_id, "job failed: {reason}");
+                match give_up(&self.records, &job_id, &reason).await {
+                    Ok(()) => delivery.dead_letter(&job_id, &reason).await,
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match settled {
             Ok(()) => {
                 if let Err(e) = delivery.ack().await {
                     // The outcome is recorded; a redelivery finds it and acks.
@@ -143,11 +163,11 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
 
     /// Runs the job unless its record says it has ended; errors only when the
     /// record store is unreachable (the job is then redelivered).
-    async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<(), JobsError> {
+    async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<Settle, JobsError> {
         let job_id = envelope.job_id.as_str();
         let Some(mut current) = self.start(job_id, delivery.attempt()).await? else {
             tracing::info!(job_id, "job already ended; acking the delivery");
-            return Ok(());
+            return Ok(Settle::Done);
         };
         tracing::info!(job_id, attempt = delivery.attempt(), "job running");
         let scenario = envelope.scenario.clone().unwrap_or_default();
@@ -190,14 +210,11 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         while let Ok(progress) = progress_rx.try_recv() {
             latest = Some(progress);
         }
-        let outcome = outcome.unwrap_or_else(|e| {
-            Err(RunFailure::Failed(JobError {
-                code: "INTERNAL".into(),
-                message: format!("the run crashed: {e}"),
-                field: String::new(),
-            }))
-        });
-        self.finish(current, outcome, latest).await
+        match outcome {
+            Ok(outcome) => self.finish(current, outcome, latest).await.map(|()| Settle::Done),
+            // A crash may be this machine's fault: let another delivery try.
+            Err(crash) => Ok(Settle::Crashed(format!("the run crashed: {crash}"))),
+        }
     }
 
     /// Marks the record RUNNING; `None` when the job has already ended.
@@ -290,6 +307,32 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                     };
                 }
             }
+        }
+    }
+}
+
+/// How a delivery ended.
+enum Settle {
+    /// The outcome is recorded (or was already): ack.
+    Done,
+    /// The run crashed before an outcome: retry, or give up on the last delivery.
+    Crashed(String),
+}
+
+/// Marks a job FAILED with `reason` unless it has already ended.
+pub async fn give_up<R: RecordStore>(records: &R, job_id: &str, reason: &str) -> Result<(), JobsError> {
+    loop {
+        let Some(stored) = records.get(job_id).await? else { return Ok(()) };
+        if is_terminal(&stored.job) {
+            return Ok(());
+        }
+        let mut job = stored.job;
+        record::fail(
+            &mut job,
+            JobError { code: "GAVE_UP".into(), message: reason.to_owned(), field: String::new() },
+        );
+        if let Updated::Done(_) = records.update(&job, stored.revision).await? {
+            return Ok(());
         }
     }
 }

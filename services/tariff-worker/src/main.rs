@@ -45,6 +45,11 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     };
+    // Jobs every delivery of which died with its worker are settled by whichever worker hears of it.
+    let reaper = {
+        let backend = backend.clone();
+        tokio::spawn(async move { backend.reap_exhausted(std::future::pending()).await })
+    };
     let worker = Worker::new(
         backend,
         ScenarioRunner,
@@ -52,10 +57,12 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             progress_interval: Duration::from_millis(args.progress_interval_ms),
             in_progress_interval: (config.ack_wait / 3).max(Duration::from_secs(1)),
+            max_deliver: u32::try_from(config.max_deliver).unwrap_or(u32::MAX),
             ..WorkerConfig::default()
         },
     );
     worker.run(consumer, shutdown_signal()).await;
+    reaper.abort();
     tracing::info!("worker stopped");
     Ok(())
 }

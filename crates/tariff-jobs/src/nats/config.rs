@@ -28,7 +28,8 @@ pub struct NatsConfig {
     pub ack_wait: Duration,
     /// Deliveries before a job is given up.
     pub max_deliver: i64,
-    /// Redelivery delays after a nak or an ack-wait timeout.
+    /// The ack wait of each successive delivery (JetStream's backoff: how long a
+    /// dead worker holds a job before it is redelivered); each at least `ack_wait`.
     pub backoff: Vec<Duration>,
     /// Unacked deliveries the consumer hands out at once, over all workers.
     pub max_ack_pending: i64,
@@ -55,7 +56,7 @@ impl Default for NatsConfig {
             duplicate_window: Duration::from_secs(120),
             ack_wait: Duration::from_secs(30),
             max_deliver: 5,
-            backoff: vec![Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(15)],
+            backoff: vec![Duration::from_secs(30), Duration::from_secs(60), Duration::from_secs(120)],
             max_ack_pending: 1024,
             record_ttl: Duration::from_secs(24 * 3600),
             op_timeout: Duration::from_secs(3),

@@ -8,7 +8,7 @@ use async_nats::jetstream::{
 };
 use futures::StreamExt;
 
-use super::{NatsConfig, timed};
+use super::{NatsBackend, NatsConfig, timed};
 use crate::{
     JobsError,
     backend::{Delivery, JobConsumer},
@@ -16,6 +16,7 @@ use crate::{
 
 /// Pulls jobs from the durable consumer; re-opens the pull after an outage.
 pub struct NatsConsumer {
+    backend: NatsBackend,
     consumer: Consumer<pull::Config>,
     prefetch: usize,
     messages: Option<pull::Stream>,
@@ -29,8 +30,13 @@ impl std::fmt::Debug for NatsConsumer {
 }
 
 impl NatsConsumer {
-    pub(crate) fn new(consumer: Consumer<pull::Config>, prefetch: usize, config: Arc<NatsConfig>) -> Self {
-        NatsConsumer { consumer, prefetch: prefetch.max(1), messages: None, config }
+    pub(crate) fn new(
+        backend: NatsBackend,
+        consumer: Consumer<pull::Config>,
+        prefetch: usize,
+        config: Arc<NatsConfig>,
+    ) -> Self {
+        NatsConsumer { backend, consumer, prefetch: prefetch.max(1), messages: None, config }
     }
 }
 
@@ -57,7 +63,11 @@ impl JobConsumer for NatsConsumer {
         }
         let messages = self.messages.as_mut()?;
         match messages.next().await {
-            Some(Ok(message)) => Some(Ok(NatsDelivery { message, ack_timeout: self.config.op_timeout })),
+            Some(Ok(message)) => Some(Ok(NatsDelivery {
+                message,
+                ack_timeout: self.config.op_timeout,
+                backend: self.backend.clone(),
+            })),
             Some(Err(e)) => {
                 // Heartbeats missed or the connection dropped: open a fresh pull next time.
                 self.messages = None;
@@ -76,6 +86,7 @@ impl JobConsumer for NatsConsumer {
 pub struct NatsDelivery {
     message: jetstream::Message,
     ack_timeout: Duration,
+    backend: NatsBackend,
 }
 
 impl NatsDelivery {
@@ -118,5 +129,9 @@ impl Delivery for NatsDelivery {
 
     async fn term(&self) -> Result<(), JobsError> {
         self.send(AckKind::Term).await
+    }
+
+    async fn dead_letter(&self, job_id: &str, reason: &str) -> Result<(), JobsError> {
+        self.backend.dead_letter(job_id, self.message.payload.clone(), reason).await
     }
 }

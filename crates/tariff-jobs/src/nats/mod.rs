@@ -4,6 +4,7 @@
 mod args;
 mod config;
 mod consumer;
+mod reaper;
 mod records;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -110,7 +111,12 @@ impl NatsBackend {
             stream.get_consumer(&self.config.consumer).await.map_err(JobsError::unavailable)
         })
         .await?;
-        Ok(NatsConsumer::new(consumer, prefetch, self.config.clone()))
+        Ok(NatsConsumer::new(self.clone(), consumer, prefetch, self.config.clone()))
+    }
+
+    /// The JetStream context, for tools and tests that inspect the streams.
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
     }
 
     /// Copies a job that failed every delivery to the dead-letter stream.
@@ -122,6 +128,8 @@ impl NatsBackend {
     ) -> Result<(), JobsError> {
         self.ready()?;
         let mut headers = async_nats::HeaderMap::new();
+        // One dead letter per job, however many workers give it up.
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("dead-{job_id}").as_str());
         headers.insert("Tariff-Job-Id", job_id);
         headers.insert("Tariff-Failure", reason);
         let subject = format!("{}.{job_id}", self.config.dlq_subject_prefix);
@@ -179,8 +187,15 @@ async fn setup(
     .await
     .map_err(JobsError::unavailable)?;
     let jobs = js.get_stream(&config.stream).await.map_err(JobsError::unavailable)?;
-    let backoff: Vec<Duration> =
-        config.backoff.iter().copied().take(usize::try_from(config.max_deliver).unwrap_or(0)).collect();
+    // JetStream uses the backoff list as the ack wait of each successive delivery,
+    // in place of ack_wait: an entry shorter than ack_wait would redeliver a job
+    // whose worker is alive and sending in-progress acks on the ack_wait rhythm.
+    let backoff: Vec<Duration> = config
+        .backoff
+        .iter()
+        .map(|delay| (*delay).max(config.ack_wait))
+        .take(usize::try_from(config.max_deliver).unwrap_or(0))
+        .collect();
     jobs.get_or_create_consumer(
         &config.consumer,
         pull::Config {
