@@ -46,10 +46,13 @@ pub struct NatsArgs {
 impl NatsArgs {
     /// The layout these flags describe.
     pub fn config(&self) -> NatsConfig {
+        let ack_wait = Duration::from_secs(self.ack_wait_secs.max(1));
         let config = NatsConfig {
             url: self.url.clone(),
             replicas: self.replicas.max(1),
-            ack_wait: Duration::from_secs(self.ack_wait_secs.max(1)),
+            ack_wait,
+            // A dead worker's job waits one ack wait, then two, then four.
+            backoff: vec![ack_wait, ack_wait * 2, ack_wait * 4],
             max_deliver: self.max_deliver.max(1),
             record_ttl: Duration::from_secs(self.record_ttl_hours.max(1) * 3600),
             op_timeout: Duration::from_millis(self.timeout_ms.max(100)),
