@@ -72,7 +72,7 @@ impl JobRunner for Slow {
     ) -> Result<ScenarioResult, RunFailure> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
-        ScenarioRunner.run(s, p)
+        ScenarioRunner::default().run(s, p)
     }
 }
 

@@ -116,7 +116,7 @@ impl JobRunner for CountingRunner {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         self.runs.fetch_add(1, Ordering::SeqCst);
-        ScenarioRunner.run(scenario, progress)
+        ScenarioRunner::default().run(scenario, progress)
     }
 }
 

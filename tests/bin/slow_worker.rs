@@ -32,7 +32,7 @@ impl JobRunner for Slow {
         p: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         std::thread::sleep(self.0);
-        ScenarioRunner.run(s, p)
+        ScenarioRunner::default().run(s, p)
     }
 }
 

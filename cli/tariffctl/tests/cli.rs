@@ -157,3 +157,18 @@ fn lists_reference_data() {
     let out = tariffctl(&["list", "sectors", "--dataset", mini_dir().to_str().unwrap()]);
     assert!(String::from_utf8(out.stdout).unwrap().contains("SHOES"));
 }
+
+#[test]
+fn dataset_size_limits_are_enforced_and_configurable() {
+    let dir = workspace(SCENARIO);
+    let run = |max: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tariffctl"))
+            .args(["run", &path(&dir, "scenario.json"), "--dataset", &path(&dir, "my-data")])
+            .env("TARIFF_MAX_ECONOMIES", max)
+            .output()
+            .unwrap()
+    };
+    assert_one_line_error(&run("2"), "economies.csv: 3 economies; at most 2 are allowed");
+    assert!(run("3").status.success());
+    assert_one_line_error(&run("many"), "TARIFF_MAX_ECONOMIES");
+}

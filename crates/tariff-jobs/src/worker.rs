@@ -53,6 +53,8 @@ pub struct WorkerConfig {
     pub retry_delay: Duration,
     /// Deliveries before a job whose runs crash is given up (the consumer's `max_deliver`).
     pub max_deliver: u32,
+    /// The largest encoded result kept; a larger one fails the job (RESOURCE_EXHAUSTED).
+    pub max_result_bytes: usize,
 }
 
 impl Default for WorkerConfig {
@@ -63,6 +65,7 @@ impl Default for WorkerConfig {
             in_progress_interval: Duration::from_secs(10),
             retry_delay: Duration::from_secs(1),
             max_deliver: 5,
+            max_result_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -211,10 +214,28 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             latest = Some(progress);
         }
         match outcome {
-            Ok(outcome) => self.finish(current, outcome, latest).await.map(|()| Settle::Done),
+            Ok(outcome) => {
+                let outcome = outcome.and_then(|result| self.within_size(result));
+                self.finish(current, outcome, latest).await.map(|()| Settle::Done)
+            }
             // A crash may be this machine's fault: let another delivery try.
             Err(crash) => Ok(Settle::Crashed(format!("the run crashed: {crash}"))),
         }
+    }
+
+    fn within_size(&self, result: ScenarioResult) -> Result<ScenarioResult, RunFailure> {
+        let size = result.encoded_len();
+        if size <= self.config.max_result_bytes {
+            return Ok(result);
+        }
+        Err(RunFailure::Failed(JobError {
+            code: "RESOURCE_EXHAUSTED".into(),
+            message: format!(
+                "the result is {size} bytes; at most {} are kept (fewer dates or a smaller dataset)",
+                self.config.max_result_bytes
+            ),
+            field: String::new(),
+        }))
     }
 
     /// Marks the record RUNNING; `None` when the job has already ended.

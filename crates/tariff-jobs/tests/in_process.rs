@@ -184,6 +184,20 @@ async fn cancelling_a_running_job_stops_it() {
 }
 
 #[tokio::test]
+async fn a_result_over_the_size_limit_fails_the_job_with_the_reason() {
+    let backend = MemoryBackend::default();
+    let jobs = JobService::new(backend.clone(), backend.clone());
+    let config = WorkerConfig { max_result_bytes: 4, ..WorkerConfig::default() };
+    let worker = Worker::new(backend.clone(), Scripted::default(), config);
+    tokio::spawn(worker.run(backend.consumer(), std::future::pending()));
+    let job = jobs.run(scenario("a-long-scenario-id", ""), "", &[], Duration::from_secs(10)).await.unwrap();
+    assert_eq!(state(&job), JobState::Failed);
+    let error = job.error.unwrap();
+    assert_eq!(error.code, "RESOURCE_EXHAUSTED");
+    assert!(error.message.contains("at most 4"), "{}", error.message);
+}
+
+#[tokio::test]
 async fn unknown_jobs_are_not_found() {
     let s = Setup::new();
     assert!(matches!(s.jobs.get("nope").await, Err(tariff_jobs::JobsError::NotFound(_))));

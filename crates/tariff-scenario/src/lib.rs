@@ -38,7 +38,7 @@ use tariff_proto::v1 as pb;
 pub use date::{Date, DateError};
 pub use figures::change;
 pub use impact::{EvaluateError, Progress, solver_proto};
-pub use prepared::{MAX_RATE_PCT, PreparedScenario};
+pub use prepared::{MAX_RATE_PCT, PreparedScenario, ScenarioLimits};
 pub use resolve::RateTable;
 pub use scenario_file::{ScenarioFileError, ScenarioFormat, parse_scenario};
 pub use violation::{FieldViolation, Violations};
@@ -55,8 +55,16 @@ pub enum ScenarioError {
 }
 
 /// Checks a scenario against the built-in dataset it names (services accept
-/// built-in datasets only, never paths).
+/// built-in datasets only, never paths), within the default limits.
 pub fn prepare_builtin(scenario: &pb::Scenario) -> Result<PreparedScenario<'static>, Violations> {
+    prepare_builtin_with(scenario, &ScenarioLimits::default())
+}
+
+/// [`prepare_builtin`] within `limits`.
+pub fn prepare_builtin_with(
+    scenario: &pb::Scenario,
+    limits: &ScenarioLimits,
+) -> Result<PreparedScenario<'static>, Violations> {
     let id = if scenario.dataset.is_empty() { dataset::DEFAULT_DATASET } else { scenario.dataset.as_str() };
     let found = dataset::builtin(id).ok_or_else(|| {
         Violations(vec![FieldViolation {
@@ -70,7 +78,7 @@ pub fn prepare_builtin(scenario: &pb::Scenario) -> Result<PreparedScenario<'stat
             reason: format!("built-in dataset unusable: {e}"),
         }])
     })?;
-    PreparedScenario::new(dataset, scenario)
+    PreparedScenario::with_limits(dataset, scenario, limits)
 }
 
 /// Checks `scenario` against `dataset` and computes its impact at every date.

@@ -7,12 +7,80 @@ use tariff_proto::v1::{self as pb, Authority, agreement_change::Action, measure:
 use crate::{
     Date,
     dataset::{Dataset, Elasticities},
-    violation::{Collector, Violations},
+    violation::{Collector, FieldViolation, Violations},
 };
 
 /// The highest tariff a measure may set or add, in percent. Anything above is a
 /// typo (a rate given as a factor, or in basis points), not a policy.
 pub const MAX_RATE_PCT: f64 = 1000.0;
+
+/// How much one scenario may ask for. Past a limit the scenario is refused
+/// with the field and the limit, before any work is done on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioLimits {
+    pub max_measures: usize,
+    /// Entries in one measure's `exporters`, `except_exporters`, `sectors` or `excludes`.
+    pub max_list_entries: usize,
+    pub max_dates: usize,
+    pub max_agreement_changes: usize,
+    pub max_elasticity_overrides: usize,
+    /// Bytes of `id`, `name`, a measure's `id` or `label`.
+    pub max_name_bytes: usize,
+    pub max_description_bytes: usize,
+}
+
+impl Default for ScenarioLimits {
+    fn default() -> Self {
+        ScenarioLimits {
+            max_measures: 500,
+            max_list_entries: 500,
+            max_dates: 100,
+            max_agreement_changes: 100,
+            max_elasticity_overrides: 500,
+            max_name_bytes: 256,
+            max_description_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl ScenarioLimits {
+    /// Every limit the scenario passes, as violations.
+    fn check(&self, s: &pb::Scenario) -> Vec<FieldViolation> {
+        let mut out = Vec::new();
+        let mut count = |field: String, len: usize, max: usize| {
+            if len > max {
+                out.push(FieldViolation {
+                    field,
+                    reason: format!("{len} entries; at most {max} are allowed"),
+                });
+            }
+        };
+        count("measures".into(), s.measures.len(), self.max_measures);
+        count("evaluate_at".into(), s.evaluate_at.len(), self.max_dates);
+        count("agreements".into(), s.agreements.len(), self.max_agreement_changes);
+        count("elasticity_overrides".into(), s.elasticity_overrides.len(), self.max_elasticity_overrides);
+        for (i, m) in s.measures.iter().enumerate().take(self.max_measures) {
+            count(format!("measures[{i}].exporters"), m.exporters.len(), self.max_list_entries);
+            count(format!("measures[{i}].except_exporters"), m.except_exporters.len(), self.max_list_entries);
+            count(format!("measures[{i}].sectors"), m.sectors.len(), self.max_list_entries);
+            count(format!("measures[{i}].excludes"), m.excludes.len(), self.max_list_entries);
+        }
+        let mut text = |field: String, len: usize, max: usize| {
+            if len > max {
+                out.push(FieldViolation { field, reason: format!("{len} bytes; at most {max} are allowed") });
+            }
+        };
+        text("id".into(), s.id.len(), self.max_name_bytes);
+        text("name".into(), s.name.len(), self.max_name_bytes);
+        text("dataset".into(), s.dataset.len(), self.max_name_bytes);
+        text("description".into(), s.description.len(), self.max_description_bytes);
+        for (i, m) in s.measures.iter().enumerate().take(self.max_measures) {
+            text(format!("measures[{i}].id"), m.id.len(), self.max_name_bytes);
+            text(format!("measures[{i}].label"), m.label.len(), self.max_name_bytes);
+        }
+        out
+    }
+}
 
 /// A measure with its codes resolved.
 #[derive(Debug, Clone)]
@@ -133,6 +201,19 @@ impl<'d> PreparedScenario<'d> {
     /// Checks every field of `scenario` against `dataset`. The scenario's own
     /// `dataset` field is the caller's business (it chose `dataset` from it).
     pub fn new(dataset: &'d Dataset, scenario: &pb::Scenario) -> Result<PreparedScenario<'d>, Violations> {
+        PreparedScenario::with_limits(dataset, scenario, &ScenarioLimits::default())
+    }
+
+    /// [`PreparedScenario::new`] with limits other than the defaults.
+    pub fn with_limits(
+        dataset: &'d Dataset,
+        scenario: &pb::Scenario,
+        limits: &ScenarioLimits,
+    ) -> Result<PreparedScenario<'d>, Violations> {
+        let over = limits.check(scenario);
+        if !over.is_empty() {
+            return Err(Violations(over));
+        }
         let mut c = Collector::default();
         let n = dataset.economies.len();
         let measures = scenario

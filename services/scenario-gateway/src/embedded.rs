@@ -22,7 +22,7 @@ impl Embedded {
         let (stop, stopped) = watch::channel(false);
         let workers = (0..workers.max(1))
             .map(|_| {
-                let worker = Worker::new(backend.clone(), ScenarioRunner, config.clone());
+                let worker = Worker::new(backend.clone(), ScenarioRunner::default(), config.clone());
                 let mut stopped = stopped.clone();
                 let consumer = backend.consumer();
                 tokio::spawn(worker.run(consumer, async move {

@@ -2,6 +2,8 @@
 //! with [`ScenarioRunner`]. The binary wires configuration and signals; the
 //! gateway's embedded mode runs the same worker in process.
 
+mod limits;
 mod runner;
 
+pub use limits::LimitArgs;
 pub use runner::ScenarioRunner;

@@ -8,7 +8,7 @@ use tariff_jobs::{
     nats::{NatsArgs, NatsBackend},
 };
 use tariff_telemetry::{LogFormat, init_logging, shutdown_signal};
-use tariff_worker::ScenarioRunner;
+use tariff_worker::{LimitArgs, ScenarioRunner};
 
 /// Pulls tariff scenario jobs from NATS JetStream and computes them.
 #[derive(Debug, Parser)]
@@ -22,6 +22,11 @@ struct Args {
     /// Milliseconds between progress updates of a running job's record.
     #[arg(long, env = "TARIFF_PROGRESS_INTERVAL_MS", default_value_t = 250)]
     progress_interval_ms: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// The largest encoded result kept; a larger one fails its job.
+    #[arg(long, env = "TARIFF_MAX_RESULT_BYTES", default_value_t = WorkerConfig::default().max_result_bytes)]
+    max_result_bytes: usize,
     /// Log format: text or json.
     #[arg(long, env = "TARIFF_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -52,12 +57,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let worker = Worker::new(
         backend,
-        ScenarioRunner,
+        ScenarioRunner { limits: args.limits.limits() },
         WorkerConfig {
             concurrency,
             progress_interval: Duration::from_millis(args.progress_interval_ms),
             in_progress_interval: (config.ack_wait / 3).max(Duration::from_secs(1)),
             max_deliver: u32::try_from(config.max_deliver).unwrap_or(u32::MAX),
+            max_result_bytes: args.max_result_bytes,
             ..WorkerConfig::default()
         },
     );

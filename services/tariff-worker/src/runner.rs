@@ -4,11 +4,13 @@ use std::ops::ControlFlow;
 
 use tariff_jobs::{JobRunner, RunFailure};
 use tariff_proto::v1::{JobError, Progress, Scenario, ScenarioResult};
-use tariff_scenario::{EvaluateError, prepare_builtin};
+use tariff_scenario::{EvaluateError, ScenarioLimits, prepare_builtin_with};
 
-/// Runs scenarios with the model, in process.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ScenarioRunner;
+/// Runs scenarios with the model, in process, within its limits.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioRunner {
+    pub limits: ScenarioLimits,
+}
 
 impl JobRunner for ScenarioRunner {
     fn run(
@@ -17,7 +19,7 @@ impl JobRunner for ScenarioRunner {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         // The gateway validated already; a job from elsewhere is checked again.
-        let prepared = prepare_builtin(scenario).map_err(|violations| {
+        let prepared = prepare_builtin_with(scenario, &self.limits).map_err(|violations| {
             let first = violations.0.first().cloned().unwrap_or_else(|| tariff_scenario::FieldViolation {
                 field: String::new(),
                 reason: violations.to_string(),

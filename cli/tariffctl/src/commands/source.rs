@@ -6,7 +6,7 @@ use anyhow::{Context, anyhow};
 use tariff_proto::v1::Scenario;
 use tariff_scenario::{
     ScenarioFormat,
-    dataset::{BUILTIN_DATASETS, DEFAULT_DATASET, Dataset, builtin},
+    dataset::{BUILTIN_DATASETS, DEFAULT_DATASET, Dataset, DatasetLimits, builtin},
     parse_scenario,
 };
 
@@ -62,5 +62,19 @@ pub fn resolve_dataset(
 }
 
 fn load_dir(dir: &Path) -> anyhow::Result<DatasetRef> {
-    Ok(DatasetRef::Loaded(Box::new(Dataset::from_dir(dir)?)))
+    Ok(DatasetRef::Loaded(Box::new(Dataset::from_dir_with_limits(dir, &dataset_limits()?)?)))
+}
+
+/// The dataset size limits, raised or lowered by `TARIFF_MAX_ECONOMIES` and `TARIFF_MAX_SECTORS`.
+fn dataset_limits() -> anyhow::Result<DatasetLimits> {
+    let mut limits = DatasetLimits::default();
+    for (variable, slot) in
+        [("TARIFF_MAX_ECONOMIES", &mut limits.max_economies), ("TARIFF_MAX_SECTORS", &mut limits.max_sectors)]
+    {
+        if let Ok(text) = std::env::var(variable) {
+            *slot =
+                text.trim().parse().with_context(|| format!("{variable}=`{text}` is not a whole number"))?;
+        }
+    }
+    Ok(limits)
 }

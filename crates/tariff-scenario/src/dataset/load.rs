@@ -128,20 +128,44 @@ fn valid_code(code: &str) -> bool {
         && code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// How large a dataset may be: the model solves one `n x n` market per sector,
+/// so economies weigh quadratically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatasetLimits {
+    pub max_economies: usize,
+    pub max_sectors: usize,
+}
+
+impl Default for DatasetLimits {
+    fn default() -> Self {
+        DatasetLimits { max_economies: 250, max_sectors: 1000 }
+    }
+}
+
 impl Dataset {
-    /// Loads and validates the dataset in a folder.
+    /// Loads and validates the dataset in a folder, within the default limits.
     pub fn from_dir(dir: &Path) -> Result<Dataset, DatasetError> {
+        Dataset::from_dir_with_limits(dir, &DatasetLimits::default())
+    }
+
+    /// [`Dataset::from_dir`] within `limits`.
+    pub fn from_dir_with_limits(dir: &Path, limits: &DatasetLimits) -> Result<Dataset, DatasetError> {
         if !dir.is_dir() {
             return Err(DatasetError::in_file(
                 &dir.display().to_string(),
                 "not a dataset folder (expected dataset.toml, economies.csv, sectors.csv, flows.csv, tariffs.csv)",
             ));
         }
-        Dataset::load(&DirSource(dir.to_path_buf()))
+        Dataset::load_with_limits(&DirSource(dir.to_path_buf()), limits)
     }
 
-    /// Loads and validates a dataset from any [`FileSource`].
+    /// Loads and validates a dataset from any [`FileSource`], within the default limits.
     pub fn load(files: &dyn FileSource) -> Result<Dataset, DatasetError> {
+        Dataset::load_with_limits(files, &DatasetLimits::default())
+    }
+
+    /// [`Dataset::load`] within `limits`.
+    pub fn load_with_limits(files: &dyn FileSource, limits: &DatasetLimits) -> Result<Dataset, DatasetError> {
         let read = |name: &str| -> Result<String, DatasetError> {
             files.read(name)?.ok_or_else(|| DatasetError::in_file(&files.name_of(name), "file is missing"))
         };
@@ -171,6 +195,15 @@ impl Dataset {
         let economy_index: HashMap<String, usize> =
             economies.iter().enumerate().map(|(i, e)| (e.code.clone(), i)).collect();
         let sectors = load_sectors(&files.name_of(SECTORS_CSV), &read(SECTORS_CSV)?)?;
+        let too_many = |file: &str, what: &str, count: usize, max: usize| {
+            DatasetError::in_file(&files.name_of(file), format!("{count} {what}; at most {max} are allowed"))
+        };
+        if economies.len() > limits.max_economies {
+            return Err(too_many(ECONOMIES_CSV, "economies", economies.len(), limits.max_economies));
+        }
+        if sectors.len() > limits.max_sectors {
+            return Err(too_many(SECTORS_CSV, "sectors", sectors.len(), limits.max_sectors));
+        }
         let sector_index: HashMap<String, usize> =
             sectors.iter().enumerate().map(|(i, s)| (s.code.clone(), i)).collect();
         let codes = Codes { economies: &economy_index, sectors: &sector_index };

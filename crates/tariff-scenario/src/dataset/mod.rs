@@ -11,7 +11,7 @@ use std::{collections::HashMap, fmt};
 use crate::Date;
 
 pub use builtin::{BUILTIN_DATASETS, DEFAULT_DATASET, builtin};
-pub use load::{DirSource, FileSource};
+pub use load::{DatasetLimits, DirSource, FileSource};
 
 /// A dataset refused: which file, which line (when one is to blame), and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
