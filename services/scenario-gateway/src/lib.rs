@@ -1,13 +1,19 @@
 //! The scenario gateway: `tariff.v1.ScenarioService` over gRPC, stateless over
 //! the job records, with health and reflection. [`serve`] runs it on any job
-//! backend; [`Embedded`] is the in-process default.
+//! backend; [`Embedded`] is the in-process default. Calls can be required to
+//! carry a bearer token ([`TokenSet`]) and the server can speak TLS or mTLS
+//! ([`TlsSettings`]).
 
+mod auth;
 mod deadline;
 mod embedded;
 mod server;
 mod service;
 mod status;
+mod tls;
 
+pub use auth::{Authenticator, TOKENS_ENV, Token, TokenError, TokenSet, load_tokens};
 pub use embedded::Embedded;
 pub use server::{ServerOptions, serve};
 pub use service::{Gateway, GatewayLimits};
+pub use tls::{TlsConfigError, TlsSettings};

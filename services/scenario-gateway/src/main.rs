@@ -1,9 +1,10 @@
 //! `scenario-gateway`: the gRPC front of the tariff scenario service.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
+use anyhow::bail;
 use clap::Parser;
-use scenario_gateway::{Embedded, GatewayLimits, ServerOptions, serve};
+use scenario_gateway::{Embedded, GatewayLimits, ServerOptions, TOKENS_ENV, TlsSettings, load_tokens, serve};
 use tariff_jobs::{
     JobService, WorkerConfig,
     nats::{NatsArgs, NatsBackend},
@@ -35,6 +36,27 @@ struct Args {
     /// Seconds after which a client connection is closed (so new replicas get traffic).
     #[arg(long, env = "TARIFF_MAX_CONNECTION_AGE_SECS", default_value_t = 300)]
     max_connection_age_secs: u64,
+    /// File of bearer tokens, one a line (`name:token` names a token in the
+    /// logs; blank lines and `#` comments are skipped). With any token, every
+    /// tariff.v1.ScenarioService call needs `authorization: Bearer <token>`.
+    /// More tokens, comma-separated, may be set in the TARIFF_TOKENS environment
+    /// variable (not a flag, to keep them out of process listings).
+    #[arg(long, env = "TARIFF_TOKENS_FILE", value_name = "PATH")]
+    tokens_file: Option<PathBuf>,
+    /// Require a token for server reflection too (by default reflection stays
+    /// open: it only exposes the schema).
+    #[arg(long, env = "TARIFF_AUTH_REFLECTION")]
+    auth_reflection: bool,
+    /// TLS certificate chain (PEM); with --tls-key, the gateway speaks TLS only.
+    #[arg(long, env = "TARIFF_TLS_CERT", value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "TARIFF_TLS_KEY", value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA certificate(s) (PEM) for mTLS: clients must present a certificate
+    /// signed by one of them, or cannot connect.
+    #[arg(long, env = "TARIFF_TLS_CLIENT_CA", value_name = "PATH", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
     /// Log format: text or json.
     #[arg(long, env = "TARIFF_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -44,6 +66,18 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_format);
+    // Configuration errors stop the start before anything listens: one line,
+    // naming the file (or variable) at fault, never a token.
+    let tokens_env = match std::env::var(TOKENS_ENV) {
+        Ok(list) if !list.trim().is_empty() => Some(list),
+        Ok(_) | Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{TOKENS_ENV} is not valid UTF-8"),
+    };
+    let auth = load_tokens(args.tokens_file.as_deref(), tokens_env.as_deref())?.map(Arc::new);
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsSettings::load(cert, key, args.tls_client_ca.as_deref())?),
+        _ => None,
+    };
     let options = ServerOptions {
         limits: GatewayLimits {
             max_run_wait: Duration::from_secs(args.max_run_wait_secs),
@@ -51,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
         },
         max_request_bytes: args.max_request_bytes,
         max_connection_age: Duration::from_secs(args.max_connection_age_secs),
+        auth,
+        auth_reflection: args.auth_reflection,
+        tls,
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;

@@ -1,14 +1,19 @@
-//! The gRPC server: the scenario service, health and reflection beside it.
+//! The gRPC server: the scenario service, health and reflection beside it,
+//! with bearer-token authentication and TLS when configured.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tariff_jobs::{JobQueue, JobService, RecordStore};
 use tariff_proto::{FILE_DESCRIPTOR_SET, v1::scenario_service_server::ScenarioServiceServer};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::{server::NamedService, service::interceptor::InterceptedService, transport::Server};
 
-use crate::service::{Gateway, GatewayLimits};
+use crate::{
+    auth::{Authenticator, TokenSet},
+    service::{Gateway, GatewayLimits},
+    tls::TlsSettings,
+};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -18,6 +23,14 @@ pub struct ServerOptions {
     pub max_request_bytes: usize,
     /// Connections are closed after this age so new replicas receive traffic.
     pub max_connection_age: Duration,
+    /// Bearer tokens every `tariff.v1.ScenarioService` call must carry one of;
+    /// `None` (the default): no authentication.
+    pub auth: Option<Arc<TokenSet>>,
+    /// Whether server reflection needs a token too (only with `auth`; by
+    /// default it stays open: it exposes the schema, nothing else).
+    pub auth_reflection: bool,
+    /// TLS, and mTLS with a client CA; `None` (the default): plain text.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Default for ServerOptions {
@@ -26,6 +39,9 @@ impl Default for ServerOptions {
             limits: GatewayLimits::default(),
             max_request_bytes: 4 * 1024 * 1024,
             max_connection_age: Duration::from_secs(300),
+            auth: None,
+            auth_reflection: false,
+            tls: None,
         }
     }
 }
@@ -47,6 +63,15 @@ pub async fn serve<R: RecordStore, Q: JobQueue>(
     let scenario_service = ScenarioServiceServer::new(Gateway::new(jobs, options.limits, closed))
         .max_decoding_message_size(options.max_request_bytes)
         .max_encoding_message_size(64 * 1024 * 1024);
+    log_security(&listener, &options.auth, options.auth_reflection, options.tls.as_ref());
+    // Only the scenario service requires a token. Health stays open for load
+    // balancer and orchestrator probes, which carry no credentials; reflection
+    // stays open for tooling (grpcurl, IDEs) unless `auth_reflection`, as it
+    // only exposes the schema, which is public in the proto files anyway.
+    let scenario_service = InterceptedService::new(
+        scenario_service,
+        Authenticator::new(options.auth.clone(), ScenarioServiceServer::<Gateway<R, Q>>::NAME),
+    );
     let stopping = async move {
         shutdown.await;
         health.set_not_serving::<ScenarioServiceServer<Gateway<R, Q>>>().await;
@@ -55,13 +80,53 @@ pub async fn serve<R: RecordStore, Q: JobQueue>(
         tracing::info!("health NOT_SERVING; open watches closed, draining calls in flight");
     };
     let mut builder = Server::builder().max_connection_age(options.max_connection_age);
+    if let Some(tls) = &options.tls {
+        builder = builder.tls_config(tls.server_config())?;
+    }
     let router = builder.add_service(health_service).add_service(scenario_service);
     let router = match reflection {
-        Ok(reflection) => router.add_service(reflection),
+        Ok(reflection) => {
+            let auth = if options.auth_reflection {
+                Authenticator::new(options.auth.clone(), REFLECTION)
+            } else {
+                Authenticator::open(REFLECTION)
+            };
+            router.add_service(InterceptedService::new(reflection, auth))
+        }
         Err(e) => {
             tracing::error!(error = %e, "server reflection unavailable");
             router
         }
     };
     router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping).await
+}
+
+const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";
+
+/// One line on how callers are checked: auth with how many tokens (never the
+/// tokens), TLS and mTLS; and warnings for tokens in clear text or an open
+/// gateway on a non-loopback address.
+fn log_security(
+    listener: &TcpListener,
+    auth: &Option<Arc<TokenSet>>,
+    auth_reflection: bool,
+    tls: Option<&TlsSettings>,
+) {
+    let tokens = auth.as_ref().map_or(0, |t| t.len());
+    let on = |on: bool| if on { "on" } else { "off" };
+    tracing::info!(
+        auth = on(auth.is_some()),
+        tokens,
+        reflection = if auth.is_some() && auth_reflection { "token required" } else { "open" },
+        tls = on(tls.is_some()),
+        mtls = on(tls.is_some_and(TlsSettings::mtls)),
+        "gateway security"
+    );
+    if auth.is_some() && tls.is_none() {
+        tracing::warn!("bearer tokens travel in clear text: enable TLS (--tls-cert, --tls-key)");
+    }
+    let exposed = listener.local_addr().is_ok_and(|a| !a.ip().is_loopback());
+    if exposed && auth.is_none() && !tls.is_some_and(TlsSettings::mtls) {
+        tracing::warn!("no authentication on a non-loopback address: anyone reaching it may submit jobs");
+    }
 }
