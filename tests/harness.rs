@@ -67,11 +67,19 @@ impl Gateway {
     pub async fn serve<R: tariff_jobs::RecordStore, Q: tariff_jobs::JobQueue>(
         jobs: JobService<R, Q>,
     ) -> Gateway {
+        Gateway::serve_with(jobs, ServerOptions::default()).await
+    }
+
+    /// Serves any job service with the given options.
+    pub async fn serve_with<R: tariff_jobs::RecordStore, Q: tariff_jobs::JobQueue>(
+        jobs: JobService<R, Q>,
+        options: ServerOptions,
+    ) -> Gateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            serve(listener, jobs, ServerOptions::default(), async {
+            serve(listener, jobs, options, async {
                 let _ = stopped.await;
             })
             .await

@@ -49,7 +49,7 @@ impl TestGateway {
                 };
                 if with_workers {
                     let config = WorkerConfig { progress_interval: Duration::ZERO, ..Default::default() };
-                    let embedded = Embedded::start(2, config);
+                    let embedded = Embedded::start(2, config, Default::default());
                     serve(listener, embedded.jobs(), ServerOptions::default(), shutdown).await.unwrap();
                     embedded.shutdown().await;
                 } else {

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use tariff_jobs::{JobService, Worker, WorkerConfig, memory::MemoryBackend};
+use tariff_scenario::ScenarioLimits;
 use tariff_worker::ScenarioRunner;
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -17,12 +18,13 @@ pub struct Embedded {
 
 impl Embedded {
     /// Starts `workers` workers on a fresh in-process backend.
-    pub fn start(workers: usize, config: WorkerConfig) -> Embedded {
+    pub fn start(workers: usize, config: WorkerConfig, limits: ScenarioLimits) -> Embedded {
         let backend = MemoryBackend::default();
         let (stop, stopped) = watch::channel(false);
         let workers = (0..workers.max(1))
             .map(|_| {
-                let worker = Worker::new(backend.clone(), ScenarioRunner::default(), config.clone());
+                let worker =
+                    Worker::new(backend.clone(), ScenarioRunner { limits: limits.clone() }, config.clone());
                 let mut stopped = stopped.clone();
                 let consumer = backend.consumer();
                 tokio::spawn(worker.run(consumer, async move {

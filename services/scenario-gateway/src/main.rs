@@ -10,6 +10,7 @@ use tariff_jobs::{
     nats::{NatsArgs, NatsBackend},
 };
 use tariff_telemetry::{LogFormat, init_logging, shutdown_signal};
+use tariff_worker::LimitArgs;
 
 /// Tariff scenarios in, impacts out, over gRPC.
 #[derive(Debug, Parser)]
@@ -57,6 +58,8 @@ struct Args {
     /// signed by one of them, or cannot connect.
     #[arg(long, env = "TARIFF_TLS_CLIENT_CA", value_name = "PATH", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Log format: text or json.
     #[arg(long, env = "TARIFF_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -81,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
     let options = ServerOptions {
         limits: GatewayLimits {
             max_run_wait: Duration::from_secs(args.max_run_wait_secs),
+            scenario: args.limits.limits(),
             ..GatewayLimits::default()
         },
         max_request_bytes: args.max_request_bytes,
@@ -92,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
     if args.embedded {
-        let embedded = Embedded::start(args.embedded_workers, WorkerConfig::default());
+        let embedded = Embedded::start(args.embedded_workers, WorkerConfig::default(), args.limits.limits());
         tracing::info!(%address, workers = args.embedded_workers, "gateway listening (embedded: in-process queue, nothing persisted)");
         serve(listener, embedded.jobs(), options, shutdown_signal()).await?;
         embedded.shutdown().await;

@@ -79,7 +79,9 @@ pub async fn serve<R: RecordStore, Q: JobQueue>(
         let _ = closing.send(true);
         tracing::info!("health NOT_SERVING; open watches closed, draining calls in flight");
     };
-    let mut builder = Server::builder().max_connection_age(options.max_connection_age);
+    let mut builder = Server::builder()
+        .max_connection_age(options.max_connection_age)
+        .layer(tower::util::MapResponseLayer::new(crate::wire_errors::as_contract_status));
     if let Some(tls) = &options.tls {
         builder = builder.tls_config(tls.server_config())?;
     }

@@ -5,7 +5,7 @@ use std::{pin::Pin, time::Duration};
 use futures::{Stream, StreamExt};
 use tariff_jobs::{JobQueue, JobService, RecordStore, record};
 use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
-use tariff_scenario::{dataset, prepare_builtin};
+use tariff_scenario::{ScenarioLimits, dataset, prepare_builtin_with};
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
@@ -20,6 +20,8 @@ pub struct GatewayLimits {
     pub default_run_wait: Duration,
     /// The longest idempotency key accepted.
     pub max_idempotency_key: usize,
+    /// How much one scenario may ask for.
+    pub scenario: ScenarioLimits,
 }
 
 impl Default for GatewayLimits {
@@ -28,6 +30,7 @@ impl Default for GatewayLimits {
             max_run_wait: Duration::from_secs(300),
             default_run_wait: Duration::from_secs(60),
             max_idempotency_key: 128,
+            scenario: ScenarioLimits::default(),
         }
     }
 }
@@ -60,7 +63,7 @@ impl<R: RecordStore, Q: JobQueue> Gateway<R, Q> {
             return Err(status::invalid_field("idempotency_key", "contains control characters"));
         }
         let scenario = scenario.ok_or_else(|| status::invalid_field("scenario", "required"))?;
-        prepare_builtin(scenario).map_err(|v| status::invalid_scenario(&v))?;
+        prepare_builtin_with(scenario, &self.limits.scenario).map_err(|v| status::invalid_scenario(&v))?;
         Ok(scenario.clone())
     }
 }
