@@ -150,8 +150,18 @@ impl WorkerHandle {
         runner: J,
         runs: Arc<AtomicUsize>,
     ) -> WorkerHandle {
-        let backend =
-            NatsBackend::connect(config, &NatsAuth::default()).await.expect("worker connects to NATS");
+        WorkerHandle::start_authenticated(config, &NatsAuth::default(), worker, runner, runs).await
+    }
+
+    /// [`WorkerHandle::start_with`] with credentials and TLS for NATS.
+    pub async fn start_authenticated<J: JobRunner>(
+        config: NatsConfig,
+        auth: &NatsAuth,
+        worker: WorkerConfig,
+        runner: J,
+        runs: Arc<AtomicUsize>,
+    ) -> WorkerHandle {
+        let backend = NatsBackend::connect(config, auth).await.expect("worker connects to NATS");
         let consumer = backend.consumer(worker.concurrency).await.expect("consumer");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

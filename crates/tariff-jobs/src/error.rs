@@ -21,8 +21,4 @@ impl JobsError {
     pub(crate) fn unavailable(e: impl std::fmt::Display) -> JobsError {
         JobsError::Unavailable(e.to_string())
     }
-
-    pub(crate) fn store(e: impl std::fmt::Display) -> JobsError {
-        JobsError::Store(e.to_string())
-    }
 }

@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Duration};
 use super::{NatsAuth, NatsConfig};
 
 /// How to reach NATS and which names to use there.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct NatsArgs {
     /// NATS server URL(s), comma-separated.
     #[arg(long = "nats-url", env = "TARIFF_NATS_URL", default_value = "nats://127.0.0.1:4222")]
@@ -41,6 +41,18 @@ pub struct NatsArgs {
     /// NATS credentials file (JWT and NKey seed).
     #[arg(long = "nats-creds", env = "TARIFF_NATS_CREDS")]
     pub creds: Option<PathBuf>,
+    /// Require TLS to NATS (implied by the other --nats-tls-* flags).
+    #[arg(long = "nats-tls", env = "TARIFF_NATS_TLS")]
+    pub tls: bool,
+    /// CA certificate(s) (PEM) that signed the NATS server's certificate.
+    #[arg(long = "nats-tls-ca", env = "TARIFF_NATS_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for NATS servers that verify clients.
+    #[arg(long = "nats-tls-cert", env = "TARIFF_NATS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Key (PEM) of --nats-tls-cert.
+    #[arg(long = "nats-tls-key", env = "TARIFF_NATS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl NatsArgs {
@@ -70,6 +82,20 @@ impl NatsArgs {
             user_password: self.user.clone().zip(self.password.clone()),
             token: self.token.clone(),
             creds_file: self.creds.clone(),
+            tls: self.tls,
+            tls_ca: self.tls_ca.clone(),
+            tls_client: self.tls_cert.clone().zip(self.tls_key.clone()),
         }
+    }
+}
+
+// The password and token never reach Debug output (and so no log line).
+impl std::fmt::Debug for NatsArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsArgs")
+            .field("url", &self.url)
+            .field("namespace", &self.namespace)
+            .field("auth", &self.auth())
+            .finish_non_exhaustive()
     }
 }

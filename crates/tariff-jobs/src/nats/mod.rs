@@ -39,11 +39,31 @@ impl std::fmt::Debug for NatsBackend {
 }
 
 /// Credentials and TLS for the NATS connection.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct NatsAuth {
     pub user_password: Option<(String, String)>,
     pub token: Option<String>,
     pub creds_file: Option<std::path::PathBuf>,
+    /// Require TLS (implied by any of the TLS files).
+    pub tls: bool,
+    /// CA certificate(s) (PEM) to trust for the server, besides the system roots.
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate and key (PEM), for servers that verify clients.
+    pub tls_client: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+// Secrets stay out of Debug output, and so out of logs.
+impl std::fmt::Debug for NatsAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsAuth")
+            .field("user", &self.user_password.as_ref().map(|(user, _)| user))
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("creds_file", &self.creds_file)
+            .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
+            .field("tls_client", &self.tls_client)
+            .finish()
+    }
 }
 
 impl NatsBackend {
@@ -64,7 +84,19 @@ impl NatsBackend {
             options = options.token(token.clone());
         }
         if let Some(path) = &auth.creds_file {
-            options = options.credentials_file(path).await.map_err(JobsError::store)?;
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|e| JobsError::Store(format!("NATS credentials file {}: {e}", path.display())))?;
+        }
+        if auth.tls || auth.tls_ca.is_some() || auth.tls_client.is_some() {
+            options = options.require_tls(true);
+        }
+        if let Some(ca) = &auth.tls_ca {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let Some((cert, key)) = &auth.tls_client {
+            options = options.add_client_certificate(cert.clone(), key.clone());
         }
         let client = options.connect(config.url.as_str()).await.map_err(JobsError::unavailable)?;
         let js = jetstream::ContextBuilder::new().timeout(config.op_timeout).build(client.clone());
