@@ -10,12 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario, state, wait_until_done};
+use tariff_e2e::{Gateway, WorkerHandle, isolated_config, state, wait_until_done};
 use tariff_jobs::{
     JobRunner, RunFailure, WorkerConfig,
     nats::{NatsAuth, NatsBackend, NatsConfig},
 };
-use tariff_proto::v1::{JobState, Progress, Scenario, ScenarioResult, SubmitScenarioRequest};
+use tariff_proto::v1::{JobState, Progress, Scenario, ScenarioResult};
 use tariff_test_support::NatsServer;
 use tariff_worker::ScenarioRunner;
 
@@ -88,18 +88,8 @@ async fn dead_letter_of(config: &NatsConfig, job_id: &str) -> Option<String> {
     message.headers.get("Tariff-Failure").map(|v| v.to_string())
 }
 
-async fn submit(gateway: &Gateway) -> String {
-    gateway
-        .client()
-        .await
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(scenario("universal-10.json")),
-            idempotency_key: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_id
+async fn submit_one(gateway: &Gateway) -> String {
+    tariff_e2e::submit(&mut gateway.client().await, "universal-10.json", "").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,7 +103,7 @@ async fn a_job_that_crashes_on_every_delivery_ends_failed_and_dead_lettered() {
         WorkerConfig { max_deliver: 3, retry_delay: Duration::from_millis(100), ..WorkerConfig::default() };
     let _worker = WorkerHandle::start_with(config.clone(), worker_config, runner, runs.clone()).await;
 
-    let job_id = submit(&gateway).await;
+    let job_id = submit_one(&gateway).await;
     let job = wait_until_done(&mut gateway.client().await, &job_id).await;
     assert_eq!(state(&job), JobState::Failed);
     let error = job.error.unwrap();
@@ -139,7 +129,7 @@ async fn a_job_whose_deliveries_run_out_with_no_outcome_is_failed_by_the_reaper(
     };
     let worker = WorkerHandle::start_with(config.clone(), worker_config, runner, runs.clone()).await;
 
-    let job_id = submit(&gateway).await;
+    let job_id = submit_one(&gateway).await;
     let job = wait_until_done(&mut gateway.client().await, &job_id).await;
     release.store(true, Ordering::SeqCst);
     assert_eq!(state(&job), JobState::Failed);
@@ -161,7 +151,7 @@ async fn a_job_longer_than_ack_wait_is_not_redelivered_while_its_worker_lives() 
     let _worker = WorkerHandle::start_with(config, worker_config, runner, runs.clone()).await;
 
     let started = Instant::now();
-    let job_id = submit(&gateway).await;
+    let job_id = submit_one(&gateway).await;
     let job = wait_until_done(&mut gateway.client().await, &job_id).await;
     assert!(started.elapsed() > Duration::from_secs(3), "the job did outlast the 1 s ack wait");
     assert_eq!(state(&job), JobState::Succeeded);

@@ -250,6 +250,23 @@ pub async fn wait_until_done(client: &mut ScenarioServiceClient<Channel>, job_id
     panic!("job {job_id} did not end within a minute");
 }
 
+/// Submits a scenario from `scenarios/` and returns the job id.
+pub async fn submit(
+    client: &mut ScenarioServiceClient<Channel>,
+    file: &str,
+    idempotency_key: &str,
+) -> String {
+    client
+        .submit_scenario(tariff_proto::v1::SubmitScenarioRequest {
+            scenario: Some(scenario(file)),
+            idempotency_key: idempotency_key.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id
+}
+
 /// The state of a record.
 pub fn state(job: &Job) -> JobState {
     JobState::try_from(job.state).unwrap()

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use tariff_e2e::{
-    Gateway, WorkerHandle, every_step, isolated_config, scenario, state, wait_until_done, watch_to_end,
+    Gateway, WorkerHandle, every_step, isolated_config, scenario, state, submit, wait_until_done,
+    watch_to_end,
 };
 use tariff_proto::v1::{
     CancelJobRequest, GetJobRequest, JobState, ListEconomiesRequest, RunScenarioRequest, Scenario,
@@ -44,15 +45,7 @@ async fn watch_sees_queued_running_progress_then_the_result_in_order() {
     let config = isolated_config(&nats);
     let gateway = Gateway::start(config.clone()).await;
     let mut client = gateway.client().await;
-    let job_id = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(scenario("universal-20.json")),
-            idempotency_key: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_id;
+    let job_id = submit(&mut client, "universal-20.json", "").await;
 
     // Watch before any worker exists, so the queued state is certainly seen.
     let mut watcher = client.clone();
@@ -112,30 +105,14 @@ async fn a_cancelled_queued_job_never_runs() {
     let config = isolated_config(&nats);
     let gateway = Gateway::start(config.clone()).await;
     let mut client = gateway.client().await;
-    let job_id = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(scenario("universal-20.json")),
-            idempotency_key: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_id;
+    let job_id = submit(&mut client, "universal-20.json", "").await;
     let cancelled =
         client.cancel_job(CancelJobRequest { job_id: job_id.clone() }).await.unwrap().into_inner();
     assert_eq!(state(&cancelled), JobState::Cancelled);
 
     let worker = WorkerHandle::start(config, every_step()).await;
     // A second job behind it shows the worker is pulling.
-    let later = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(scenario("universal-20.json")),
-            idempotency_key: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_id;
+    let later = submit(&mut client, "universal-20.json", "").await;
     assert_eq!(state(&wait_until_done(&mut client, &later).await), JobState::Succeeded);
     let job = client.get_job(GetJobRequest { job_id }).await.unwrap().into_inner();
     assert_eq!(state(&job), JobState::Cancelled);
@@ -217,15 +194,7 @@ async fn stopping_a_gateway_ends_open_watches_instead_of_waiting_for_the_job() {
     let backend = tariff_jobs::memory::MemoryBackend::default();
     let gateway = Gateway::serve(tariff_jobs::JobService::new(backend.clone(), backend)).await;
     let mut client = gateway.client().await;
-    let job_id = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(scenario("universal-20.json")),
-            idempotency_key: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_id;
+    let job_id = submit(&mut client, "universal-20.json", "").await;
     let mut stream =
         client.watch_job(tariff_proto::v1::WatchJobRequest { job_id }).await.unwrap().into_inner();
     assert_eq!(state(&stream.message().await.unwrap().unwrap()), JobState::Queued);

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use futures::{StreamExt, stream};
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario, state, wait_until_done, watch_to_end};
+use tariff_e2e::{
+    Gateway, WorkerHandle, isolated_config, scenario, state, submit, wait_until_done, watch_to_end,
+};
 use tariff_jobs::WorkerConfig;
 use tariff_proto::v1::{GetJobRequest, JobState, SubmitScenarioRequest};
 use tariff_test_support::NatsServer;
@@ -61,17 +63,7 @@ async fn a_job_submitted_through_one_gateway_is_read_and_watched_through_another
     let one = Gateway::start(config.clone()).await;
     let other = Gateway::start(config.clone()).await;
     let _worker = WorkerHandle::start(config, WorkerConfig::default()).await;
-    let job_id = one
-        .client()
-        .await
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(scenario("universal-20.json")),
-            idempotency_key: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .job_id;
+    let job_id = submit(&mut one.client().await, "universal-20.json", "").await;
     let mut client = other.client().await;
     let seen = watch_to_end(&mut client, &job_id).await;
     assert_eq!(state(seen.last().unwrap()), JobState::Succeeded);
