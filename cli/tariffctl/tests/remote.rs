@@ -79,8 +79,13 @@ impl Drop for TestGateway {
     }
 }
 
+/// The binary with none of the caller's gateway settings (address, token, TLS).
 fn tariffctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tariffctl")).args(args).env_remove("TARIFF_REMOTE").output().unwrap()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tariffctl"));
+    for name in ["TARIFF_REMOTE", "TARIFF_TOKEN", "TARIFF_TLS_CA", "TARIFF_TLS_CERT", "TARIFF_TLS_KEY"] {
+        command.env_remove(name);
+    }
+    command.args(args).output().unwrap()
 }
 
 fn scenario(name: &str) -> String {

@@ -8,7 +8,7 @@ use clap::Args;
 use tariff_proto::v1::{Impact, ScenarioResult};
 
 use super::{
-    remote::{RemoteRun, WaitArg},
+    remote::{RemoteRun, SecurityArgs, WaitArg},
     run::{Compute, SolverArg, check_remote_dataset, compute},
 };
 use crate::{
@@ -31,9 +31,11 @@ pub struct CompareArgs {
     /// How to print the comparison.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     format: CompareFormat,
-    /// Compute both on this gateway (http://HOST:PORT or HOST:PORT) instead of in process.
+    /// Compute both on this gateway (HOST:PORT, http://HOST:PORT or https://HOST:PORT) instead of in process.
     #[arg(long, value_name = "ADDR", env = "TARIFF_REMOTE")]
     remote: Option<String>,
+    #[command(flatten)]
+    security: SecurityArgs,
     /// How many flows per sector: those whose value changed most in either scenario.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     flows: u16,
@@ -87,9 +89,12 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         check_remote_dataset(args.dataset.as_deref())?;
     }
     let how = || match &args.remote {
-        Some(address) => {
-            Compute::Remote(RemoteRun { address: address.clone(), idempotency_key: None, wait: args.wait })
-        }
+        Some(address) => Compute::Remote(RemoteRun {
+            address: address.clone(),
+            security: args.security.clone(),
+            idempotency_key: None,
+            wait: args.wait,
+        }),
         None => Compute::Local { dataset: args.dataset.as_deref() },
     };
     let a = compute(&args.a, args.solver, how()).context("A")?;

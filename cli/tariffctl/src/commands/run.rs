@@ -10,7 +10,7 @@ use tariff_scenario::{PreparedScenario, ScenarioError};
 
 use super::{
     ChartArg,
-    remote::{RemoteRun, WaitArg, run_remote},
+    remote::{RemoteRun, SecurityArgs, WaitArg, run_remote},
     source::{read_scenario, resolve_dataset},
 };
 use crate::output::{Format, print_result};
@@ -36,12 +36,14 @@ pub struct RunArgs {
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Compute on this gateway (http://HOST:PORT or HOST:PORT) instead of in process.
+    /// Compute on this gateway (HOST:PORT, http://HOST:PORT or https://HOST:PORT) instead of in process.
     #[arg(long, value_name = "ADDR", env = "TARIFF_REMOTE")]
     remote: Option<String>,
     /// With --remote: running again with the same key follows the same job.
     #[arg(long, value_name = "KEY", requires = "remote")]
     idempotency_key: Option<String>,
+    #[command(flatten)]
+    security: SecurityArgs,
     #[command(flatten)]
     wait: WaitArg,
     #[command(flatten)]
@@ -98,7 +100,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let how = match args.remote {
         Some(address) => {
             check_remote_dataset(args.dataset.as_deref())?;
-            Compute::Remote(RemoteRun { address, idempotency_key: args.idempotency_key, wait: args.wait })
+            Compute::Remote(RemoteRun {
+                address,
+                security: args.security,
+                idempotency_key: args.idempotency_key,
+                wait: args.wait,
+            })
         }
         None => Compute::Local { dataset: args.dataset.as_deref() },
     };

@@ -49,10 +49,11 @@ pub struct CancelArgs {
 
 pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
     args.chart.check()?;
+    let credentials = args.gateway.credentials()?;
     let deadline = args.wait.deadline();
     let result = block_on(async move {
-        let mut gateway =
-            before(deadline, args.wait.seconds, Gateway::connect(&args.gateway.address)).await?;
+        let connect = Gateway::connect(&args.gateway.address, credentials);
+        let mut gateway = before(deadline, args.wait.seconds, connect).await?;
         let job = wait_for(&mut gateway, &args.job_id, args.wait, deadline).await?;
         follow::into_result(job)
     })?;
@@ -61,8 +62,10 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
 }
 
 pub fn get(args: GetArgs) -> anyhow::Result<()> {
-    let job =
-        block_on(async move { Gateway::connect(&args.gateway.address).await?.get(&args.job_id).await })?;
+    let credentials = args.gateway.credentials()?;
+    let job = block_on(async move {
+        Gateway::connect(&args.gateway.address, credentials).await?.get(&args.job_id).await
+    })?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", to_json_pretty(&job))?,
@@ -86,8 +89,10 @@ pub fn get(args: GetArgs) -> anyhow::Result<()> {
 }
 
 pub fn cancel(args: CancelArgs) -> anyhow::Result<()> {
-    let job =
-        block_on(async move { Gateway::connect(&args.gateway.address).await?.cancel(&args.job_id).await })?;
+    let credentials = args.gateway.credentials()?;
+    let job = block_on(async move {
+        Gateway::connect(&args.gateway.address, credentials).await?.cancel(&args.job_id).await
+    })?;
     // Cancelling a job that has already ended leaves it as it was; its state
     // says which happened.
     writeln!(std::io::stdout().lock(), "{}", state_name(job.state))?;

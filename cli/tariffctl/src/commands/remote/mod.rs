@@ -3,9 +3,12 @@
 //! the local commands stay plain synchronous code.
 
 mod client;
+mod credentials;
 mod follow;
+mod handshake;
 mod job;
 mod submit;
+mod tls;
 
 use std::{future::Future, time::Duration};
 
@@ -14,18 +17,29 @@ use clap::Args;
 use tariff_proto::v1::Job;
 use tokio::time::Instant;
 
+pub use credentials::SecurityArgs;
 pub use job::{CancelArgs, GetArgs, WatchArgs, cancel, get, watch};
 pub use submit::{RemoteRun, SubmitArgs, run_remote, submit};
 
-use self::client::Gateway;
+use self::{client::Gateway, credentials::Credentials};
 use crate::progress::JobProgress;
 
-/// Where the gateway is.
+/// Where the gateway is, and what it may require of us.
 #[derive(Debug, Args)]
 pub struct GatewayArg {
-    /// The gateway: http://HOST:PORT or HOST:PORT.
+    /// The gateway: HOST:PORT, http://HOST:PORT or https://HOST:PORT (TLS).
     #[arg(long = "remote", value_name = "ADDR", env = "TARIFF_REMOTE")]
     pub address: String,
+    #[command(flatten)]
+    pub security: SecurityArgs,
+}
+
+impl GatewayArg {
+    /// Reads the credentials (token, TLS files): errors name the file or
+    /// variable at fault, before anything is sent.
+    fn credentials(&self) -> anyhow::Result<Credentials> {
+        Credentials::load(&self.security)
+    }
 }
 
 /// How long to wait for a job.

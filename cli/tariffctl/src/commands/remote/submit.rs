@@ -10,7 +10,10 @@ use clap::Args;
 use tariff_proto::v1::{Scenario, ScenarioResult};
 use tariff_scenario::dataset::BUILTIN_DATASETS;
 
-use super::{GatewayArg, WaitArg, before, block_on, client::Gateway, follow::into_result, wait_for};
+use super::{
+    GatewayArg, SecurityArgs, WaitArg, before, block_on, client::Gateway, credentials::Credentials,
+    follow::into_result, wait_for,
+};
 use crate::commands::{
     run::{SolverArg, apply_solver},
     source::read_scenario,
@@ -34,6 +37,7 @@ pub struct SubmitArgs {
 #[derive(Debug)]
 pub struct RemoteRun {
     pub address: String,
+    pub security: SecurityArgs,
     pub idempotency_key: Option<String>,
     pub wait: WaitArg,
 }
@@ -67,8 +71,9 @@ fn prepare(path: &Path, solver: Option<SolverArg>) -> anyhow::Result<Scenario> {
 pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     let scenario = prepare(&args.scenario, args.solver)?;
     let key = args.idempotency_key.unwrap_or_default();
+    let credentials = args.gateway.credentials()?;
     block_on(async move {
-        let mut gateway = Gateway::connect(&args.gateway.address).await?;
+        let mut gateway = Gateway::connect(&args.gateway.address, credentials).await?;
         let submitted = gateway.submit(scenario, &key).await?;
         if submitted.deduplicated {
             // stderr, so a script reading the id from stdout is not disturbed.
@@ -90,9 +95,10 @@ pub fn run_remote(path: &Path, solver: Option<SolverArg>, run: RemoteRun) -> any
     let scenario = prepare(path, solver)?;
     let key = run.idempotency_key.unwrap_or_default();
     let wait = run.wait;
+    let credentials = Credentials::load(&run.security)?;
     let deadline = wait.deadline();
     block_on(async move {
-        let mut gateway = before(deadline, wait.seconds, Gateway::connect(&run.address)).await?;
+        let mut gateway = before(deadline, wait.seconds, Gateway::connect(&run.address, credentials)).await?;
         let submitted = before(deadline, wait.seconds, gateway.submit(scenario, &key)).await?;
         let job = wait_for(&mut gateway, &submitted.job_id, wait, deadline).await?;
         into_result(job)
