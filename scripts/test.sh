@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 TARIFF_NATS_SERVER="$(scripts/install-nats-server.sh | tail -n1)"
 export TARIFF_NATS_SERVER
 
+# The shutdown tests run the real service binaries as processes.
+cargo build --workspace --bins --locked
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked

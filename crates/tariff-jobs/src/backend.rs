@@ -68,6 +68,11 @@ pub trait JobConsumer: Send + 'static {
     type Delivery: Delivery;
     /// The next job, waiting for one. `None` when the consumer is closed.
     fn next(&mut self) -> impl Future<Output = Option<Result<Self::Delivery, JobsError>>> + Send;
+    /// Hands back jobs taken but not started, so other workers get them now
+    /// (called when the worker stops).
+    fn release(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// One delivery of a job to a worker; it stays the worker's until acked,

@@ -117,6 +117,7 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                 None => break,
             }
         }
+        consumer.release().await;
         // Drain: every slot back means every job in hand has been settled.
         let all = u32::try_from(this.config.concurrency.max(1)).unwrap_or(u32::MAX);
         let _ = slots.acquire_many(all).await;

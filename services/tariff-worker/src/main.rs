@@ -19,6 +19,10 @@ struct Args {
     /// Jobs run at once (default: the number of CPUs).
     #[arg(long, env = "TARIFF_WORKER_CONCURRENCY")]
     concurrency: Option<usize>,
+    /// Jobs taken per pull when several are waiting. A taken job waits for a
+    /// free slot without in-progress acks, so keep this small against ack_wait.
+    #[arg(long, env = "TARIFF_WORKER_PREFETCH", default_value_t = 1)]
+    prefetch: usize,
     /// Milliseconds between progress updates of a running job's record.
     #[arg(long, env = "TARIFF_PROGRESS_INTERVAL_MS", default_value_t = 250)]
     progress_interval_ms: u64,
@@ -42,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(url = %config.url, stream = %config.stream, consumer = %config.consumer, concurrency, "starting worker");
     let backend = NatsBackend::connect_with_retry(config.clone(), &args.nats.auth()).await;
     let consumer = loop {
-        match backend.consumer(concurrency).await {
+        match backend.consumer(args.prefetch).await {
             Ok(consumer) => break consumer,
             Err(e) => {
                 tracing::warn!(error = %e, "consumer not ready");

@@ -1,6 +1,6 @@
 //! The worker's side of the queue: the shared durable pull consumer.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{
     self, AckKind,
@@ -14,12 +14,15 @@ use crate::{
     backend::{Delivery, JobConsumer},
 };
 
-/// Pulls jobs from the durable consumer; re-opens the pull after an outage.
+/// Pulls jobs from the durable consumer. Messages are fetched only when the
+/// worker asks for one (up to `prefetch` of those available at once), and any
+/// still buffered when it stops are handed back at once rather than left to
+/// their ack wait.
 pub struct NatsConsumer {
     backend: NatsBackend,
     consumer: Consumer<pull::Config>,
     prefetch: usize,
-    messages: Option<pull::Stream>,
+    buffered: VecDeque<jetstream::Message>,
     config: Arc<NatsConfig>,
 }
 
@@ -29,6 +32,9 @@ impl std::fmt::Debug for NatsConsumer {
     }
 }
 
+/// How long one pull waits on an empty queue before asking again.
+const PULL_WAIT: Duration = Duration::from_secs(5);
+
 impl NatsConsumer {
     pub(crate) fn new(
         backend: NatsBackend,
@@ -36,7 +42,47 @@ impl NatsConsumer {
         prefetch: usize,
         config: Arc<NatsConfig>,
     ) -> Self {
-        NatsConsumer { backend, consumer, prefetch: prefetch.max(1), messages: None, config }
+        NatsConsumer { backend, consumer, prefetch: prefetch.max(1), buffered: VecDeque::new(), config }
+    }
+
+    fn delivery(&self, message: jetstream::Message) -> NatsDelivery {
+        NatsDelivery { message, ack_timeout: self.config.op_timeout, backend: self.backend.clone() }
+    }
+
+    /// Takes the messages available now (up to `prefetch`), or waits up to
+    /// [`PULL_WAIT`] for one.
+    async fn pull(&mut self) -> Result<(), JobsError> {
+        let limit = self.config.op_timeout;
+        let mut available = timed(limit, async {
+            self.consumer.fetch().max_messages(self.prefetch).messages().await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        // The fetch answers at once; a deadline still guards against an answer
+        // lost to a connection that dropped mid-request.
+        let taken = tokio::time::timeout(limit, async {
+            let mut taken = Vec::new();
+            while let Some(message) = available.next().await {
+                taken.push(message.map_err(JobsError::unavailable)?);
+            }
+            Ok::<_, JobsError>(taken)
+        })
+        .await;
+        match taken {
+            Ok(taken) => self.buffered.extend(taken?),
+            Err(_) => return Err(JobsError::Unavailable("no answer to a pull within the deadline".into())),
+        }
+        if !self.buffered.is_empty() {
+            return Ok(());
+        }
+        let mut one = timed(limit, async {
+            self.consumer.batch().max_messages(1).expires(PULL_WAIT).messages().await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        let waited = tokio::time::timeout(PULL_WAIT + limit, one.next()).await;
+        if let Ok(Some(message)) = waited {
+            self.buffered.push_back(message.map_err(JobsError::unavailable)?);
+        }
+        Ok(())
     }
 }
 
@@ -44,39 +90,19 @@ impl JobConsumer for NatsConsumer {
     type Delivery = NatsDelivery;
 
     async fn next(&mut self) -> Option<Result<NatsDelivery, JobsError>> {
-        if self.messages.is_none() {
-            let opened = timed(self.config.op_timeout, async {
-                self.consumer
-                    .stream()
-                    .max_messages_per_batch(self.prefetch)
-                    .heartbeat(Duration::from_secs(5))
-                    .expires(Duration::from_secs(30))
-                    .messages()
-                    .await
-                    .map_err(JobsError::unavailable)
-            })
-            .await;
-            match opened {
-                Ok(messages) => self.messages = Some(messages),
-                Err(e) => return Some(Err(e)),
+        loop {
+            if let Some(message) = self.buffered.pop_front() {
+                return Some(Ok(self.delivery(message)));
+            }
+            if let Err(e) = self.pull().await {
+                return Some(Err(e));
             }
         }
-        let messages = self.messages.as_mut()?;
-        match messages.next().await {
-            Some(Ok(message)) => Some(Ok(NatsDelivery {
-                message,
-                ack_timeout: self.config.op_timeout,
-                backend: self.backend.clone(),
-            })),
-            Some(Err(e)) => {
-                // Heartbeats missed or the connection dropped: open a fresh pull next time.
-                self.messages = None;
-                Some(Err(JobsError::unavailable(e)))
-            }
-            None => {
-                self.messages = None;
-                Some(Err(JobsError::Unavailable("pull subscription ended".into())))
-            }
+    }
+
+    async fn release(&mut self) {
+        for message in self.buffered.drain(..) {
+            let _ = message.ack_with(AckKind::Nak(None)).await;
         }
     }
 }

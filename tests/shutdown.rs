@@ -1,0 +1,131 @@
+//! SIGTERM to the real gateway and worker binaries with jobs in flight: health
+//! goes NOT_SERVING before the gateway exits, the worker finishes what it holds,
+//! and no job is lost. The binaries come from `cargo build --bins` (scripts/test.sh).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use tariff_e2e::{scenario, state, wait_until_done};
+use tariff_proto::v1::{
+    JobState, RunScenarioRequest, SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
+};
+use tariff_test_support::{NatsServer, free_port};
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// A workspace binary next to this test's own directory (target/<profile>/).
+fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join(name);
+    assert!(path.exists(), "{} is missing: build it with `cargo build --workspace --bins`", path.display());
+    path
+}
+
+fn spawn(name: &str, args: &[&str]) -> Child {
+    Command::new(binary(name)).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the process to exit; its exit status.
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(started.elapsed() < limit, "process {} did not exit within {limit:?}", child.id());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn connect(port: u16) -> Channel {
+    for _ in 0..200 {
+        if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await
+        {
+            return channel;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gateway on port {port} never came up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_gateway_and_worker_without_losing_jobs() {
+    let nats = NatsServer::start().unwrap();
+    let tag = format!("s{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let url = nats.url();
+    let port = free_port().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let common = ["--nats-url", url.as_str(), "--nats-namespace", tag.as_str()];
+    let mut gateway = spawn("scenario-gateway", &[&common[..], &["--listen", &listen]].concat());
+    let channel = connect(port).await;
+    let mut client = ScenarioServiceClient::new(channel.clone());
+
+    // Jobs queued with no worker yet, so the worker is sure to hold some when told to stop.
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        let request = SubmitScenarioRequest {
+            scenario: Some(scenario("timeline-2025-2026.json")),
+            idempotency_key: format!("term-{i}"),
+        };
+        ids.push(client.submit_scenario(request).await.unwrap().into_inner().job_id);
+    }
+    let mut worker = spawn("tariff-worker", &[&common[..], &["--concurrency", "2"]].concat());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&worker);
+    assert!(wait_exit(&mut worker, Duration::from_secs(30)).success(), "the worker drains and exits cleanly");
+    // A second worker finishes whatever the first left: nothing is lost.
+    let mut second = spawn("tariff-worker", &[&common[..], &["--concurrency", "2"]].concat());
+    for id in &ids {
+        assert_eq!(state(&wait_until_done(&mut client, id).await), JobState::Succeeded, "{id}");
+    }
+    // The gateway: a call in flight and a health watcher when SIGTERM arrives.
+    let mut health = HealthClient::new(channel.clone());
+    let mut statuses = health
+        .watch(HealthCheckRequest { service: "tariff.v1.ScenarioService".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(statuses.next().await.unwrap().unwrap().status, ServingStatus::Serving as i32);
+    let mut in_flight = client.clone();
+    let call = tokio::spawn(async move {
+        in_flight
+            .run_scenario(RunScenarioRequest {
+                scenario: Some(scenario("universal-10.json")),
+                idempotency_key: "last".into(),
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sigterm(&gateway);
+    let mut seen = Vec::new();
+    while let Ok(Some(Ok(update))) = tokio::time::timeout(Duration::from_secs(10), statuses.next()).await {
+        seen.push(update.status);
+        if update.status == ServingStatus::NotServing as i32 {
+            break;
+        }
+    }
+    assert!(
+        seen.contains(&(ServingStatus::NotServing as i32)),
+        "health went NOT_SERVING before the exit: {seen:?}"
+    );
+    // A health watch is a call in flight too: the drain waits for it.
+    drop(statuses);
+    let finished = call.await.unwrap();
+    assert!(finished.is_ok(), "the call in flight was answered: {finished:?}");
+    assert!(wait_exit(&mut gateway, Duration::from_secs(30)).success(), "the gateway exits cleanly");
+
+    sigterm(&second);
+    assert!(wait_exit(&mut second, Duration::from_secs(30)).success());
+}
