@@ -8,6 +8,7 @@ pub mod memory;
 pub mod nats;
 pub mod record;
 mod service;
+pub mod telemetry;
 mod worker;
 
 pub use backend::{Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated};

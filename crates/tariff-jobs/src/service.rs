@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tariff_proto::v1::{Job, JobEnvelope, JobState, Scenario};
+use tracing::Instrument;
 
 use crate::{
     JobsError,
     backend::{Created, JobQueue, JobStream, RecordStore, Updated},
     record::{self, is_terminal},
+    telemetry::{self, JobMetrics},
 };
 
 /// A submission's outcome.
@@ -25,16 +27,25 @@ pub struct Submitted {
 pub struct JobService<R, Q> {
     records: R,
     queue: Q,
+    metrics: JobMetrics,
 }
 
 impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
+    /// A job service; its metrics go to the global meter provider installed
+    /// before this call (none: not recorded).
     pub fn new(records: R, queue: Q) -> Self {
-        JobService { records, queue }
+        let metrics = JobMetrics::global();
+        metrics.announce_gateway();
+        JobService { records, queue, metrics }
     }
 
     /// Records the job as QUEUED, then publishes it. If the publish fails the
     /// record is removed again, so nothing half-done stays behind. The same
     /// idempotency key always names the same job.
+    ///
+    /// `headers` go with the message; the trace context of the `publish` span
+    /// (a child of the caller's current span) replaces any `traceparent` and
+    /// `tracestate` among them, so the worker's spans continue this trace.
     pub async fn submit(
         &self,
         scenario: Scenario,
@@ -48,25 +59,44 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             scenario: Some(scenario),
             submitted_at: job.created_at.clone(),
         };
-        match self.records.create(&job).await? {
+        let created = self
+            .records
+            .create(&job)
+            .instrument(tracing::debug_span!("create_record", job_id = %job_id))
+            .await?;
+        match created {
             Created::New(_) => {
-                if let Err(e) = self.queue.publish(&envelope, headers).await {
+                if let Err(e) = self.publish(&envelope, headers).await {
                     if let Err(undo) = self.records.delete(&job_id).await {
                         tracing::warn!(job_id, error = %undo, "could not remove the record of an unpublished job");
                     }
                     return Err(e);
                 }
+                self.metrics.submitted.add(1, &[]);
                 Ok(Submitted { job, deduplicated: false })
             }
             Created::Existing(existing) => {
                 // A record still QUEUED may be one whose publish never landed:
                 // publishing again is safe, the queue and the worker deduplicate.
                 if JobState::try_from(existing.job.state) == Ok(JobState::Queued) {
-                    self.queue.publish(&envelope, headers).await?;
+                    self.publish(&envelope, headers).await?;
                 }
+                self.metrics.deduplicated.add(1, &[]);
                 Ok(Submitted { job: existing.job, deduplicated: true })
             }
         }
+    }
+
+    /// Publishes in a `publish` span whose trace context goes in the headers.
+    async fn publish(&self, envelope: &JobEnvelope, headers: &[(String, String)]) -> Result<(), JobsError> {
+        let span = tracing::debug_span!(
+            "publish",
+            otel.kind = "producer",
+            job_id = %envelope.job_id,
+            messaging.system = "nats",
+        );
+        let headers = telemetry::inject(&span, headers);
+        self.queue.publish(envelope, &headers).instrument(span).await
     }
 
     /// The job's record.
@@ -100,6 +130,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             let mut job = stored.job;
             record::set_state(&mut job, JobState::Cancelled);
             if let Updated::Done(_) = self.records.update(&job, stored.revision).await? {
+                self.metrics.cancelled.add(1, &[]);
                 return Ok(job);
             }
         }

@@ -11,14 +11,20 @@ use std::{
     time::{Duration, Instant},
 };
 
+use opentelemetry::{
+    KeyValue,
+    trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer as _},
+};
 use prost::Message;
 use tariff_proto::v1::{Job, JobEnvelope, JobError, JobState, Progress, Scenario, ScenarioResult};
 use tokio::sync::{Semaphore, mpsc};
+use tracing::{Instrument, Span, field::Empty};
 
 use crate::{
     JobsError,
     backend::{Created, Delivery, JobConsumer, RecordStore, Stored, Updated},
     record::{self, is_terminal},
+    telemetry::{self, JobMetrics},
 };
 
 /// Why a run produced no result.
@@ -76,11 +82,16 @@ pub struct Worker<R, J> {
     records: R,
     runner: Arc<J>,
     config: WorkerConfig,
+    metrics: JobMetrics,
 }
 
 impl<R: RecordStore, J: JobRunner> Worker<R, J> {
+    /// A worker; its metrics go to the global meter provider installed before
+    /// this call (none: not recorded).
     pub fn new(records: R, runner: J, config: WorkerConfig) -> Self {
-        Worker { records, runner: Arc::new(runner), config }
+        let metrics = JobMetrics::global();
+        metrics.announce_worker();
+        Worker { records, runner: Arc::new(runner), config, metrics }
     }
 
     /// Pulls and runs jobs, at most `concurrency` at once, until `shutdown`
@@ -133,6 +144,25 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                 return;
             }
         };
+        // One span per delivery, continuing the trace of the gateway's publish.
+        let span = tracing::info_span!(
+            "job",
+            otel.kind = "consumer",
+            job_id = %envelope.job_id,
+            attempt = delivery.attempt(),
+            trace_id = Empty,
+            queue_wait_ms = Empty,
+            outcome = Empty,
+            otel.status_code = Empty,
+        );
+        telemetry::continue_trace(&span, telemetry::extract(&delivery.headers()));
+        if delivery.attempt() > 1 {
+            self.metrics.redelivered.add(1, &[]);
+        }
+        self.settle(envelope, delivery).instrument(span).await;
+    }
+
+    async fn settle<D: Delivery>(&self, envelope: JobEnvelope, delivery: Arc<D>) {
         let job_id = envelope.job_id.clone();
         let settled = match self.process(&envelope, delivery.as_ref()).await {
             Ok(Settle::Done) => Ok(()),
@@ -169,23 +199,36 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
     /// record store is unreachable (the job is then redelivered).
     async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<Settle, JobsError> {
         let job_id = envelope.job_id.as_str();
-        let Some(mut current) = self.start(job_id, delivery.attempt()).await? else {
+        let job_span = Span::current();
+        let started =
+            self.start(job_id, delivery.attempt()).instrument(tracing::debug_span!("mark_running")).await?;
+        let Some((mut current, first_start)) = started else {
             tracing::info!(job_id, "job already ended; acking the delivery");
             return Ok(Settle::Done);
         };
+        if first_start {
+            self.record_queue_wait(envelope, delivery, &job_span);
+        }
         tracing::info!(job_id, attempt = delivery.attempt(), "job running");
+        let _in_flight = InFlight::new(&self.metrics);
         let scenario = envelope.scenario.clone().unwrap_or_default();
         let cancelled = Arc::new(AtomicBool::new(false));
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
         let runner = self.runner.clone();
         let flag = cancelled.clone();
+        // The computation's spans (resolution, solves) nest under `compute`,
+        // on the blocking thread as on this one.
+        let compute = tracing::debug_span!("compute");
+        let computing = Instant::now();
         let mut computation = tokio::task::spawn_blocking(move || {
-            runner.run(&scenario, &mut |p| {
-                if flag.load(Ordering::Relaxed) {
-                    return ControlFlow::Break(());
-                }
-                let _ = progress_tx.send(p);
-                ControlFlow::Continue(())
+            compute.in_scope(|| {
+                runner.run(&scenario, &mut |p| {
+                    if flag.load(Ordering::Relaxed) {
+                        return ControlFlow::Break(());
+                    }
+                    let _ = progress_tx.send(p);
+                    ControlFlow::Continue(())
+                })
             })
         });
 
@@ -216,12 +259,56 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         }
         match outcome {
             Ok(outcome) => {
+                let label = match &outcome {
+                    Ok(_) => "succeeded",
+                    Err(RunFailure::Cancelled) => "cancelled",
+                    Err(RunFailure::Failed(_)) => "failed",
+                };
+                self.metrics
+                    .solve
+                    .record(computing.elapsed().as_secs_f64(), &[KeyValue::new("outcome", label)]);
                 let outcome = outcome.and_then(|result| self.within_size(result));
-                self.finish(current, outcome, latest).await.map(|()| Settle::Done)
+                let written = self
+                    .finish(current, outcome, latest)
+                    .instrument(tracing::debug_span!("store_result"))
+                    .await?;
+                if let Some(state) = written {
+                    job_span.record("outcome", tracing::field::debug(state));
+                    if state == JobState::Failed {
+                        job_span.record("otel.status_code", "ERROR");
+                    }
+                }
+                Ok(Settle::Done)
             }
             // A crash may be this machine's fault: let another delivery try.
-            Err(crash) => Ok(Settle::Crashed(format!("the run crashed: {crash}"))),
+            Err(crash) => {
+                job_span.record("otel.status_code", "ERROR");
+                Ok(Settle::Crashed(format!("the run crashed: {crash}")))
+            }
         }
+    }
+
+    /// Queue wait: from submission until this first start. Recorded as a
+    /// metric, on the job span, and as a `queue_wait` span beside the job span
+    /// (a child of the gateway's publish) covering the wait itself.
+    fn record_queue_wait<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D, job_span: &Span) {
+        let Some(waited) = telemetry::since(&envelope.submitted_at) else { return };
+        self.metrics.queue_wait.record(waited.as_secs_f64(), &[]);
+        job_span.record("queue_wait_ms", u64::try_from(waited.as_millis()).unwrap_or(u64::MAX));
+        let parent = telemetry::extract(&delivery.headers());
+        if !parent.span().span_context().is_valid() {
+            return;
+        }
+        let now = std::time::SystemTime::now();
+        let tracer = opentelemetry::global::tracer(telemetry::METER);
+        let mut span = tracer.build_with_context(
+            SpanBuilder::from_name("queue_wait")
+                .with_kind(SpanKind::Internal)
+                .with_start_time(now - waited)
+                .with_attributes([KeyValue::new("job_id", envelope.job_id.clone())]),
+            &parent,
+        );
+        span.end_with_timestamp(now);
     }
 
     fn within_size(&self, result: ScenarioResult) -> Result<ScenarioResult, RunFailure> {
@@ -239,8 +326,9 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         }))
     }
 
-    /// Marks the record RUNNING; `None` when the job has already ended.
-    async fn start(&self, job_id: &str, attempt: u32) -> Result<Option<Stored>, JobsError> {
+    /// Marks the record RUNNING; `None` when the job has already ended. The
+    /// flag is true when the job was still QUEUED (its first start).
+    async fn start(&self, job_id: &str, attempt: u32) -> Result<Option<(Stored, bool)>, JobsError> {
         loop {
             let stored = match self.records.get(job_id).await? {
                 Some(stored) => stored,
@@ -259,12 +347,13 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             if attempt <= 1 && JobState::try_from(stored.job.state) == Ok(JobState::Running) {
                 return Ok(None);
             }
+            let first_start = JobState::try_from(stored.job.state) == Ok(JobState::Queued);
             let mut job = stored.job;
             record::set_state(&mut job, JobState::Running);
             job.attempts = attempt;
             job.progress = Some(record::progress(0, 0, "starting"));
             if let Updated::Done(revision) = self.records.update(&job, stored.revision).await? {
-                return Ok(Some(Stored { job, revision }));
+                return Ok(Some((Stored { job, revision }, first_start)));
             }
         }
     }
@@ -291,17 +380,17 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
     }
 
     /// Writes the outcome once: a record that ended meanwhile (cancelled, or
-    /// finished by another delivery) is left as it is.
+    /// finished by another delivery) is left as it is. The state written, if any.
     async fn finish(
         &self,
         mut current: Stored,
         outcome: Result<ScenarioResult, RunFailure>,
         latest: Option<Progress>,
-    ) -> Result<(), JobsError> {
+    ) -> Result<Option<JobState>, JobsError> {
         let job_id = current.job.job_id.clone();
         loop {
             if is_terminal(&current.job) {
-                return Ok(());
+                return Ok(None);
             }
             let mut job = current.job.clone();
             match &outcome {
@@ -319,17 +408,58 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             }
             match self.records.update(&job, current.revision).await? {
                 Updated::Done(_) => {
-                    tracing::info!(job_id, state = ?JobState::try_from(job.state).ok(), "job ended");
-                    return Ok(());
+                    let state = JobState::try_from(job.state).unwrap_or(JobState::Unspecified);
+                    self.count_outcome(&job, state);
+                    return Ok(Some(state));
                 }
                 Updated::Conflict => {
                     current = match self.records.get(&job_id).await? {
                         Some(latest) => latest,
-                        None => return Ok(()),
+                        None => return Ok(None),
                     };
                 }
             }
         }
+    }
+}
+
+impl<R, J> Worker<R, J> {
+    /// Counts an outcome this worker wrote, and logs it.
+    fn count_outcome(&self, job: &Job, state: JobState) {
+        let job_id = job.job_id.as_str();
+        match state {
+            JobState::Succeeded => {
+                self.metrics.succeeded.add(1, &[]);
+                self.metrics.record_end_to_end("succeeded", &job.created_at);
+                tracing::info!(job_id, state = ?state, "job ended");
+            }
+            JobState::Failed => {
+                let error = job.error.clone().unwrap_or_default();
+                self.metrics.failed(&error.code, &job.created_at);
+                tracing::warn!(job_id, state = ?state, code = %error.code, message = %error.message, "job failed");
+            }
+            _ => {
+                self.metrics.cancelled.add(1, &[]);
+                self.metrics.record_end_to_end("cancelled", &job.created_at);
+                tracing::info!(job_id, state = ?state, "job ended");
+            }
+        }
+    }
+}
+
+/// Counts a job running on this worker for as long as it lives.
+struct InFlight<'a>(&'a JobMetrics);
+
+impl<'a> InFlight<'a> {
+    fn new(metrics: &'a JobMetrics) -> Self {
+        metrics.in_flight.add(1, &[]);
+        InFlight(metrics)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.add(-1, &[]);
     }
 }
 
@@ -354,6 +484,7 @@ pub async fn give_up<R: RecordStore>(records: &R, job_id: &str, reason: &str) ->
             JobError { code: "GAVE_UP".into(), message: reason.to_owned(), field: String::new() },
         );
         if let Updated::Done(_) = records.update(&job, stored.revision).await? {
+            JobMetrics::global().failed("GAVE_UP", &job.created_at);
             return Ok(());
         }
     }

@@ -56,7 +56,10 @@ impl PreparedScenario<'_> {
         let mut impacts = Vec::with_capacity(self.dates.len());
         let mut done = 0u32;
         for &date in &self.dates {
-            let rates = self.rates_at(date);
+            // Spans (for traces; nothing is logged): tariff resolution and the
+            // solves of each date, and each sector's solve at trace level.
+            let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_at(date));
+            let solving = tracing::debug_span!("solve", %date, sectors).entered();
             let mut sector_impacts = Vec::with_capacity(sectors);
             for s in 0..sectors {
                 // Timelines repeat most sectors' rates from one date to the next: reuse those solves.
@@ -64,6 +67,8 @@ impl PreparedScenario<'_> {
                 let impact = match unchanged.and_then(|(_, impacts)| impacts.get(s)) {
                     Some(same) => same.clone(),
                     None => {
+                        let _sector =
+                            tracing::trace_span!("solve_sector", sector = %dataset.sectors[s].code).entered();
                         let market = self.market(s, &base, &rates);
                         let outcome =
                             solve(&market, self.solver, &SolveOptions::default()).map_err(|source| {
@@ -79,6 +84,7 @@ impl PreparedScenario<'_> {
                     return Err(EvaluateError::Cancelled);
                 }
             }
+            drop(solving);
             impacts.push(pb::Impact {
                 date: date.to_string(),
                 economies: figures::economy_totals(dataset, &sector_impacts),

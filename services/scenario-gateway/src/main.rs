@@ -9,7 +9,7 @@ use tariff_jobs::{
     JobService, WorkerConfig,
     nats::{NatsArgs, NatsBackend},
 };
-use tariff_telemetry::{LogFormat, init_logging, shutdown_signal};
+use tariff_telemetry::{Telemetry, TelemetryArgs, serve_admin, shutdown_signal};
 use tariff_worker::LimitArgs;
 
 /// Tariff scenarios in, impacts out, over gRPC.
@@ -60,15 +60,14 @@ struct Args {
     tls_client_ca: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
-    /// Log format: text or json.
-    #[arg(long, env = "TARIFF_LOG_FORMAT", default_value = "text")]
-    log_format: LogFormat,
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    init_logging(args.log_format);
+    let telemetry = Telemetry::init("scenario-gateway", args.telemetry.log_format);
     // Configuration errors stop the start before anything listens: one line,
     // naming the file (or variable) at fault, never a token.
     let tokens_env = match std::env::var(TOKENS_ENV) {
@@ -95,6 +94,17 @@ async fn main() -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = match args.telemetry.admin_listen {
+        Some(admin_address) => {
+            let admin_listener = tokio::net::TcpListener::bind(admin_address).await?;
+            tracing::info!(address = %admin_listener.local_addr()?, "admin server listening (/metrics, /healthz)");
+            Some(tokio::spawn(serve_admin(admin_listener, telemetry.clone(), async {
+                let _ = admin_stopped.await;
+            })))
+        }
+        None => None,
+    };
     if args.embedded {
         let embedded = Embedded::start(args.embedded_workers, WorkerConfig::default(), args.limits.limits());
         tracing::info!(%address, workers = args.embedded_workers, "gateway listening (embedded: in-process queue, nothing persisted)");
@@ -107,6 +117,11 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!(%address, "gateway listening");
         serve(listener, JobService::new(backend.clone(), backend), options, shutdown_signal()).await?;
     }
+    let _ = stop_admin.send(());
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     tracing::info!("gateway stopped");
+    telemetry.shutdown().await;
     Ok(())
 }

@@ -1,13 +1,18 @@
 //! `tariff.v1.ScenarioService`: thin over [`JobService`] and the built-in datasets.
 
-use std::{pin::Pin, time::Duration};
+use std::{future::Future, pin::Pin, time::Duration};
 
 use futures::{Stream, StreamExt};
-use tariff_jobs::{JobQueue, JobService, RecordStore, record};
+use opentelemetry::{global, propagation::Extractor};
+use tariff_jobs::{JobQueue, JobService, RecordStore, record, telemetry};
 use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
 use tariff_scenario::{ScenarioLimits, dataset, prepare_builtin_with};
 use tokio::sync::watch;
-use tonic::{Request, Response, Status};
+use tonic::{
+    Code, Request, Response, Status,
+    metadata::{KeyRef, MetadataMap},
+};
+use tracing::{Instrument, Span, field::Empty};
 
 use crate::{deadline::grpc_timeout, status};
 
@@ -53,6 +58,7 @@ impl<R: RecordStore, Q: JobQueue> Gateway<R, Q> {
     /// Checks a submission; the scenario is validated against its dataset, so a
     /// job is only queued when it can run.
     fn check_submission(&self, scenario: Option<&pb::Scenario>, key: &str) -> Result<pb::Scenario, Status> {
+        let _validate = tracing::debug_span!("validate").entered();
         if key.len() > self.limits.max_idempotency_key {
             return Err(status::invalid_field(
                 "idempotency_key",
@@ -76,7 +82,69 @@ fn check_job_id(id: &str) -> Result<(), Status> {
     }
 }
 
-/// W3C trace context of the call, passed on to the worker in the message headers.
+/// Reads W3C trace context from gRPC metadata.
+struct MetadataExtractor<'a>(&'a MetadataMap);
+
+impl Extractor for MetadataExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .map(|key| match key {
+                KeyRef::Ascii(key) => key.as_str(),
+                KeyRef::Binary(key) => key.as_str(),
+            })
+            .collect()
+    }
+}
+
+/// The span of one call, continuing the caller's trace when the metadata
+/// carries one (`traceparent`, `tracestate`).
+fn rpc_span(method: &'static str, metadata: &MetadataMap) -> Span {
+    let span = tracing::info_span!(
+        "grpc",
+        otel.name = %format!("tariff.v1.ScenarioService/{method}"),
+        otel.kind = "server",
+        rpc.method = method,
+        rpc.grpc.status_code = Empty,
+        otel.status_code = Empty,
+        trace_id = Empty,
+        job_id = Empty,
+    );
+    let parent =
+        global::get_text_map_propagator(|propagator| propagator.extract(&MetadataExtractor(metadata)));
+    telemetry::continue_trace(&span, parent);
+    span
+}
+
+/// Runs a call in its span and records the gRPC status on it; server-side
+/// failures (not a caller's mistakes) mark the span as an error.
+async fn traced<T>(
+    span: Span,
+    call: impl Future<Output = Result<Response<T>, Status>>,
+) -> Result<Response<T>, Status> {
+    let result = call.instrument(span.clone()).await;
+    let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+    span.record("rpc.grpc.status_code", code as i32);
+    if matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    ) {
+        span.record("otel.status_code", "ERROR");
+    }
+    result
+}
+
+/// The caller's W3C trace context, passed on in the message headers; the job
+/// service replaces it with its own `publish` span's context when tracing is on.
 fn trace_headers<T>(request: &Request<T>) -> Vec<(String, String)> {
     ["traceparent", "tracestate"]
         .iter()
@@ -107,100 +175,147 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
         &self,
         request: Request<pb::SubmitScenarioRequest>,
     ) -> Result<Response<pb::SubmitScenarioResponse>, Status> {
-        let headers = trace_headers(&request);
-        let req = request.into_inner();
-        let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
-        let submitted =
-            self.jobs.submit(scenario, &req.idempotency_key, &headers).await.map_err(status::from_jobs)?;
-        tracing::info!(job_id = %submitted.job.job_id, deduplicated = submitted.deduplicated, "job submitted");
-        Ok(Response::new(pb::SubmitScenarioResponse {
-            job_id: submitted.job.job_id,
-            state: submitted.job.state,
-            deduplicated: submitted.deduplicated,
-        }))
+        let span = rpc_span("SubmitScenario", request.metadata());
+        traced(span, async move {
+            let headers = trace_headers(&request);
+            let req = request.into_inner();
+            let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
+            let submitted =
+                self.jobs.submit(scenario, &req.idempotency_key, &headers).await.map_err(status::from_jobs)?;
+            Span::current().record("job_id", submitted.job.job_id.as_str());
+            tracing::info!(job_id = %submitted.job.job_id, deduplicated = submitted.deduplicated, "job submitted");
+            Ok(Response::new(pb::SubmitScenarioResponse {
+                job_id: submitted.job.job_id,
+                state: submitted.job.state,
+                deduplicated: submitted.deduplicated,
+            }))
+        })
+        .await
     }
 
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<Job>, Status> {
-        let id = request.into_inner().job_id;
-        check_job_id(&id)?;
-        Ok(Response::new(self.jobs.get(&id).await.map_err(status::from_jobs)?))
+        let span = rpc_span("GetJob", request.metadata());
+        traced(span, async move {
+            let id = request.into_inner().job_id;
+            check_job_id(&id)?;
+            Ok(Response::new(self.jobs.get(&id).await.map_err(status::from_jobs)?))
+        })
+        .await
     }
 
     type WatchJobStream = JobStream;
 
     async fn watch_job(&self, request: Request<pb::WatchJobRequest>) -> Result<Response<JobStream>, Status> {
-        let id = request.into_inner().job_id;
-        check_job_id(&id)?;
-        let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
-        let mut closing = self.closing.clone();
-        let until_closing = updates.take_until(async move {
-            let _ = closing.wait_for(|c| *c).await;
-        });
-        Ok(Response::new(Box::pin(until_closing.map(|item| item.map_err(status::from_jobs)))))
+        let span = rpc_span("WatchJob", request.metadata());
+        traced(span, async move {
+            let id = request.into_inner().job_id;
+            check_job_id(&id)?;
+            let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
+            let mut closing = self.closing.clone();
+            let until_closing = updates.take_until(async move {
+                let _ = closing.wait_for(|c| *c).await;
+            });
+            let stream: JobStream = Box::pin(until_closing.map(|item| item.map_err(status::from_jobs)));
+            Ok(Response::new(stream))
+        })
+        .await
     }
 
     async fn run_scenario(
         &self,
         request: Request<pb::RunScenarioRequest>,
     ) -> Result<Response<pb::RunScenarioResponse>, Status> {
-        let headers = trace_headers(&request);
-        let wait = grpc_timeout(request.metadata())
-            .unwrap_or(self.limits.default_run_wait)
-            .min(self.limits.max_run_wait);
-        let req = request.into_inner();
-        let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
-        let job =
-            self.jobs.run(scenario, &req.idempotency_key, &headers, wait).await.map_err(status::from_jobs)?;
-        match JobState::try_from(job.state) {
-            Ok(JobState::Succeeded) => {
-                Ok(Response::new(pb::RunScenarioResponse { job_id: job.job_id, result: job.result }))
+        let span = rpc_span("RunScenario", request.metadata());
+        traced(span, async move {
+            let headers = trace_headers(&request);
+            let wait = grpc_timeout(request.metadata())
+                .unwrap_or(self.limits.default_run_wait)
+                .min(self.limits.max_run_wait);
+            let req = request.into_inner();
+            let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
+            let job = self
+                .jobs
+                .run(scenario, &req.idempotency_key, &headers, wait)
+                .await
+                .map_err(status::from_jobs)?;
+            Span::current().record("job_id", job.job_id.as_str());
+            tracing::info!(job_id = %job.job_id, state = ?JobState::try_from(job.state).ok(), "run answered");
+            match JobState::try_from(job.state) {
+                Ok(JobState::Succeeded) => {
+                    Ok(Response::new(pb::RunScenarioResponse { job_id: job.job_id, result: job.result }))
+                }
+                Ok(JobState::Failed) => {
+                    Err(status::from_job_error(&job.job_id, &job.error.unwrap_or_default()))
+                }
+                Ok(JobState::Cancelled) => {
+                    Err(Status::cancelled(format!("job {} was cancelled", job.job_id)))
+                }
+                _ => Err(Status::deadline_exceeded(format!(
+                    "job {} has not finished; follow it with GetJob or WatchJob",
+                    job.job_id
+                ))),
             }
-            Ok(JobState::Failed) => Err(status::from_job_error(&job.job_id, &job.error.unwrap_or_default())),
-            Ok(JobState::Cancelled) => Err(Status::cancelled(format!("job {} was cancelled", job.job_id))),
-            _ => Err(Status::deadline_exceeded(format!(
-                "job {} has not finished; follow it with GetJob or WatchJob",
-                job.job_id
-            ))),
-        }
+        })
+        .await
     }
 
     async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<Job>, Status> {
-        let id = request.into_inner().job_id;
-        check_job_id(&id)?;
-        let job = self.jobs.cancel(&id).await.map_err(status::from_jobs)?;
-        tracing::info!(job_id = %id, state = job.state, "cancel requested");
-        Ok(Response::new(job))
+        let span = rpc_span("CancelJob", request.metadata());
+        traced(span, async move {
+            let id = request.into_inner().job_id;
+            check_job_id(&id)?;
+            let job = self.jobs.cancel(&id).await.map_err(status::from_jobs)?;
+            tracing::info!(job_id = %id, state = job.state, "cancel requested");
+            Ok(Response::new(job))
+        })
+        .await
     }
 
     async fn list_economies(
         &self,
         request: Request<pb::ListEconomiesRequest>,
     ) -> Result<Response<pb::ListEconomiesResponse>, Status> {
-        let d = dataset_named(&request.into_inner().dataset)?;
-        Ok(Response::new(pb::ListEconomiesResponse { economies: d.economies_proto() }))
+        let span = rpc_span("ListEconomies", request.metadata());
+        traced(span, async move {
+            let d = dataset_named(&request.into_inner().dataset)?;
+            Ok(Response::new(pb::ListEconomiesResponse { economies: d.economies_proto() }))
+        })
+        .await
     }
 
     async fn list_sectors(
         &self,
         request: Request<pb::ListSectorsRequest>,
     ) -> Result<Response<pb::ListSectorsResponse>, Status> {
-        let d = dataset_named(&request.into_inner().dataset)?;
-        Ok(Response::new(pb::ListSectorsResponse { sectors: d.sectors_proto() }))
+        let span = rpc_span("ListSectors", request.metadata());
+        traced(span, async move {
+            let d = dataset_named(&request.into_inner().dataset)?;
+            Ok(Response::new(pb::ListSectorsResponse { sectors: d.sectors_proto() }))
+        })
+        .await
     }
 
     async fn list_agreements(
         &self,
         request: Request<pb::ListAgreementsRequest>,
     ) -> Result<Response<pb::ListAgreementsResponse>, Status> {
-        let d = dataset_named(&request.into_inner().dataset)?;
-        Ok(Response::new(pb::ListAgreementsResponse { agreements: d.agreements_proto() }))
+        let span = rpc_span("ListAgreements", request.metadata());
+        traced(span, async move {
+            let d = dataset_named(&request.into_inner().dataset)?;
+            Ok(Response::new(pb::ListAgreementsResponse { agreements: d.agreements_proto() }))
+        })
+        .await
     }
 
     async fn get_dataset(
         &self,
         request: Request<pb::GetDatasetRequest>,
     ) -> Result<Response<DatasetInfo>, Status> {
-        let d = dataset_named(&request.into_inner().dataset)?;
-        Ok(Response::new(d.info_proto()))
+        let span = rpc_span("GetDataset", request.metadata());
+        traced(span, async move {
+            let d = dataset_named(&request.into_inner().dataset)?;
+            Ok(Response::new(d.info_proto()))
+        })
+        .await
     }
 }

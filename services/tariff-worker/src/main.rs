@@ -7,7 +7,7 @@ use tariff_jobs::{
     Worker, WorkerConfig,
     nats::{NatsArgs, NatsBackend},
 };
-use tariff_telemetry::{LogFormat, init_logging, shutdown_signal};
+use tariff_telemetry::{Telemetry, TelemetryArgs, serve_admin, shutdown_signal};
 use tariff_worker::{LimitArgs, ScenarioRunner};
 
 /// Pulls tariff scenario jobs from NATS JetStream and computes them.
@@ -31,15 +31,29 @@ struct Args {
     /// The largest encoded result kept; a larger one fails its job.
     #[arg(long, env = "TARIFF_MAX_RESULT_BYTES", default_value_t = WorkerConfig::default().max_result_bytes)]
     max_result_bytes: usize,
-    /// Log format: text or json.
-    #[arg(long, env = "TARIFF_LOG_FORMAT", default_value = "text")]
-    log_format: LogFormat,
+    /// Seconds between two readings of the consumer's backlog (the
+    /// `tariff_consumer_pending` metric).
+    #[arg(long, env = "TARIFF_BACKLOG_INTERVAL_SECS", default_value_t = 5)]
+    backlog_interval_secs: u64,
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    init_logging(args.log_format);
+    let telemetry = Telemetry::init("tariff-worker", args.telemetry.log_format);
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = match args.telemetry.admin_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address).await?;
+            tracing::info!(address = %listener.local_addr()?, "admin server listening (/metrics, /healthz)");
+            Some(tokio::spawn(serve_admin(listener, telemetry.clone(), async {
+                let _ = admin_stopped.await;
+            })))
+        }
+        None => None,
+    };
     let concurrency =
         args.concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let config = args.nats.config();
@@ -59,6 +73,11 @@ async fn main() -> anyhow::Result<()> {
         let backend = backend.clone();
         tokio::spawn(async move { backend.reap_exhausted(std::future::pending()).await })
     };
+    let backlog = {
+        let backend = backend.clone();
+        let every = Duration::from_secs(args.backlog_interval_secs.max(1));
+        tokio::spawn(async move { backend.observe_backlog(every, std::future::pending()).await })
+    };
     let worker = Worker::new(
         backend,
         ScenarioRunner { limits: args.limits.limits() },
@@ -73,6 +92,12 @@ async fn main() -> anyhow::Result<()> {
     );
     worker.run(consumer, shutdown_signal()).await;
     reaper.abort();
+    backlog.abort();
+    let _ = stop_admin.send(());
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     tracing::info!("worker stopped");
+    telemetry.shutdown().await;
     Ok(())
 }

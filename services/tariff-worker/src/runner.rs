@@ -19,17 +19,18 @@ impl JobRunner for ScenarioRunner {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         // The gateway validated already; a job from elsewhere is checked again.
-        let prepared = prepare_builtin_with(scenario, &self.limits).map_err(|violations| {
-            let first = violations.0.first().cloned().unwrap_or_else(|| tariff_scenario::FieldViolation {
-                field: String::new(),
-                reason: violations.to_string(),
-            });
-            RunFailure::Failed(JobError {
-                code: "INVALID_ARGUMENT".into(),
-                message: first.reason,
-                field: format!("scenario.{}", first.field),
-            })
-        })?;
+        let prepared = tracing::debug_span!("prepare")
+            .in_scope(|| prepare_builtin_with(scenario, &self.limits))
+            .map_err(|violations| {
+                let first = violations.0.first().cloned().unwrap_or_else(|| {
+                    tariff_scenario::FieldViolation { field: String::new(), reason: violations.to_string() }
+                });
+                RunFailure::Failed(JobError {
+                    code: "INVALID_ARGUMENT".into(),
+                    message: first.reason,
+                    field: format!("scenario.{}", first.field),
+                })
+            })?;
         prepared
             .evaluate(&mut |p| progress(Progress { done: p.done, total: p.total, stage: p.stage.clone() }))
             .map_err(|e| match e {

@@ -5,7 +5,9 @@ use std::{path::PathBuf, time::Duration};
 
 use super::{NatsAuth, NatsConfig};
 
-/// How to reach NATS and which names to use there.
+/// How to reach NATS and which names to use there. The TLS flags have ids of
+/// their own (`nats_tls_*`), so they cannot clash with a service's own
+/// `--tls-*` flags beside them.
 #[derive(Clone, clap::Args)]
 pub struct NatsArgs {
     /// NATS server URL(s), comma-separated.
@@ -42,16 +44,28 @@ pub struct NatsArgs {
     #[arg(long = "nats-creds", env = "TARIFF_NATS_CREDS")]
     pub creds: Option<PathBuf>,
     /// Require TLS to NATS (implied by the other --nats-tls-* flags).
-    #[arg(long = "nats-tls", env = "TARIFF_NATS_TLS")]
+    #[arg(id = "nats_tls", long = "nats-tls", env = "TARIFF_NATS_TLS")]
     pub tls: bool,
     /// CA certificate(s) (PEM) that signed the NATS server's certificate.
-    #[arg(long = "nats-tls-ca", env = "TARIFF_NATS_TLS_CA")]
+    #[arg(id = "nats_tls_ca", long = "nats-tls-ca", value_name = "PATH", env = "TARIFF_NATS_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
     /// Client certificate (PEM) for NATS servers that verify clients.
-    #[arg(long = "nats-tls-cert", env = "TARIFF_NATS_TLS_CERT", requires = "tls_key")]
+    #[arg(
+        id = "nats_tls_cert",
+        long = "nats-tls-cert",
+        value_name = "PATH",
+        env = "TARIFF_NATS_TLS_CERT",
+        requires = "nats_tls_key"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// Key (PEM) of --nats-tls-cert.
-    #[arg(long = "nats-tls-key", env = "TARIFF_NATS_TLS_KEY", requires = "tls_cert")]
+    #[arg(
+        id = "nats_tls_key",
+        long = "nats-tls-key",
+        value_name = "PATH",
+        env = "TARIFF_NATS_TLS_KEY",
+        requires = "nats_tls_cert"
+    )]
     pub tls_key: Option<PathBuf>,
 }
 

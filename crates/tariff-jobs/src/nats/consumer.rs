@@ -75,7 +75,13 @@ impl NatsConsumer {
             return Ok(());
         }
         let mut one = timed(limit, async {
-            self.consumer.batch().max_messages(1).expires(PULL_WAIT).messages().await.map_err(JobsError::unavailable)
+            self.consumer
+                .batch()
+                .max_messages(1)
+                .expires(PULL_WAIT)
+                .messages()
+                .await
+                .map_err(JobsError::unavailable)
         })
         .await?;
         let waited = tokio::time::timeout(PULL_WAIT + limit, one.next()).await;

@@ -2,6 +2,7 @@
 //! consumer, a key-value bucket of records, an object store for large results).
 
 mod args;
+mod backlog;
 mod config;
 mod consumer;
 mod reaper;
@@ -17,6 +18,7 @@ use async_nats::{
 use tariff_proto::v1::JobEnvelope;
 
 pub use args::NatsArgs;
+pub use backlog::Backlog;
 pub use config::NatsConfig;
 pub use consumer::{NatsConsumer, NatsDelivery};
 

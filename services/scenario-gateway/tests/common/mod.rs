@@ -142,6 +142,11 @@ impl GatewayProcess {
         GatewayProcess { address, child, logs, reader: Some(reader) }
     }
 
+    /// Everything it has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
     /// Stops the gateway and returns everything it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

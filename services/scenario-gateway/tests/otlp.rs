@@ -1,0 +1,267 @@
+//! OpenTelemetry export from the real gateway binary (embedded workers), as the
+//! standard `OTEL_*` variables set it: spans and metrics reach a local OTLP
+//! receiver; an unreachable collector is one warning, not a flood; without the
+//! variables nothing is exported and nothing is said about it. The admin
+//! port's `/metrics` is checked on the binary too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::GatewayProcess;
+use opentelemetry_proto::tonic::collector::{
+    metrics::v1::{
+        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+        metrics_service_server::{MetricsService, MetricsServiceServer},
+    },
+    trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+};
+use tariff_proto::v1::{RunScenarioRequest, Scenario, scenario_service_client::ScenarioServiceClient};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+const CALLER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+
+/// A local OTLP/gRPC receiver that keeps what it is sent.
+#[derive(Clone, Default)]
+struct Collector {
+    traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.traces.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Collector {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.metrics.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
+    }
+}
+
+impl Collector {
+    async fn start() -> (Collector, SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let collector = Collector::default();
+        let server = tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .add_service(MetricsServiceServer::new(collector.clone()));
+        tokio::spawn(server.serve_with_incoming(TcpListenerStream::new(listener)));
+        (collector, address)
+    }
+
+    /// (trace id in hex, span name, service.name) of every span received.
+    fn spans(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for request in self.traces.lock().unwrap().iter() {
+            for resource_spans in &request.resource_spans {
+                let service = resource_spans
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|kv| kv.key == "service.name")
+                    .and_then(|kv| kv.value.as_ref())
+                    .map(|v| format!("{:?}", v.value))
+                    .unwrap_or_default();
+                for scope in &resource_spans.scope_spans {
+                    for span in &scope.spans {
+                        let trace: String = span.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                        out.push((trace, span.name.clone(), service.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Names of every metric received.
+    fn metric_names(&self) -> Vec<String> {
+        self.metrics
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .map(|m| m.name.clone())
+            .collect()
+    }
+}
+
+fn scenario() -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/universal-10.json");
+    tariff_scenario::parse_scenario(
+        &std::fs::read_to_string(path).unwrap(),
+        tariff_scenario::ScenarioFormat::Json,
+    )
+    .unwrap()
+}
+
+/// Runs one scenario through the gateway, with the caller's trace context when given.
+async fn run_one(address: SocketAddr, traceparent: Option<&str>) {
+    let mut client = ScenarioServiceClient::connect(format!("http://{address}")).await.unwrap();
+    let mut request =
+        Request::new(RunScenarioRequest { scenario: Some(scenario()), idempotency_key: String::new() });
+    if let Some(value) = traceparent {
+        request.metadata_mut().insert("traceparent", value.parse().unwrap());
+    }
+    client.run_scenario(request).await.unwrap();
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_and_metrics_reach_an_otlp_collector() {
+    let (collector, address) = Collector::start().await;
+    let endpoint = format!("http://{address}");
+    let gateway = GatewayProcess::start(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+        ],
+    );
+    run_one(gateway.address, Some(&format!("00-{CALLER_TRACE}-b7ad6b7169203331-01"))).await;
+
+    wait_until("the job's spans", || {
+        let spans = collector.spans();
+        ["tariff.v1.ScenarioService/RunScenario", "publish", "job", "solve", "store_result"]
+            .iter()
+            .all(|name| spans.iter().any(|(trace, n, _)| trace == CALLER_TRACE && n == name))
+    })
+    .await;
+    let spans = collector.spans();
+    assert!(spans.iter().all(|(_, _, service)| service.contains("scenario-gateway")), "{spans:?}");
+    wait_until("the job metrics", || {
+        let names = collector.metric_names();
+        ["tariff_jobs_submitted_total", "tariff_jobs_succeeded_total", "tariff_job_end_to_end_seconds"]
+            .iter()
+            .all(|name| names.iter().any(|n| n == name))
+    })
+    .await;
+    let logs = gateway.stop();
+    assert!(!logs.contains("OTLP export failed"), "{logs}");
+    assert!(logs.contains("exporting over OTLP"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_collector_is_one_warning_per_signal_not_a_flood() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let endpoint = format!("http://{closed}");
+    let gateway = GatewayProcess::start(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "100"),
+        ],
+    );
+    let warnings = |logs: &str| logs.lines().filter(|l| l.contains("OTLP export failed")).count();
+    // Jobs keep running (and spans and metrics keep failing to export) while
+    // the first warnings come, then a while longer.
+    let started = Instant::now();
+    while warnings(&gateway.logs()) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no warning at all:\n{}", gateway.logs());
+        run_one(gateway.address, None).await;
+    }
+    let more = Instant::now();
+    while more.elapsed() < Duration::from_secs(3) {
+        run_one(gateway.address, None).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logs = gateway.stop();
+    assert_eq!(warnings(&logs), 2, "one warning for traces, one for metrics:\n{logs}");
+    for signal in ["traces", "metrics"] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("OTLP export failed") && l.contains(&format!("\"signal\":\"{signal}\""))),
+            "{logs}"
+        );
+    }
+    assert!(!logs.contains("\"level\":\"ERROR\""), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_otel_variables_nothing_is_exported_or_said_and_metrics_are_scraped() {
+    let gateway = GatewayProcess::start(&["--admin-listen", "127.0.0.1:0"], &[]);
+    run_one(gateway.address, None).await;
+    let admin: SocketAddr = gateway
+        .logs()
+        .lines()
+        .find(|l| l.contains("admin server listening"))
+        .and_then(|l| l.split("\"address\":\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("the admin address is logged")
+        .parse()
+        .unwrap();
+    // The worker counts the outcome just before the caller hears of it.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = http_get(admin, "/metrics").await;
+        if metrics.lines().any(|l| l == "tariff_jobs_succeeded_total 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for line in [
+        "tariff_jobs_submitted_total 1",
+        "tariff_jobs_succeeded_total 1",
+        "tariff_job_queue_wait_seconds_count 1",
+        "tariff_job_solve_seconds_count{outcome=\"succeeded\"} 1",
+        "tariff_job_end_to_end_seconds_count{outcome=\"succeeded\"} 1",
+        "tariff_jobs_in_flight 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no `{line}` in\n{metrics}");
+    }
+    assert_eq!(http_get(admin, "/healthz").await.trim(), "ok");
+    let logs = gateway.stop();
+    for word in ["OTLP", "OpenTelemetry", "opentelemetry"] {
+        assert!(!logs.contains(word), "`{word}` in the logs:\n{logs}");
+    }
+    // Job log lines carry the job and trace ids (fields of their spans).
+    let running = logs.lines().find(|l| l.contains("job running")).expect("a job running line");
+    assert!(running.contains("\"trace_id\":\"") && running.contains("\"job_id\":\""), "{running}");
+}
+
+/// A plain HTTP/1.1 GET; the body.
+async fn http_get(address: SocketAddr, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
