@@ -247,7 +247,8 @@ pub async fn wait_until_done(client: &mut ScenarioServiceClient<Channel>, job_id
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("job {job_id} did not end within a minute");
+    let last = client.get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned() }).await;
+    panic!("job {job_id} did not end within a minute: {last:?}");
 }
 
 /// Submits a scenario from `scenarios/` and returns the job id.

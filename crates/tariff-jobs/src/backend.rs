@@ -46,8 +46,9 @@ pub trait RecordStore: Clone + Send + Sync + 'static {
     fn get(&self, job_id: &str) -> impl Future<Output = Result<Option<Stored>, JobsError>> + Send;
     /// Replaces the record if it is still at `revision`.
     fn update(&self, job: &Job, revision: u64) -> impl Future<Output = Result<Updated, JobsError>> + Send;
-    /// Removes a record (used to undo a submission whose publish failed).
-    fn delete(&self, job_id: &str) -> impl Future<Output = Result<(), JobsError>> + Send;
+    /// Removes a record if it is still at `revision` (used to undo a submission
+    /// whose publish failed; a record a worker has touched stays).
+    fn delete(&self, job_id: &str, revision: u64) -> impl Future<Output = Result<(), JobsError>> + Send;
     /// The current record (if any), then every later version.
     fn watch(&self, job_id: &str) -> impl Future<Output = Result<JobStream, JobsError>> + Send;
 }

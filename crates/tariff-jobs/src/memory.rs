@@ -113,8 +113,11 @@ impl RecordStore for MemoryBackend {
         }
     }
 
-    async fn delete(&self, job_id: &str) -> Result<(), JobsError> {
-        self.records().remove(job_id);
+    async fn delete(&self, job_id: &str, revision: u64) -> Result<(), JobsError> {
+        let mut records = self.records();
+        if records.get(job_id).is_some_and(|s| s.revision == revision) {
+            records.remove(job_id);
+        }
         Ok(())
     }
 

@@ -65,9 +65,11 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             .instrument(tracing::debug_span!("create_record", job_id = %job_id))
             .await?;
         match created {
-            Created::New(_) => {
+            Created::New(revision) => {
                 if let Err(e) = self.publish(&envelope, headers).await {
-                    if let Err(undo) = self.records.delete(&job_id).await {
+                    // Only the untouched record: a publish whose ack was lost may
+                    // still have reached a worker, and its record must stay.
+                    if let Err(undo) = self.records.delete(&job_id, revision).await {
                         tracing::warn!(job_id, error = %undo, "could not remove the record of an unpublished job");
                     }
                     return Err(e);

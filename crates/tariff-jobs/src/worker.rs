@@ -190,7 +190,11 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             }
             Err(e) => {
                 tracing::warn!(job_id, error = %e, "job store unavailable; the job will be redelivered");
-                let _ = delivery.nak(self.config.retry_delay).await;
+                // Doubling per delivery: the max_deliver deliveries outlast a
+                // leader election in a NATS cluster (several seconds) instead of
+                // being spent inside it.
+                let doublings = delivery.attempt().saturating_sub(1).min(5);
+                let _ = delivery.nak(self.config.retry_delay * (1u32 << doublings)).await;
             }
         }
     }
@@ -341,12 +345,11 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
             if is_terminal(&stored.job) {
                 return Ok(None);
             }
-            // RUNNING on a first delivery means a second copy of the message (a
-            // re-publish): the delivery that is running it keeps it. A redelivery
-            // (attempt > 1) takes over from a worker that died.
-            if attempt <= 1 && JobState::try_from(stored.job.state) == Ok(JobState::Running) {
-                return Ok(None);
-            }
+            // A RUNNING record is taken over: its worker died, or the message came
+            // again. Skipping it on a first delivery would strand the job when a
+            // restarted server has forgotten the delivery count; a second run of a
+            // job that was still running only costs compute, since the outcome is
+            // written once.
             let first_start = JobState::try_from(stored.job.state) == Ok(JobState::Queued);
             let mut job = stored.job;
             record::set_state(&mut job, JobState::Running);

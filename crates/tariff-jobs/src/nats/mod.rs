@@ -100,7 +100,9 @@ impl NatsBackend {
         if let Some((cert, key)) = &auth.tls_client {
             options = options.add_client_certificate(cert.clone(), key.clone());
         }
-        let client = options.connect(config.url.as_str()).await.map_err(JobsError::unavailable)?;
+        // async-nats reads a single string as one URL: split the documented comma list.
+        let urls: Vec<&str> = config.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        let client = options.connect(urls).await.map_err(JobsError::unavailable)?;
         let js = jetstream::ContextBuilder::new().timeout(config.op_timeout).build(client.clone());
         let deadline = config.op_timeout * 3;
         let (kv, objects) = timed(deadline, setup(&js, &config)).await?;

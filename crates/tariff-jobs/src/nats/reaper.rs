@@ -44,15 +44,35 @@ impl NatsBackend {
                     _ = &mut shutdown => return,
                     advisory = advisories.next() => match advisory {
                         Some(message) => {
-                            if let Err(e) = self.reap(&message.payload).await {
-                                tracing::warn!(error = %e, "could not settle a job out of deliveries");
-                            }
+                            // The advisory comes once: keep trying through an
+                            // outage (a leader election, say) rather than drop it.
+                            let this = self.clone();
+                            tokio::spawn(async move { this.reap_with_retries(message.payload).await });
                         }
                         None => break,
                     },
                 }
             }
         }
+    }
+
+    async fn reap_with_retries(&self, advisory: bytes::Bytes) {
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1..=12 {
+            match self.reap(&advisory).await {
+                Ok(()) => return,
+                Err(e @ JobsError::Corrupt { .. }) => {
+                    tracing::warn!(error = %e, "ignoring a malformed delivery advisory");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "could not yet settle a job out of deliveries; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(15));
+                }
+            }
+        }
+        tracing::error!("gave up settling a job out of deliveries after 12 attempts");
     }
 
     async fn reap(&self, advisory: &[u8]) -> Result<(), JobsError> {

@@ -101,10 +101,12 @@ impl RecordStore for NatsBackend {
         }
     }
 
-    async fn delete(&self, job_id: &str) -> Result<(), JobsError> {
+    async fn delete(&self, job_id: &str, revision: u64) -> Result<(), JobsError> {
         self.ready()?;
-        timed(self.config.op_timeout, async { self.kv.purge(job_id).await.map_err(JobsError::unavailable) })
-            .await
+        timed(self.config.op_timeout, async {
+            self.kv.purge_expect_revision(job_id, Some(revision)).await.map_err(JobsError::unavailable)
+        })
+        .await
     }
 
     async fn watch(&self, job_id: &str) -> Result<JobStream, JobsError> {
