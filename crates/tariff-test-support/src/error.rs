@@ -74,6 +74,20 @@ pub enum TestSupportError {
         log_tail: String,
     },
 
+    /// A [`NatsCluster`](crate::NatsCluster) did not form (routes between all running
+    /// nodes, one JetStream meta leader, `/healthz` 200 everywhere) in time.
+    #[error(
+        "NATS cluster not ready after {waited:?} (last problem: {last_problem}); log tails:\n{log_tails}"
+    )]
+    ClusterNotReady {
+        /// How long the harness waited.
+        waited: Duration,
+        /// The last readiness probe's failure.
+        last_problem: String,
+        /// The end of every node's log, labelled with its name.
+        log_tails: String,
+    },
+
     /// A TCP port did not accept connections within the deadline.
     #[error("127.0.0.1:{port} did not accept TCP connections within {waited:?}: {source}")]
     PortNotOpen {

@@ -23,12 +23,28 @@
 //! # }
 //! ```
 //!
+//! [`NatsCluster`] is three such servers joined in one cluster (`cluster { ... }`
+//! blocks through [`NatsOptions::config_file_text`], route ports from [`free_ports`]),
+//! for replicated (R3) streams and buckets and for killing a node under load:
+//!
+//! ```no_run
+//! use tariff_test_support::NatsCluster;
+//!
+//! # fn main() -> Result<(), tariff_test_support::TestSupportError> {
+//! let mut cluster = NatsCluster::start()?; // formed, with a JetStream meta leader
+//! let urls = cluster.client_urls(); // one URL per node
+//! cluster.stop_node(1);
+//! cluster.restart_node(1)?; // waits until it has rejoined
+//! # let _ = urls;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Everything is synchronous (`std::process`, `std::net`) so it works from plain and
-//! async tests alike. A three-node cluster helper is meant to live beside
-//! [`NatsServer`] later: it will pick its route ports with [`free_ports`] and give each
-//! node a `cluster { ... }` block through [`NatsOptions::config_file_text`].
+//! async tests alike.
 
 mod binary;
+mod cluster;
 mod error;
 mod net;
 mod server;
@@ -37,6 +53,7 @@ pub use binary::{
     MIN_SERVER_VERSION, NATS_SERVER_ENV, ServerVersion, nats_server_binary, nats_server_version,
     workspace_root,
 };
+pub use cluster::{CLUSTER_NAME, CLUSTER_READY_TIMEOUT, CLUSTER_SIZE, NatsCluster};
 pub use error::TestSupportError;
 pub use net::{HttpResponse, free_port, free_ports, http_get, wait_for_tcp};
 pub use server::{NatsOptions, NatsServer, READY_TIMEOUT};
