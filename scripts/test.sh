@@ -12,3 +12,6 @@ export TARIFF_NATS_SERVER
 cargo build --workspace --bins --locked
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+# The production layout without Docker: NATS, two gateways, three workers.
+scripts/local-stack.sh --smoke
