@@ -5,7 +5,6 @@
 
 use std::{path::Path, time::Duration};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tariff_e2e::{CountingRunner, Gateway, WorkerHandle, every_step, scenario};
 use tariff_jobs::{
     JobService,
@@ -13,7 +12,7 @@ use tariff_jobs::{
 };
 use tariff_proto::v1::RunScenarioRequest;
 use tariff_scenario::{dataset::builtin, run};
-use tariff_test_support::{NatsOptions, NatsServer};
+use tariff_test_support::{NatsOptions, NatsServer, TestCa};
 
 const GATEWAY_PASSWORD: &str = "gateway-secret-7";
 const WORKER_PASSWORD: &str = "worker-secret-9";
@@ -27,25 +26,16 @@ struct Secured {
 /// A TLS-only nats-server with the project's accounts file.
 fn secured_server() -> Secured {
     let dir = tempfile::tempdir().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "test NATS CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server_cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
+    let authority = TestCa::new("test NATS CA");
+    let server = authority.server();
     let write = |name: &str, text: String| {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
     };
-    let ca = write("ca.pem", ca_cert.pem());
-    let cert = write("server.pem", server_cert.pem());
-    let key = write("server.key", server_key.serialize_pem());
+    let ca = write("ca.pem", authority.pem.clone());
+    let cert = write("server.pem", server.cert);
+    let key = write("server.key", server.key);
 
     let accounts = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats/tariff-accounts.conf"),

@@ -12,16 +12,13 @@ use std::{
     time::Duration,
 };
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use scenario_gateway::{Embedded, ServerOptions, TlsSettings, TokenSet, serve};
 use tariff_jobs::WorkerConfig;
 use tariff_proto::{
     json::from_json,
     v1::{Job, JobState, ScenarioResult},
 };
+use tariff_test_support::{Leaf, TestCa};
 use tokio::{net::TcpListener, sync::oneshot};
 
 const TOKEN: &str = "s3cret-tariffctl-9c1e77a4";
@@ -271,50 +268,6 @@ fn debug_output_of_the_arguments_never_holds_the_token() {
     let help = stdout(&help);
     assert!(help.contains("TARIFF_TOKEN") && help.contains("--token-file"), "{help}");
     assert!(!help.contains(TOKEN), "{help}");
-}
-
-/// A certificate authority made for the test.
-struct TestCa {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-/// A certificate and its key, in PEM.
-struct Leaf {
-    cert: String,
-    key: String,
-}
-
-impl TestCa {
-    fn new(name: &str) -> TestCa {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        TestCa { pem: cert.pem(), issuer: Issuer::new(params, key) }
-    }
-
-    fn issue(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> Leaf {
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf { cert: cert.pem(), key: key.serialize_pem() }
-    }
-
-    /// A server certificate for 127.0.0.1 and localhost.
-    fn server(&self) -> Leaf {
-        self.issue(&["localhost", "127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth)
-    }
-
-    fn client(&self, name: &str) -> Leaf {
-        self.issue(&[name], ExtendedKeyUsagePurpose::ClientAuth)
-    }
 }
 
 /// A server CA and certificate, a client CA, and their PEM files on disk.

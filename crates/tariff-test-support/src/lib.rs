@@ -47,6 +47,7 @@ mod binary;
 mod cluster;
 mod error;
 mod net;
+mod pki;
 mod server;
 
 pub use binary::{
@@ -56,4 +57,6 @@ pub use binary::{
 pub use cluster::{CLUSTER_NAME, CLUSTER_READY_TIMEOUT, CLUSTER_SIZE, NatsCluster};
 pub use error::TestSupportError;
 pub use net::{HttpResponse, free_port, free_ports, http_get, wait_for_tcp};
+pub use pki::{Leaf, TestCa};
+pub use rcgen::ExtendedKeyUsagePurpose;
 pub use server::{NatsOptions, NatsServer, READY_TIMEOUT};
