@@ -46,5 +46,67 @@ fn builtin_dataset(c: &mut Criterion) {
     c.bench_function("builtin/resolve-rates", |b| b.iter(|| black_box(prepared.rates_at(date))));
 }
 
-criterion_group!(benches, builtin_dataset);
+/// A 50-measure timeline over the built-in dataset's codes: every economy in turn
+/// as importer against the next ones, a sector each (or all), with staggered
+/// effective windows through 2025-2026; resolution at several dates.
+fn timeline_50(c: &mut Criterion) {
+    let dataset = builtin("jpus-2023").unwrap().unwrap();
+    let economies: Vec<&str> = dataset.economies.iter().map(|e| e.code.as_str()).collect();
+    let sectors: Vec<&str> = dataset.sectors.iter().map(|s| s.code.as_str()).collect();
+    let modes = [pb::measure::Mode::Add, pb::measure::Mode::Set, pb::measure::Mode::Floor];
+    let authorities = [pb::Authority::Section232, pb::Authority::IeepaReciprocal, pb::Authority::Retaliation];
+    let measures: Vec<pb::Measure> = (0..50usize)
+        .map(|i| {
+            let month = 1 + (i % 12);
+            let year = 2025 + (i / 25);
+            pb::Measure {
+                id: format!("m{i}"),
+                label: format!("measure {i}"),
+                authority: authorities[i % 3].into(),
+                importer: economies[i % economies.len()].to_owned(),
+                exporters: if i % 4 == 0 {
+                    vec!["*".to_owned()]
+                } else {
+                    vec![economies[(i + 1) % economies.len()].to_owned()]
+                },
+                sectors: if i % 5 == 0 {
+                    vec!["*".to_owned()]
+                } else {
+                    vec![sectors[i % sectors.len()].to_owned()]
+                },
+                mode: modes[i % 3].into(),
+                rate_pct: 5.0 + (i % 7) as f64 * 2.5,
+                effective_from: format!("{year}-{month:02}-01"),
+                effective_to: if i % 3 == 0 { format!("{}-{month:02}-01", year + 1) } else { String::new() },
+                ..Default::default()
+            }
+        })
+        .collect();
+    let dates = ["2025-01-15", "2025-06-30", "2025-12-31", "2026-04-01", "2026-12-31"];
+    let scenario = pb::Scenario {
+        id: "timeline-50".into(),
+        dataset: "jpus-2023".into(),
+        measures,
+        evaluate_at: dates.iter().map(|d| (*d).to_owned()).collect(),
+        solver: pb::Solver::Exact.into(),
+        ..Default::default()
+    };
+    let prepared = PreparedScenario::new(dataset, &scenario).unwrap();
+    assert_eq!(prepared.dates.len(), dates.len());
+    c.bench_function("timeline-50/resolve-rates-one-date", |b| {
+        b.iter(|| black_box(prepared.rates_at(prepared.dates[2])))
+    });
+    c.bench_function("timeline-50/resolve-rates-5-dates", |b| {
+        b.iter(|| {
+            for d in &prepared.dates {
+                black_box(prepared.rates_at(*d));
+            }
+        })
+    });
+    c.bench_function("timeline-50/prepare", |b| {
+        b.iter(|| black_box(PreparedScenario::new(dataset, &scenario).unwrap()))
+    });
+}
+
+criterion_group!(benches, builtin_dataset, timeline_50);
 criterion_main!(benches);
