@@ -40,9 +40,8 @@ impl PreparedScenario<'_> {
     pub fn rates_at(&self, date: Date) -> RateTable {
         let active: Vec<bool> =
             (0..self.dataset.agreements.len()).map(|a| self.agreement_active(a, date)).collect();
-        let is_active = |basis: &str| {
-            self.dataset.agreements.iter().position(|a| a.code == basis).is_none_or(|a| active[a])
-        };
+        let is_active =
+            |agreement: Option<usize>| agreement.is_none_or(|a| active.get(a).copied().unwrap_or(false));
         let measures: Vec<&PreparedMeasure> =
             self.measures.iter().filter(|m| m.window.contains(date)).collect();
         let mut applicable: Vec<&PreparedMeasure> = Vec::with_capacity(measures.len());
@@ -99,11 +98,13 @@ impl PreparedScenario<'_> {
 
     /// The most specific base row whose basis is in force; a row granted under
     /// an agreement that is not in force falls back to the partner-wide rate.
-    fn base_row_rate(&self, s: usize, v: usize, r: usize, in_force: impl Fn(&str) -> bool) -> f64 {
-        let rows = || self.dataset.tariffs.iter().filter(|t| t.importer == r && t.sector == s);
-        let specific = rows().find(|t| t.exporter == Some(v));
-        let general = rows().find(|t| t.exporter.is_none());
-        specific.filter(|t| in_force(&t.basis)).or(general).or(specific).map_or(0.0, |t| t.rate_pct)
+    fn base_row_rate(&self, s: usize, v: usize, r: usize, in_force: impl Fn(Option<usize>) -> bool) -> f64 {
+        let (specific, general) = self.dataset.base_rows(s, v, r);
+        specific
+            .filter(|(_, agreement)| in_force(*agreement))
+            .or(general)
+            .or(specific)
+            .map_or(0.0, |(t, _)| t.rate_pct)
     }
 
     /// Whether an agreement's preferences apply at `date`: the last scenario change

@@ -256,7 +256,11 @@ impl Dataset {
             elasticities,
             economy_index,
             sector_index,
+            tariff_lookup: Vec::new(),
+            tariff_agreement: Vec::new(),
         };
+        let mut dataset = dataset;
+        dataset.index_tariffs();
         check_base_rates(&dataset, &tariffs_file)?;
         Ok(dataset)
     }

@@ -154,7 +154,22 @@ pub struct Dataset {
     elasticities: Vec<Elasticities>,
     economy_index: HashMap<String, usize>,
     sector_index: HashMap<String, usize>,
+    /// Per `[sector][importer]`: the partner-wide row and the row for each exporter,
+    /// as positions in `tariffs` (resolution looks these up for every flow).
+    tariff_lookup: Vec<TariffLookup>,
+    /// Per row of `tariffs`: the agreement its basis names, if any.
+    tariff_agreement: Vec<Option<usize>>,
 }
+
+/// Where one importer's base rows for one sector are.
+#[derive(Debug, Clone, PartialEq)]
+struct TariffLookup {
+    general: Option<usize>,
+    by_exporter: Vec<Option<usize>>,
+}
+
+/// A base tariff row with the agreement it was granted under, if any.
+pub(crate) type BaseRow<'a> = (&'a TariffRow, Option<usize>);
 
 impl Dataset {
     /// The position of an economy code.
@@ -213,6 +228,44 @@ impl Dataset {
             .copied()
             .or(fallback)
             .unwrap_or(Elasticities { import_demand: -1.0, substitution: 1.0, supply: 1.0 })
+    }
+
+    /// The most specific base rows of a flow: (the exporter's own, the partner-wide).
+    pub(crate) fn base_rows(
+        &self,
+        sector: usize,
+        exporter: usize,
+        importer: usize,
+    ) -> (Option<BaseRow<'_>>, Option<BaseRow<'_>>) {
+        let row =
+            |i: usize| self.tariffs.get(i).map(|t| (t, self.tariff_agreement.get(i).copied().flatten()));
+        let Some(lookup) = self.tariff_lookup.get(sector * self.economies.len() + importer) else {
+            return (None, None);
+        };
+        let specific = lookup.by_exporter.get(exporter).copied().flatten().and_then(row);
+        (specific, lookup.general.and_then(row))
+    }
+
+    /// Indexes the base rows and their agreements once, after loading.
+    fn index_tariffs(&mut self) {
+        let n = self.economies.len();
+        let empty = TariffLookup { general: None, by_exporter: vec![None; n] };
+        let mut lookup = vec![empty; self.sectors.len() * n];
+        for (i, t) in self.tariffs.iter().enumerate() {
+            if let Some(slot) = lookup.get_mut(t.sector * n + t.importer) {
+                match t.exporter {
+                    None => slot.general = Some(i),
+                    Some(v) => {
+                        if let Some(e) = slot.by_exporter.get_mut(v) {
+                            *e = Some(i);
+                        }
+                    }
+                }
+            }
+        }
+        self.tariff_agreement =
+            self.tariffs.iter().map(|t| self.agreements.iter().position(|a| a.code == t.basis)).collect();
+        self.tariff_lookup = lookup;
     }
 
     /// The agreement with a code.
