@@ -5,6 +5,7 @@ mod chart;
 mod commands;
 mod output;
 mod progress;
+mod tornado;
 
 use std::process::ExitCode;
 

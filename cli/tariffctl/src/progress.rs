@@ -11,10 +11,43 @@ use tariff_proto::v1::{Job, JobState};
 pub struct JobProgress {
     bar: ProgressBar,
     last_state: Option<JobState>,
+    shape: Shape,
 }
 
 const COUNTED: &str = "{spinner} {prefix:.bold} {msg} [{bar:30}] {pos}/{len} ({elapsed})";
 const UNCOUNTED: &str = "{spinner} {prefix:.bold} {msg} ({elapsed})";
+/// Uncertainty draws: thousands of them, so with separators and the time left.
+const DRAWS: &str =
+    "{spinner} {prefix:.bold} {msg} [{bar:30}] {human_pos}/{human_len} draws ({elapsed}, {eta} left)";
+
+/// How the bar shows a job's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Nothing counted yet (queued, or a worker that reported no total).
+    Uncounted,
+    /// Steps of the computation (sector solves, tornado runs).
+    Steps,
+    /// Monte Carlo draws.
+    Draws,
+}
+
+/// The message and shape of a job's progress: the state, then the stage when
+/// it is not the draws (the count says so).
+fn describe(job: &Job) -> (String, Shape) {
+    let progress = job.progress.clone().unwrap_or_default();
+    let mut message = state_name(job.state).to_owned();
+    let draws = progress.stage == tariff_scenario::DRAWS_STAGE;
+    if !progress.stage.is_empty() && !draws {
+        message.push_str(": ");
+        message.push_str(&progress.stage);
+    }
+    let shape = match (progress.total, draws) {
+        (0, _) => Shape::Uncounted,
+        (_, true) => Shape::Draws,
+        (_, false) => Shape::Steps,
+    };
+    (message, shape)
+}
 
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
@@ -48,7 +81,7 @@ impl JobProgress {
         // The gateway may say nothing for a while (a queued job); the spinner
         // shows the command is still waiting rather than stuck.
         bar.enable_steady_tick(Duration::from_millis(120));
-        JobProgress { bar, last_state: None }
+        JobProgress { bar, last_state: None, shape: Shape::Uncounted }
     }
 
     /// Shows the job as the gateway last reported it.
@@ -61,14 +94,13 @@ impl JobProgress {
         }
         self.last_state = Some(state);
         let progress = job.progress.clone().unwrap_or_default();
-        let mut message = state_name(job.state).to_owned();
-        if !progress.stage.is_empty() {
-            message.push_str(": ");
-            message.push_str(&progress.stage);
-        }
-        if progress.total > 0 {
-            if self.bar.length().is_none() {
-                self.bar.set_style(style(COUNTED));
+        let (message, shape) = describe(job);
+        if shape != Shape::Uncounted {
+            if shape != self.shape {
+                self.bar.set_style(style(if shape == Shape::Draws { DRAWS } else { COUNTED }));
+                // The time left of the draws is their own, not the steps' before them.
+                self.bar.reset_eta();
+                self.shape = shape;
             }
             self.bar.set_length(u64::from(progress.total));
             self.bar.set_position(u64::from(progress.done.min(progress.total)));
@@ -81,5 +113,31 @@ impl JobProgress {
 impl Drop for JobProgress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tariff_proto::v1::Progress;
+
+    use super::*;
+
+    fn job(stage: &str, done: u32, total: u32) -> Job {
+        Job {
+            state: JobState::Running.into(),
+            progress: Some(Progress { done, total, stage: stage.into() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn draws_are_counted_as_draws_and_steps_name_their_stage() {
+        assert_eq!(describe(&job("draws", 1200, 10_000)), ("RUNNING".to_owned(), Shape::Draws));
+        assert_eq!(
+            describe(&job("2025-05-03 CARS", 3, 10)),
+            ("RUNNING: 2025-05-03 CARS".to_owned(), Shape::Steps)
+        );
+        assert_eq!(describe(&job("sensitivity", 4, 60)).1, Shape::Steps);
+        assert_eq!(describe(&Job::default()), ("UNKNOWN".to_owned(), Shape::Uncounted));
     }
 }

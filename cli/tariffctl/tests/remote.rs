@@ -134,6 +134,22 @@ fn remote_run_gives_exactly_the_local_result() {
 }
 
 #[test]
+fn remote_uncertainty_runs_give_exactly_the_local_bands_and_tornado() {
+    let gateway = TestGateway::start();
+    let ready = std::fs::read_to_string(scenario("section-232-autos-2025-uncertainty.json")).unwrap();
+    // Fewer draws than the ready scenario's 10,000, for a debug build.
+    let (_dir, path) = scenario_file(&ready.replace("\"draws\": 10000", "\"draws\": 400"));
+    let file = path.to_str().unwrap();
+
+    let local: ScenarioResult = from_json(&stdout(&tariffctl(&["run", file, "--format", "json"]))).unwrap();
+    let remote = tariffctl(&["run", file, "--remote", &gateway.url(), "--format", "json"]);
+    let remote: ScenarioResult = from_json(&stdout(&remote)).unwrap();
+    assert_eq!(local.uncertainty.as_ref().unwrap().draws, 400);
+    assert!(!remote.impacts[0].bands.is_empty() && !remote.impacts[0].sensitivity.is_empty());
+    assert_eq!(remote, local);
+}
+
+#[test]
 fn remote_run_takes_the_address_from_the_environment_and_prints_every_format() {
     let gateway = TestGateway::start();
     let file = scenario("section-232-autos-2025.json");

@@ -57,9 +57,19 @@ fn ratio(num: f64, den: f64) -> f64 {
 /// shipments (world price) and base expenditure at internal prices (consumer
 /// price); effective tariffs by imports before and after.
 pub(crate) fn economy_totals(dataset: &Dataset, sectors: &[pb::SectorImpact]) -> Vec<pb::EconomyImpact> {
+    economy_totals_of(dataset, sectors.iter().map(|s| s.economies.as_slice()))
+}
+
+/// [`economy_totals`] over each sector's economy figures. Uncertainty draws
+/// total their sectors here too, so that a draw at the point estimate's
+/// elasticities gives the point estimate's totals to the last bit.
+pub(crate) fn economy_totals_of<'a>(
+    dataset: &Dataset,
+    sectors: impl IntoIterator<Item = &'a [pb::EconomyImpact]>,
+) -> Vec<pb::EconomyImpact> {
     let mut totals: Vec<Totals> = dataset.economies.iter().map(|_| Totals::default()).collect();
     for sector in sectors {
-        for (t, e) in totals.iter_mut().zip(&sector.economies) {
+        for (t, e) in totals.iter_mut().zip(sector) {
             let (x, m, d, rev) =
                 (pair(&e.exports), pair(&e.imports), pair(&e.domestic_shipments), pair(&e.tariff_revenue));
             let eff = pair(&e.effective_tariff_pct);

@@ -6,14 +6,20 @@ use std::ops::ControlFlow;
 use tariff_model::{Market, MarketOutcome, ModelError, SolveOptions, Solver, solve};
 use tariff_proto::v1 as pb;
 
-use crate::{Date, figures, prepared::PreparedScenario, resolve::RateTable};
+use crate::{
+    Date, figures,
+    prepared::PreparedScenario,
+    resolve::RateTable,
+    uncertainty::{EvaluateOptions, MergeError},
+};
 
-/// How far an evaluation has got: sector solves done out of all.
+/// How far an evaluation has got: units of the current stage done out of all
+/// (sector solves of the point estimate, tornado runs, or uncertainty draws).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     pub done: u32,
     pub total: u32,
-    /// What is being worked on, such as `2025-04-10 CARS`.
+    /// What is being worked on, such as `2025-04-10 CARS`, `sensitivity` or `draws`.
     pub stage: String,
 }
 
@@ -28,6 +34,22 @@ pub enum EvaluateError {
         #[source]
         source: ModelError,
     },
+    /// A sector market would not solve at the elasticities of an uncertainty
+    /// run (`run` names it: `draw 17`, `sensitivity CARS substitution high`).
+    #[error("{run}: sector {sector} at {date}: {source}")]
+    Perturbed {
+        run: String,
+        sector: String,
+        date: Date,
+        #[source]
+        source: ModelError,
+    },
+    /// Draws asked for outside the scenario's `0..draws`.
+    #[error("draws {start}..{end} are not within the scenario's {draws} uncertainty draws")]
+    DrawRange { start: u32, end: u32, draws: u32 },
+    /// The draws' samples did not make bands.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// The progress callback asked to stop.
     #[error("cancelled")]
     Cancelled,
@@ -42,9 +64,23 @@ pub fn solver_proto(solver: Solver) -> pb::Solver {
 }
 
 impl PreparedScenario<'_> {
-    /// Computes the impact at every date. `progress` is called after each sector
-    /// solve; returning `ControlFlow::Break` stops the evaluation (cancellation).
+    /// Computes the impact at every date and, when the scenario asks for
+    /// uncertainty, its bands and tornado, with the draws on every available
+    /// thread. `progress` is called after each sector solve, each tornado run,
+    /// and about every 200 ms of draws; returning `ControlFlow::Break` stops
+    /// the evaluation (cancellation).
     pub fn evaluate(
+        &self,
+        progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<pb::ScenarioResult, EvaluateError> {
+        self.evaluate_with(&EvaluateOptions::default(), progress)
+    }
+
+    /// The impact at every date at the elasticities in use, with the tornado
+    /// rows and the uncertainty summary when the scenario asks for them, but no
+    /// bands: [`merge_draws`](crate::merge_draws) adds those from the draws'
+    /// samples. Progress and cancellation as [`PreparedScenario::evaluate`].
+    pub fn point_estimate(
         &self,
         progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<pb::ScenarioResult, EvaluateError> {
@@ -90,8 +126,13 @@ impl PreparedScenario<'_> {
                 economies: figures::economy_totals(dataset, &sector_impacts),
                 diagnostics: Some(figures::worst_diagnostics(self.solver, &sector_impacts)),
                 sectors: sector_impacts.clone(),
+                ..Default::default()
             });
             previous = Some((rates, sector_impacts));
+        }
+        let (uncertainty, sensitivity) = self.uncertainty_parts(progress)?;
+        for (impact, rows) in impacts.iter_mut().zip(sensitivity) {
+            impact.sensitivity = rows;
         }
         Ok(pb::ScenarioResult {
             scenario_id: self.id.clone(),
@@ -102,6 +143,7 @@ impl PreparedScenario<'_> {
             unit: dataset.unit.clone(),
             solver: solver_proto(self.solver).into(),
             impacts,
+            uncertainty,
         })
     }
 

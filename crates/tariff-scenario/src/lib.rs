@@ -1,6 +1,8 @@
 //! Tariff scenarios over datasets: loading and validating datasets (and the
 //! built-in ones), checking a scenario against a dataset, resolving the applied
-//! rate of every flow at every date, and computing the impact with the model.
+//! rate of every flow at every date, and computing the impact with the model,
+//! with Monte Carlo bands and the tornado over the elasticities when the
+//! scenario asks for them (see [`merge_draws`] for splitting the draws).
 //!
 //! ```
 //! use tariff_scenario::{dataset::{builtin, DEFAULT_DATASET}, run};
@@ -29,6 +31,7 @@ mod impact;
 mod prepared;
 mod resolve;
 mod scenario_file;
+mod uncertainty;
 mod violation;
 
 use std::ops::ControlFlow;
@@ -41,6 +44,10 @@ pub use impact::{EvaluateError, Progress, solver_proto};
 pub use prepared::{MAX_RATE_PCT, PreparedScenario, ScenarioLimits};
 pub use resolve::RateTable;
 pub use scenario_file::{ScenarioFileError, ScenarioFormat, parse_scenario};
+pub use uncertainty::{
+    DEFAULT_CHUNK_DRAWS, DRAWS_STAGE, EvaluateOptions, FIGURES, MergeError, SENSITIVITY_STAGE, band_of,
+    figure_of, figure_of_impact, figure_position, merge_draws,
+};
 pub use violation::{FieldViolation, Violations};
 
 /// Why a scenario produced no result.

@@ -7,6 +7,7 @@ use tariff_proto::v1::{self as pb, Authority, agreement_change::Action, measure:
 use crate::{
     Date,
     dataset::{Dataset, Elasticities},
+    uncertainty::{self, DEFAULT_CHUNK_DRAWS, FIGURES, Plan},
     violation::{Collector, FieldViolation, Violations},
 };
 
@@ -27,6 +28,13 @@ pub struct ScenarioLimits {
     /// Bytes of `id`, `name`, a measure's `id` or `label`.
     pub max_name_bytes: usize,
     pub max_description_bytes: usize,
+    /// Uncertainty draws of one scenario (`uncertainty.draws`).
+    pub max_draws: u32,
+    /// Chunks `uncertainty.chunk_draws` may cut the draws into.
+    pub max_chunks: u32,
+    /// Numbers the draws keep until their bands are made: draws x dates x
+    /// economies x 12 headline figures, 8 bytes each.
+    pub max_samples: u64,
 }
 
 impl Default for ScenarioLimits {
@@ -39,6 +47,10 @@ impl Default for ScenarioLimits {
             max_elasticity_overrides: 500,
             max_name_bytes: 256,
             max_description_bytes: 16 * 1024,
+            max_draws: 100_000,
+            max_chunks: 1000,
+            // 200 MB: 10,000 draws at 100 dates on the built-in dataset's 9 economies fit.
+            max_samples: 25_000_000,
         }
     }
 }
@@ -78,7 +90,64 @@ impl ScenarioLimits {
             text(format!("measures[{i}].id"), m.id.len(), self.max_name_bytes);
             text(format!("measures[{i}].label"), m.label.len(), self.max_name_bytes);
         }
+        if let Some(u) = &s.uncertainty {
+            self.check_uncertainty(u, &mut out);
+        }
         out
+    }
+
+    /// The draws' samples grow with the dates and the dataset's economies too:
+    /// their memory is capped, once the dates are known.
+    fn check_samples(&self, c: &mut Collector, draws: u32, dates: usize, economies: usize) {
+        let samples = u64::from(draws)
+            .saturating_mul(dates as u64)
+            .saturating_mul(economies as u64)
+            .saturating_mul(FIGURES.len() as u64);
+        if samples > self.max_samples {
+            c.push(
+                "uncertainty.draws",
+                format!(
+                    "{draws} draws at {dates} dates over {economies} economies keep {samples} samples; at most {} \
+                     are allowed (ask for fewer draws or dates)",
+                    self.max_samples
+                ),
+            );
+        }
+    }
+
+    /// Draws are the costly part of a scenario: their number, and how many
+    /// chunks (queue messages) a split job makes, are capped.
+    fn check_uncertainty(&self, u: &pb::Uncertainty, out: &mut Vec<FieldViolation>) {
+        if u.draws > self.max_draws {
+            out.push(FieldViolation {
+                field: "uncertainty.draws".into(),
+                reason: format!("{} draws; at most {} are allowed", u.draws, self.max_draws),
+            });
+        }
+        if u.ranges.len() > self.max_elasticity_overrides {
+            out.push(FieldViolation {
+                field: "uncertainty.ranges".into(),
+                reason: format!(
+                    "{} entries; at most {} are allowed",
+                    u.ranges.len(),
+                    self.max_elasticity_overrides
+                ),
+            });
+        }
+        let chunk = if u.chunk_draws == 0 { DEFAULT_CHUNK_DRAWS } else { u.chunk_draws };
+        let chunks = u.draws.div_ceil(chunk);
+        if chunks > self.max_chunks {
+            out.push(FieldViolation {
+                field: "uncertainty.chunk_draws".into(),
+                reason: format!(
+                    "{chunk} draws per chunk cut {} draws into {chunks} chunks; at most {} are allowed \
+                     (raise chunk_draws to at least {})",
+                    u.draws,
+                    self.max_chunks,
+                    u.draws.div_ceil(self.max_chunks.max(1))
+                ),
+            });
+        }
     }
 }
 
@@ -141,6 +210,8 @@ pub struct PreparedScenario<'d> {
     pub dates: Vec<Date>,
     /// The solver the scenario asks for.
     pub solver: Solver,
+    /// What the scenario's `uncertainty` asks for; `None` for nothing.
+    pub(crate) uncertainty: Option<Plan>,
 }
 
 /// An override's value, its field name, the sign rule and how to say it.
@@ -331,9 +402,15 @@ impl<'d> PreparedScenario<'d> {
             overrides,
             dates,
             solver,
+            uncertainty: None,
         };
         if prepared.dates.is_empty() && scenario.evaluate_at.is_empty() {
             prepared.dates.push(prepared.default_date());
+        }
+        if let Some(u) = &scenario.uncertainty {
+            limits.check_samples(&mut c, u.draws, prepared.dates.len(), n);
+            prepared.uncertainty =
+                uncertainty::plan(&mut c, dataset, u, |s, p| p.of(&prepared.sector_elasticities(s)));
         }
         debug_assert!(prepared.measures.iter().all(|m| m.exporters.len() == n));
         c.finish(prepared)
@@ -356,6 +433,24 @@ impl<'d> PreparedScenario<'d> {
         let mut e = self.dataset.elasticities(sector, economy);
         for o in &self.overrides {
             if o.sector.is_none_or(|s| s == sector) && o.economy.is_none_or(|x| x == economy) {
+                e.import_demand = o.import_demand.unwrap_or(e.import_demand);
+                e.substitution = o.substitution.unwrap_or(e.substitution);
+                e.supply = o.supply.unwrap_or(e.supply);
+            }
+        }
+        e
+    }
+
+    /// A sector's elasticities after the scenario's sector-wide overrides (those
+    /// for every economy): the values uncertainty ranges are relative to.
+    fn sector_elasticities(&self, sector: usize) -> Elasticities {
+        let mut e = self
+            .dataset
+            .sectors
+            .get(sector)
+            .map_or(Elasticities { import_demand: -1.0, substitution: 1.0, supply: 1.0 }, |s| s.elasticities);
+        for o in self.overrides.iter().filter(|o| o.economy.is_none()) {
+            if o.sector.is_none_or(|s| s == sector) {
                 e.import_demand = o.import_demand.unwrap_or(e.import_demand);
                 e.substitution = o.substitution.unwrap_or(e.substitution);
                 e.supply = o.supply.unwrap_or(e.supply);

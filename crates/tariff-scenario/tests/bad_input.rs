@@ -7,7 +7,9 @@ use std::ops::ControlFlow;
 
 use proptest::prelude::*;
 use prost::Message;
-use tariff_proto::v1::{AgreementChange, ElasticityOverride, Measure, Scenario};
+use tariff_proto::v1::{
+    AgreementChange, ElasticityOverride, ElasticityRange, Measure, Scenario, Uncertainty,
+};
 use tariff_scenario::{
     EvaluateError, ScenarioFormat, ScenarioLimits, parse_scenario, prepare_builtin, prepare_builtin_with,
 };
@@ -15,11 +17,19 @@ use tariff_scenario::{
 /// Validation either accepts the scenario, and it then evaluates (or reports a
 /// model error), or refuses it with at least one field and reason.
 fn check(scenario: &Scenario) {
+    // Arbitrary input may ask for up to the limit of draws: a few tell as much.
+    let mut scenario = scenario.clone();
+    if let Some(u) = scenario.uncertainty.as_mut() {
+        u.draws = u.draws.min(3);
+        u.chunk_draws = u.chunk_draws.min(3);
+    }
+    let scenario = &scenario;
     match prepare_builtin(scenario) {
         Ok(prepared) => match prepared.evaluate(&mut |_| ControlFlow::Continue(())) {
             Ok(result) => assert_eq!(result.impacts.len(), prepared.dates.len()),
-            Err(EvaluateError::Model { .. }) => {}
+            Err(EvaluateError::Model { .. } | EvaluateError::Perturbed { .. }) => {}
             Err(EvaluateError::Cancelled) => panic!("nobody cancelled"),
+            Err(e @ (EvaluateError::DrawRange { .. } | EvaluateError::Merge(_))) => panic!("{e}"),
         },
         Err(violations) => {
             assert!(!violations.0.is_empty());
@@ -118,17 +128,41 @@ fn any_scenario() -> impl Strategy<Value = Scenario> {
             0..2,
         ),
         (-1..4i32, prop_oneof![Just(String::new()), Just("jpus-2023".to_owned()), ".{0,8}"]),
+        prop::option::of(any_uncertainty()),
     )
-        .prop_map(|(measures, evaluate_at, agreements, elasticity_overrides, (solver, dataset))| {
-            Scenario {
-                measures,
-                evaluate_at,
-                agreements,
-                elasticity_overrides,
-                solver,
-                dataset,
-                ..Default::default()
-            }
+        .prop_map(
+            |(measures, evaluate_at, agreements, elasticity_overrides, (solver, dataset), uncertainty)| {
+                Scenario {
+                    measures,
+                    evaluate_at,
+                    agreements,
+                    elasticity_overrides,
+                    solver,
+                    dataset,
+                    uncertainty,
+                    ..Default::default()
+                }
+            },
+        )
+}
+
+fn any_uncertainty() -> impl Strategy<Value = Uncertainty> {
+    (
+        (0..4u32, any::<u64>(), -1..5i32, prop::option::of(any_number()), any::<bool>(), 0..3u32),
+        prop::collection::vec(
+            (any_code(), -1..5i32, prop::option::of(any_number()), prop::option::of(any_number()), -1..5i32)
+                .prop_map(|(sector, parameter, low, high, distribution)| ElasticityRange {
+                    sector,
+                    parameter,
+                    low,
+                    high,
+                    distribution,
+                }),
+            0..3,
+        ),
+    )
+        .prop_map(|((draws, seed, distribution, spread, sensitivity, chunk_draws), ranges)| {
+            Uncertainty { draws, seed, distribution, spread, ranges, sensitivity, chunk_draws }
         })
 }
 

@@ -74,3 +74,26 @@ fn every_flow_row_says_where_it_comes_from() {
     assert_eq!(d.economies.len(), 9);
     assert_eq!(d.sectors.len(), 10);
 }
+
+#[test]
+fn substitution_ranges_are_the_published_ones_of_method_md() {
+    let d = jpus();
+    let published = [
+        ("CARS", 5.6, 13.3),
+        ("TRUCKS", 5.6, 33.7),
+        ("PARTS", 1.8, 3.7),
+        ("MACH", 2.8, 7.9),
+        ("ELEC", 2.4, 8.8),
+        ("INSTR", 1.5, 7.9),
+        ("PHARMA", 1.5, 6.6),
+        ("METALS", 3.0, 8.4),
+        ("AGRI", 2.6, 8.0),
+        ("OTHER", 1.5, 6.6),
+    ];
+    for (code, low, high) in published {
+        let s = &d.sectors[d.sector(code).unwrap()];
+        let r = s.ranges.substitution;
+        assert_eq!((r.low, r.high, r.published), (low, high, true), "{code}");
+        assert!(!s.ranges.import_demand.published && !s.ranges.supply.published, "{code}");
+    }
+}

@@ -167,3 +167,57 @@ fn import_flow_without_a_base_rate() {
         "no base rate for CARS from USA into JPN",
     );
 }
+
+/// sectors.csv of the mini dataset with range columns for the substitution elasticity.
+fn with_ranges(cars: &'static str) -> impl FnOnce(String) -> String {
+    move |text| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        for (i, line) in lines.iter_mut().enumerate() {
+            let cells = match i {
+                0 => ",substitution_elasticity_low,substitution_elasticity_high",
+                _ if line.starts_with("CARS,") => cars,
+                _ => ",,",
+            };
+            line.push_str(cells);
+        }
+        lines.join("\n") + "\n"
+    }
+}
+
+#[test]
+fn elasticity_ranges_are_read_or_defaulted() {
+    let d = load_with("sectors.csv", with_ranges(",5.6,13.3")).unwrap();
+    let cars = &d.sectors[d.sector("CARS").unwrap()];
+    assert_eq!((cars.ranges.substitution.low, cars.ranges.substitution.high), (5.6, 13.3));
+    assert!(cars.ranges.substitution.published);
+    // No range given: half the value either side, in numeric order for a negative elasticity.
+    let em = cars.ranges.import_demand;
+    assert_eq!((em.low, em.high, em.published), (-1.875, -0.625, false));
+    let agri = &d.sectors[d.sector("AGRI").unwrap()];
+    assert_eq!((agri.ranges.substitution.low, agri.ranges.substitution.high), (2.0, 6.0));
+    let proto = &d.sectors_proto()[0];
+    assert_eq!((proto.substitution_elasticity_low, proto.substitution_elasticity_high), (5.6, 13.3));
+    assert!(proto.substitution_range_published && !proto.import_demand_range_published);
+}
+
+#[test]
+fn elasticity_ranges_must_bracket_the_value_and_keep_its_sign() {
+    expect_error("sectors.csv", with_ranges(",9,13.3"), Some(2), "does not contain the elasticity 8");
+    expect_error("sectors.csv", with_ranges(",5.6,7"), Some(2), "does not contain");
+    expect_error("sectors.csv", with_ranges(",5.6,"), Some(2), "`substitution_elasticity_high` is empty");
+    expect_error("sectors.csv", with_ranges(",-1,13"), Some(2), "must be positive");
+    expect_error("sectors.csv", with_ranges(",5.6,inf"), Some(2), "not a finite number");
+    expect_error(
+        "sectors.csv",
+        |text| {
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            lines[0].push_str(",import_demand_elasticity_low,import_demand_elasticity_high");
+            for line in lines.iter_mut().skip(1) {
+                line.push_str(",-2,0.5");
+            }
+            lines.join("\n") + "\n"
+        },
+        Some(2),
+        "must be negative",
+    );
+}

@@ -208,9 +208,17 @@ fn every_builtin_scenario_file_runs() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).unwrap();
-            let scenario = tariff_scenario::parse_scenario(&text, tariff_scenario::ScenarioFormat::Json)
+            let mut scenario = tariff_scenario::parse_scenario(&text, tariff_scenario::ScenarioFormat::Json)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            run(dataset, &scenario).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            // Thousands of uncertainty draws take seconds in a debug build; a few
+            // hundred run the same code (tests/uncertainty.rs checks the draws).
+            if let Some(u) = scenario.uncertainty.as_mut() {
+                u.draws = u.draws.min(200);
+            }
+            let result = run(dataset, &scenario).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if scenario.uncertainty.as_ref().is_some_and(|u| u.draws > 0) {
+                assert!(result.impacts.iter().all(|i| !i.bands.is_empty()), "{}", path.display());
+            }
             count += 1;
         }
     }

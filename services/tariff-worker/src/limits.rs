@@ -12,6 +12,9 @@ pub struct LimitArgs {
     /// Evaluation dates in one scenario.
     #[arg(long, env = "TARIFF_MAX_DATES", default_value_t = ScenarioLimits::default().max_dates)]
     pub max_dates: usize,
+    /// Uncertainty draws in one scenario (`uncertainty.draws`).
+    #[arg(long, env = "TARIFF_MAX_DRAWS", default_value_t = ScenarioLimits::default().max_draws)]
+    pub max_draws: u32,
 }
 
 impl LimitArgs {
@@ -20,6 +23,7 @@ impl LimitArgs {
         ScenarioLimits {
             max_measures: self.max_measures,
             max_dates: self.max_dates,
+            max_draws: self.max_draws,
             ..ScenarioLimits::default()
         }
     }

@@ -4,10 +4,10 @@ use plotters::prelude::*;
 use tariff_proto::v1::{Impact, ScenarioResult, SectorImpact};
 
 use super::{
-    FlowPair, LEGEND_WIDTH, Slots, colour, drawn, headline_flows, legend, padded_range, scenario_name,
+    Area, FlowPair, LEGEND_WIDTH, Slots, colour, drawn, headline_flows, legend, padded_range, scenario_name,
 };
 
-const SIZE: (u32, u32) = (1100, 620);
+pub const SIZE: (u32, u32) = (1100, 620);
 /// The share of a sector's slot that its bars take.
 const GROUP_WIDTH: f64 = 0.8;
 
@@ -21,16 +21,15 @@ fn sector_change_pct(sector: &SectorImpact, pair: &FlowPair) -> Option<f64> {
         .map(|f| f.value.unwrap_or_default().change_pct)
 }
 
-pub fn render(result: &ScenarioResult, impact: &Impact, count: usize) -> anyhow::Result<String> {
+/// Draws on `root`, an area of [`SIZE`].
+pub fn draw(root: &Area, result: &ScenarioResult, impact: &Impact, count: usize) -> anyhow::Result<()> {
     let pairs = headline_flows(std::slice::from_ref(impact), count);
     // Sectors as the result lists them: the dataset's order.
     let sectors: Vec<&str> = impact.sectors.iter().map(|s| s.sector.as_str()).collect();
     let values: Vec<Vec<Option<f64>>> =
         pairs.iter().map(|p| impact.sectors.iter().map(|s| sector_change_pct(s, p)).collect()).collect();
 
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         drawn(root.fill(&WHITE))?;
         let title = format!("{} — {}", scenario_name(result), impact.date);
         let body = drawn(root.titled(&title, ("sans-serif", 24)))?;
@@ -81,7 +80,6 @@ pub fn render(result: &ScenarioResult, impact: &Impact, count: usize) -> anyhow:
         let entries: Vec<(String, RGBColor)> =
             pairs.iter().enumerate().map(|(j, p)| (p.label(), colour(j))).collect();
         legend(&side, "headline flows", &entries)?;
-        drawn(root.present())?;
     }
-    Ok(svg)
+    Ok(())
 }

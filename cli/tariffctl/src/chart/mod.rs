@@ -1,5 +1,5 @@
 //! Pictures of results, as SVG: `--chart FILE.svg` on `run`, `watch` and
-//! `compare`.
+//! `compare`; with the tornado of the elasticities below when the result has one.
 //!
 //! Only plotters' SVG backend is used, with no font support compiled in: text
 //! goes into the file as SVG `<text>` and the viewer picks the font, so
@@ -10,6 +10,7 @@ mod flows;
 mod headline;
 mod slots;
 mod timeline;
+mod tornado;
 
 use std::{fmt::Display, path::Path};
 
@@ -17,6 +18,7 @@ use anyhow::{Context, anyhow};
 use plotters::{coord::Shift, prelude::*};
 use tariff_proto::v1::ScenarioResult;
 
+use crate::tornado::Pick;
 pub use compare::draw_welfare;
 pub use headline::{FlowPair, headline_flows};
 use slots::Slots;
@@ -70,13 +72,31 @@ pub fn check_path(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Draws `result`: per-sector bars of the headline flows for one date, their
-/// series over the dates for a timeline.
-pub fn render(result: &ScenarioResult, flows: usize) -> anyhow::Result<String> {
-    match result.impacts.as_slice() {
+/// series over the dates for a timeline; below them, when the result has a
+/// tornado, the tornado of the last date for `pick`.
+pub fn render(result: &ScenarioResult, flows: usize, pick: Option<&Pick>) -> anyhow::Result<String> {
+    let (width, height) = match result.impacts.as_slice() {
         [] => anyhow::bail!("the result has no dates to chart"),
-        [one] => flows::render(result, one, flows),
-        _ => timeline::render(result, flows),
+        [_] => flows::SIZE,
+        _ => timeline::SIZE,
+    };
+    let below = result.impacts.last().filter(|i| !i.sensitivity.is_empty()).zip(pick);
+    let tornado_height = below.map_or(0, |_| tornado::HEIGHT);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height + tornado_height)).into_drawing_area();
+        drawn(root.fill(&WHITE))?;
+        let (top, bottom) = root.split_vertically(height);
+        match result.impacts.as_slice() {
+            [one] => flows::draw(&top, result, one, flows)?,
+            _ => timeline::draw(&top, result, flows)?,
+        }
+        if let Some((impact, pick)) = below {
+            tornado::draw(&bottom, result, impact, pick)?;
+        }
+        drawn(root.present())?;
     }
+    Ok(svg)
 }
 
 /// Writes an SVG to `path`; any failure is one line naming the path.
@@ -85,8 +105,8 @@ pub fn save(path: &Path, svg: &str) -> anyhow::Result<()> {
 }
 
 /// `render` then `save`.
-pub fn write(result: &ScenarioResult, flows: usize, path: &Path) -> anyhow::Result<()> {
-    let svg = render(result, flows).with_context(|| format!("--chart {}", path.display()))?;
+pub fn write(result: &ScenarioResult, flows: usize, pick: Option<&Pick>, path: &Path) -> anyhow::Result<()> {
+    let svg = render(result, flows, pick).with_context(|| format!("--chart {}", path.display()))?;
     save(path, &svg)
 }
 

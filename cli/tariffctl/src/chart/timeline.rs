@@ -9,7 +9,7 @@ use super::{
     scenario_name,
 };
 
-const SIZE: (u32, u32) = (1100, 860);
+pub const SIZE: (u32, u32) = (1100, 860);
 /// About this many pixels per date label, so labels never run into each other.
 const LABEL_PIXELS: u32 = 95;
 
@@ -77,7 +77,8 @@ fn tariff_after(impact: &Impact, economy: &str) -> Option<f64> {
         .map(|e| e.effective_tariff_pct.unwrap_or_default().after)
 }
 
-pub fn render(result: &ScenarioResult, count: usize) -> anyhow::Result<String> {
+/// Draws on `root`, an area of [`SIZE`].
+pub fn draw(root: &Area, result: &ScenarioResult, count: usize) -> anyhow::Result<()> {
     let impacts = &result.impacts;
     let pairs = headline_flows(impacts, count);
     let totals: Vec<_> = impacts.iter().map(flow_totals).collect();
@@ -108,9 +109,7 @@ pub fn render(result: &ScenarioResult, count: usize) -> anyhow::Result<String> {
         .collect();
     let dates: Vec<&str> = impacts.iter().map(|i| i.date.as_str()).collect();
 
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         drawn(root.fill(&WHITE))?;
         let (first, last) = (dates.first().unwrap_or(&""), dates.last().unwrap_or(&""));
         let title = format!("{} — {first} to {last}", scenario_name(result));
@@ -130,7 +129,6 @@ pub fn render(result: &ScenarioResult, count: usize) -> anyhow::Result<String> {
             series: &tariffs,
         };
         draw_panel(&bottom, &tariffs_panel)?;
-        drawn(root.present())?;
     }
-    Ok(svg)
+    Ok(())
 }

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use clap::Args;
 use tariff_proto::v1::ScenarioResult;
 
-use crate::chart;
+use crate::{chart, tornado::TornadoArg};
 
 /// Drawing the result besides printing it.
 #[derive(Debug, Args)]
 pub struct ChartArg {
     /// Also draw the result into this SVG file: per-sector bars of the headline flows for one date, their
-    /// series over the dates (and the importers' effective tariff) for several.
+    /// series over the dates (and the importers' effective tariff) for several; and the tornado below when
+    /// the scenario asks for sensitivity.
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
     /// How many headline flows the chart shows: those between economies whose value changed most, summed
@@ -32,9 +33,12 @@ impl ChartArg {
         self.chart.as_deref().map_or(Ok(()), chart::check_path)
     }
 
-    pub fn write(&self, result: &ScenarioResult) -> anyhow::Result<()> {
+    /// Draws the chart, with the tornado `tornado` picks below it when the result has one.
+    pub fn write(&self, result: &ScenarioResult, tornado: &TornadoArg) -> anyhow::Result<()> {
         match &self.chart {
-            Some(path) => chart::write(result, usize::from(self.chart_flows), path),
+            Some(path) => {
+                chart::write(result, usize::from(self.chart_flows), tornado.pick(result)?.as_ref(), path)
+            }
             None => Ok(()),
         }
     }

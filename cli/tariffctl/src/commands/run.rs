@@ -13,7 +13,10 @@ use super::{
     remote::{RemoteRun, SecurityArgs, WaitArg, run_remote},
     source::{read_scenario, resolve_dataset},
 };
-use crate::output::{Format, print_result};
+use crate::{
+    output::{Format, print_result},
+    tornado::TornadoArg,
+};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SolverArg {
@@ -48,6 +51,8 @@ pub struct RunArgs {
     wait: WaitArg,
     #[command(flatten)]
     chart: ChartArg,
+    #[command(flatten)]
+    tornado: TornadoArg,
 }
 
 pub fn apply_solver(scenario: &mut pb::Scenario, solver: Option<SolverArg>) {
@@ -110,6 +115,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         None => Compute::Local { dataset: args.dataset.as_deref() },
     };
     let result = compute(&args.scenario, args.solver, how)?;
-    args.chart.write(&result)?;
-    print_result(&result, args.format, &mut std::io::stdout().lock())
+    args.chart.write(&result, &args.tornado)?;
+    print_result(&result, args.format, &args.tornado, &mut std::io::stdout().lock())
 }

@@ -3,15 +3,19 @@
 pub mod compare;
 mod csv;
 mod table;
+mod uncertainty;
 
 use std::io::Write;
 
 use clap::ValueEnum;
 use tariff_proto::{json::to_json_pretty, v1::ScenarioResult};
 
+use crate::tornado::TornadoArg;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Headline per economy, then per sector, for people.
+    /// Headline per economy (with uncertainty bands and the tornado when the scenario asks for them),
+    /// then per sector, for people.
     Table,
     /// The ScenarioResult message in proto3 JSON.
     Json,
@@ -19,9 +23,16 @@ pub enum Format {
     Csv,
 }
 
-pub fn print_result(result: &ScenarioResult, format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Prints `result`; `tornado` picks the figure of the table's tornado, if the
+/// result has one.
+pub fn print_result(
+    result: &ScenarioResult,
+    format: Format,
+    tornado: &TornadoArg,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match format {
-        Format::Table => table::write(result, out)?,
+        Format::Table => table::write(result, tornado.pick(result)?.as_ref(), out)?,
         Format::Json => writeln!(out, "{}", to_json_pretty(result))?,
         Format::Csv => csv::write(result, out)?,
     }

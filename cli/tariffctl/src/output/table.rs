@@ -5,6 +5,8 @@ use std::io::Write;
 
 use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, Impact, ScenarioResult, Solver};
 
+use crate::tornado::Pick;
+
 fn change(c: &Option<Change>) -> Change {
     c.unwrap_or_default()
 }
@@ -54,7 +56,13 @@ fn largest_moves(flows: &[FlowImpact], count: usize) -> Vec<&FlowImpact> {
     moved
 }
 
-fn impact(out: &mut dyn Write, impact: &Impact, unit: &str) -> std::io::Result<()> {
+fn impact(
+    out: &mut dyn Write,
+    impact: &Impact,
+    result: &ScenarioResult,
+    pick: Option<&Pick>,
+    unit: &str,
+) -> std::io::Result<()> {
     writeln!(out, "\n== {} ==  ({unit}; changes against the base year)", impact.date)?;
     writeln!(out, "Economies, all sectors:")?;
     header(out, "economy")?;
@@ -69,6 +77,7 @@ fn impact(out: &mut dyn Write, impact: &Impact, unit: &str) -> std::io::Result<(
             .collect();
         parts.join(", ")
     })?;
+    super::uncertainty::write(out, impact, result.uncertainty.as_ref(), pick, unit)?;
     for sector in &impact.sectors {
         let d = sector.diagnostics.unwrap_or_default();
         writeln!(
@@ -106,7 +115,8 @@ fn impact(out: &mut dyn Write, impact: &Impact, unit: &str) -> std::io::Result<(
     Ok(())
 }
 
-pub fn write(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()> {
+/// The whole result; `pick` chooses the tornado's figure when it has one.
+pub fn write(result: &ScenarioResult, pick: Option<&Pick>, out: &mut dyn Write) -> anyhow::Result<()> {
     let name = if result.scenario_name.is_empty() { &result.scenario_id } else { &result.scenario_name };
     writeln!(
         out,
@@ -117,7 +127,7 @@ pub fn write(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()>
     )?;
     let unit = format!("{} {}", result.currency, result.unit);
     for i in &result.impacts {
-        impact(out, i, &unit)?;
+        impact(out, i, result, pick, &unit)?;
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::{
 use serde::Deserialize;
 
 use super::{
-    Agreement, AgreementRate, Dataset, DatasetError, Economy, Elasticities, Provenance, Quality, Sector,
-    Source, TariffRow, csv_table::CsvTable,
+    Agreement, AgreementRate, Dataset, DatasetError, Economy, Elasticities, ElasticityRange,
+    ElasticityRanges, Provenance, Quality, Sector, Source, TariffRow, csv_table::CsvTable,
 };
 use crate::Date;
 
@@ -365,10 +365,51 @@ fn elasticities_of(
 const ELASTICITY_COLUMNS: [&str; 3] =
     ["import_demand_elasticity", "substitution_elasticity", "supply_elasticity"];
 
+/// The optional range columns of sectors.csv, `*_low` and `*_high` per elasticity.
+const RANGE_COLUMNS: [(&str, &str); 3] = [
+    ("import_demand_elasticity_low", "import_demand_elasticity_high"),
+    ("substitution_elasticity_low", "substitution_elasticity_high"),
+    ("supply_elasticity_low", "supply_elasticity_high"),
+];
+
+/// One elasticity's range on a sectors.csv row: both ends or neither (then the
+/// default range), bracketing the value and keeping its sign.
+fn range_of(
+    row: &super::csv_table::Row<'_>,
+    (low_column, high_column): (&str, &str),
+    value: f64,
+) -> Result<ElasticityRange, DatasetError> {
+    let (low, high) = match (row.optional_number(low_column)?, row.optional_number(high_column)?) {
+        (None, None) => return Ok(ElasticityRange::default_around(value)),
+        (Some(low), Some(high)) => (low, high),
+        (Some(_), None) => {
+            return Err(row.error(format!("`{low_column}` is set but `{high_column}` is empty")));
+        }
+        (None, Some(_)) => {
+            return Err(row.error(format!("`{high_column}` is set but `{low_column}` is empty")));
+        }
+    };
+    if !(low <= value && value <= high) {
+        return Err(row.error(format!(
+            "range {low_column} {low} to {high_column} {high} does not contain the elasticity {value}"
+        )));
+    }
+    // A range crossing zero would draw elasticities of the wrong sign.
+    if value < 0.0 && high >= 0.0 {
+        return Err(row.error(format!("{high_column} {high} must be negative, like the elasticity")));
+    }
+    if value > 0.0 && low <= 0.0 {
+        return Err(row.error(format!("{low_column} {low} must be positive, like the elasticity")));
+    }
+    Ok(ElasticityRange { low, high, published: true })
+}
+
 fn load_sectors(file: &str, text: &str) -> Result<Vec<Sector>, DatasetError> {
     let mut required = vec!["code", "name", "hs"];
     required.extend(ELASTICITY_COLUMNS);
-    let table = CsvTable::parse(file, text, &required, &["source"])?;
+    let mut optional = vec!["source"];
+    optional.extend(RANGE_COLUMNS.iter().flat_map(|(low, high)| [*low, *high]));
+    let table = CsvTable::parse(file, text, &required, &optional)?;
     let mut sectors: Vec<Sector> = Vec::new();
     for row in table.rows() {
         let code = row.required("code")?;
@@ -378,11 +419,19 @@ fn load_sectors(file: &str, text: &str) -> Result<Vec<Sector>, DatasetError> {
         if sectors.iter().any(|s| s.code == code) {
             return Err(row.error(format!("sector `{code}` is listed twice")));
         }
+        let elasticities = elasticities_of(&row, None)?;
+        let [import_demand, substitution, supply] = RANGE_COLUMNS;
+        let ranges = ElasticityRanges {
+            import_demand: range_of(&row, import_demand, elasticities.import_demand)?,
+            substitution: range_of(&row, substitution, elasticities.substitution)?,
+            supply: range_of(&row, supply, elasticities.supply)?,
+        };
         sectors.push(Sector {
             code: code.to_owned(),
             name: row.required("name")?.to_owned(),
             hs: row.text("hs").to_owned(),
-            elasticities: elasticities_of(&row, None)?,
+            elasticities,
+            ranges,
             elasticity_source: row.text("source").to_owned(),
         });
     }

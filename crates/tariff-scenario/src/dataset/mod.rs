@@ -72,6 +72,36 @@ pub struct Elasticities {
     pub supply: f64,
 }
 
+/// How far the default range of an elasticity reaches on either side of its
+/// value, relative to it, when the dataset gives no range: value x (1 -+ this).
+pub const DEFAULT_RELATIVE_RANGE: f64 = 0.5;
+
+/// The range a sector-wide elasticity is uncertain over: `low <= value <= high`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElasticityRange {
+    pub low: f64,
+    pub high: f64,
+    /// From the dataset (`*_low`, `*_high` columns) rather than the default.
+    pub published: bool,
+}
+
+impl ElasticityRange {
+    /// The default range around `value`: [`DEFAULT_RELATIVE_RANGE`] either side,
+    /// in numeric order (an import-demand elasticity is negative).
+    pub fn default_around(value: f64) -> ElasticityRange {
+        let (a, b) = (value * (1.0 - DEFAULT_RELATIVE_RANGE), value * (1.0 + DEFAULT_RELATIVE_RANGE));
+        ElasticityRange { low: a.min(b), high: a.max(b), published: false }
+    }
+}
+
+/// The ranges of a sector's three elasticities.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElasticityRanges {
+    pub import_demand: ElasticityRange,
+    pub substitution: ElasticityRange,
+    pub supply: ElasticityRange,
+}
+
 /// A sector: one market of the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sector {
@@ -80,6 +110,8 @@ pub struct Sector {
     pub hs: String,
     /// The sector-wide defaults; `elasticities.csv` refines them per economy.
     pub elasticities: Elasticities,
+    /// The uncertainty of the sector-wide elasticities (published or default).
+    pub ranges: ElasticityRanges,
     pub elasticity_source: String,
 }
 

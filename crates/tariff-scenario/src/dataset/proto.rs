@@ -30,6 +30,15 @@ impl Dataset {
                 substitution_elasticity: s.elasticities.substitution,
                 supply_elasticity: s.elasticities.supply,
                 elasticity_source: s.elasticity_source.clone(),
+                import_demand_elasticity_low: s.ranges.import_demand.low,
+                import_demand_elasticity_high: s.ranges.import_demand.high,
+                substitution_elasticity_low: s.ranges.substitution.low,
+                substitution_elasticity_high: s.ranges.substitution.high,
+                supply_elasticity_low: s.ranges.supply.low,
+                supply_elasticity_high: s.ranges.supply.high,
+                import_demand_range_published: s.ranges.import_demand.published,
+                substitution_range_published: s.ranges.substitution.published,
+                supply_range_published: s.ranges.supply.published,
             })
             .collect()
     }

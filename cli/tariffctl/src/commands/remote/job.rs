@@ -10,6 +10,7 @@ use crate::{
     commands::ChartArg,
     output::{Format, print_result},
     progress::state_name,
+    tornado::TornadoArg,
 };
 
 #[derive(Debug, Args)]
@@ -25,6 +26,8 @@ pub struct WatchArgs {
     format: Format,
     #[command(flatten)]
     chart: ChartArg,
+    #[command(flatten)]
+    tornado: TornadoArg,
 }
 
 #[derive(Debug, Args)]
@@ -57,8 +60,8 @@ pub fn watch(args: WatchArgs) -> anyhow::Result<()> {
         let job = wait_for(&mut gateway, &args.job_id, args.wait, deadline).await?;
         follow::into_result(job)
     })?;
-    args.chart.write(&result)?;
-    print_result(&result, args.format, &mut std::io::stdout().lock())
+    args.chart.write(&result, &args.tornado)?;
+    print_result(&result, args.format, &args.tornado, &mut std::io::stdout().lock())
 }
 
 pub fn get(args: GetArgs) -> anyhow::Result<()> {
@@ -73,11 +76,11 @@ pub fn get(args: GetArgs) -> anyhow::Result<()> {
             summary(&job, &mut out)?;
             if let Some(result) = &job.result {
                 writeln!(out)?;
-                print_result(result, Format::Table, &mut out)?;
+                print_result(result, Format::Table, &TornadoArg::default(), &mut out)?;
             }
         }
         Format::Csv => match &job.result {
-            Some(result) => print_result(result, Format::Csv, &mut out)?,
+            Some(result) => print_result(result, Format::Csv, &TornadoArg::default(), &mut out)?,
             None => anyhow::bail!(
                 "job {} has no result ({}); --format csv prints results only",
                 job.job_id,
