@@ -109,6 +109,11 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
     /// The job's record now and at every change, ending after a final state.
     pub async fn watch(&self, job_id: &str) -> Result<JobStream, JobsError> {
         self.get(job_id).await?;
+        self.follow(job_id).await
+    }
+
+    /// `watch` of a job known to exist.
+    async fn follow(&self, job_id: &str) -> Result<JobStream, JobsError> {
         let updates = self.records.watch(job_id).await?;
         // Stop right after the final record: the store's watch itself never ends.
         let until_done = futures::stream::unfold(Some(updates), |state| async move {
@@ -149,7 +154,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
     ) -> Result<Job, JobsError> {
         let submitted = self.submit(scenario, idempotency_key, headers).await?;
         let mut last = submitted.job;
-        let mut updates = self.watch(&last.job_id).await?;
+        let mut updates = self.follow(&last.job_id).await?;
         let wait = async {
             while let Some(update) = updates.next().await {
                 last = update?;

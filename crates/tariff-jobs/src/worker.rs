@@ -204,13 +204,13 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
     async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<Settle, JobsError> {
         let job_id = envelope.job_id.as_str();
         let job_span = Span::current();
-        let started =
-            self.start(job_id, delivery.attempt()).instrument(tracing::debug_span!("mark_running")).await?;
+        let started = self.start(job_id).instrument(tracing::debug_span!("read_record")).await?;
         let Some((mut current, first_start)) = started else {
             tracing::info!(job_id, "job already ended; acking the delivery");
             return Ok(Settle::Done);
         };
-        if first_start {
+        // A crashed first run leaves the record QUEUED: the delivery count tells.
+        if first_start && delivery.attempt() == 1 {
             self.record_queue_wait(envelope, delivery, &job_span);
         }
         tracing::info!(job_id, attempt = delivery.attempt(), "job running");
@@ -247,7 +247,7 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                     latest = Some(progress.clone());
                     if last_write.elapsed() >= self.config.progress_interval {
                         last_write = Instant::now();
-                        if self.record_progress(&mut current, progress).await? {
+                        if self.record_progress(&mut current, progress, delivery.attempt()).await? {
                             cancelled.store(true, Ordering::Relaxed);
                         }
                     }
@@ -273,7 +273,7 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                     .record(computing.elapsed().as_secs_f64(), &[KeyValue::new("outcome", label)]);
                 let outcome = outcome.and_then(|result| self.within_size(result));
                 let written = self
-                    .finish(current, outcome, latest)
+                    .finish(current, outcome, latest, delivery.attempt())
                     .instrument(tracing::debug_span!("store_result"))
                     .await?;
                 if let Some(state) = written {
@@ -330,40 +330,46 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         }))
     }
 
-    /// Marks the record RUNNING; `None` when the job has already ended. The
-    /// flag is true when the job was still QUEUED (its first start).
-    async fn start(&self, job_id: &str, attempt: u32) -> Result<Option<(Stored, bool)>, JobsError> {
-        loop {
-            let stored = match self.records.get(job_id).await? {
-                Some(stored) => stored,
-                // The record expired before the job ran: start a new one.
-                None => match self.records.create(&record::queued(job_id, "")).await? {
-                    Created::New(revision) => Stored { job: record::queued(job_id, ""), revision },
-                    Created::Existing(stored) => *stored,
-                },
-            };
-            if is_terminal(&stored.job) {
-                return Ok(None);
-            }
-            // A RUNNING record is taken over: its worker died, or the message came
-            // again. Skipping it on a first delivery would strand the job when a
-            // restarted server has forgotten the delivery count; a second run of a
-            // job that was still running only costs compute, since the outcome is
-            // written once.
-            let first_start = JobState::try_from(stored.job.state) == Ok(JobState::Queued);
-            let mut job = stored.job;
-            record::set_state(&mut job, JobState::Running);
-            job.attempts = attempt;
-            job.progress = Some(record::progress(0, 0, "starting"));
-            if let Updated::Done(revision) = self.records.update(&job, stored.revision).await? {
-                return Ok(Some((Stored { job, revision }, first_start)));
-            }
+    /// The record to run the job against; `None` when the job has already
+    /// ended. The flag is true when the job was still QUEUED (its first start).
+    ///
+    /// Nothing is written yet: RUNNING goes into the record with the first
+    /// progress report that is due, so a job shorter than `progress_interval`
+    /// costs one record write, not two. The outcome is written against the
+    /// revision read here, so a cancellation meanwhile still wins.
+    ///
+    /// A RUNNING record is taken over: its worker died, or the message came
+    /// again. Skipping it on a first delivery would strand the job when a
+    /// restarted server has forgotten the delivery count; a second run of a job
+    /// that was still running only costs compute, since the outcome is written once.
+    async fn start(&self, job_id: &str) -> Result<Option<(Stored, bool)>, JobsError> {
+        let stored = match self.records.get(job_id).await? {
+            Some(stored) => stored,
+            // The record expired before the job ran: start a new one.
+            None => match self.records.create(&record::queued(job_id, "")).await? {
+                Created::New(revision) => Stored { job: record::queued(job_id, ""), revision },
+                Created::Existing(stored) => *stored,
+            },
+        };
+        if is_terminal(&stored.job) {
+            return Ok(None);
         }
+        let first_start = JobState::try_from(stored.job.state) == Ok(JobState::Queued);
+        Ok(Some((stored, first_start)))
     }
 
     /// Writes progress; `true` when the job has been cancelled meanwhile.
-    async fn record_progress(&self, current: &mut Stored, progress: Progress) -> Result<bool, JobsError> {
+    async fn record_progress(
+        &self,
+        current: &mut Stored,
+        progress: Progress,
+        attempt: u32,
+    ) -> Result<bool, JobsError> {
         let mut job = current.job.clone();
+        if JobState::try_from(job.state) != Ok(JobState::Running) {
+            record::set_state(&mut job, JobState::Running);
+        }
+        job.attempts = attempt;
         job.progress = Some(progress);
         job.updated_at = record::now_rfc3339();
         match self.records.update(&job, current.revision).await? {
@@ -389,25 +395,33 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         mut current: Stored,
         outcome: Result<ScenarioResult, RunFailure>,
         latest: Option<Progress>,
+        attempt: u32,
     ) -> Result<Option<JobState>, JobsError> {
         let job_id = current.job.job_id.clone();
+        // The result moves into the record and back out on a conflict: it can
+        // be large, and a copy per attempt showed in profiles.
+        let (mut result, failure) = match outcome {
+            Ok(result) => (Some(result), None),
+            Err(failure) => (None, Some(failure)),
+        };
         loop {
             if is_terminal(&current.job) {
                 return Ok(None);
             }
             let mut job = current.job.clone();
-            match &outcome {
-                Ok(result) => {
+            job.attempts = attempt;
+            match &failure {
+                None => {
                     record::set_state(&mut job, JobState::Succeeded);
                     let total = latest.as_ref().or(job.progress.as_ref()).map_or(0, |p| p.total);
                     job.progress = Some(record::progress(total, total, "done"));
-                    job.result = Some(result.clone());
+                    job.result = result.take();
                 }
-                Err(RunFailure::Cancelled) => {
+                Some(RunFailure::Cancelled) => {
                     record::set_state(&mut job, JobState::Cancelled);
                     job.progress = latest.clone().or(job.progress);
                 }
-                Err(RunFailure::Failed(error)) => record::fail(&mut job, error.clone()),
+                Some(RunFailure::Failed(error)) => record::fail(&mut job, error.clone()),
             }
             match self.records.update(&job, current.revision).await? {
                 Updated::Done(_) => {
@@ -416,6 +430,7 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                     return Ok(Some(state));
                 }
                 Updated::Conflict => {
+                    result = job.result.take();
                     current = match self.records.get(&job_id).await? {
                         Some(latest) => latest,
                         None => return Ok(None),

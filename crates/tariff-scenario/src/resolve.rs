@@ -33,7 +33,7 @@ impl RateTable {
 impl PreparedScenario<'_> {
     /// Base-year rates: the dataset's tariff rows as they stand (most specific wins).
     pub fn base_rates(&self) -> RateTable {
-        self.table(|s, v, r| self.base_row_rate(s, v, r, |_| true))
+        RateTable { n: self.dataset.economies.len(), rates: self.dataset.base_rate_table().to_vec() }
     }
 
     /// The rates the scenario puts in force at `date`.
@@ -47,21 +47,21 @@ impl PreparedScenario<'_> {
         let mut applicable: Vec<&PreparedMeasure> = Vec::with_capacity(measures.len());
         self.table(|s, v, r| {
             let mut rate = self.base_row_rate(s, v, r, is_active);
-            for agreement in
-                self.dataset.agreements.iter().zip(&active).filter(|(_, on)| **on).map(|(a, _)| a)
-            {
-                let applied_by_scenario = agreement.in_force.is_none_or(|f| f > date);
-                for row in agreement
-                    .rates
-                    .iter()
-                    .filter(|x| x.importer == r && x.sector == s && x.exporters.contains(&v))
-                {
-                    let stage = row.stages.iter().rev().find(|(from, _)| *from <= date);
-                    // An agreement the scenario puts in force before its first stage starts at that stage.
-                    let stage = stage.or_else(|| row.stages.first().filter(|_| applied_by_scenario));
-                    if let Some((_, preferential)) = stage {
-                        rate = rate.min(*preferential);
-                    }
+            for (a, row) in self.dataset.agreement_rows(s, r) {
+                if !active.get(a).copied().unwrap_or(false) || !row.exporters.contains(&v) {
+                    continue;
+                }
+                let applied_by_scenario = self
+                    .dataset
+                    .agreements
+                    .get(a)
+                    .and_then(|agreement| agreement.in_force)
+                    .is_none_or(|f| f > date);
+                let stage = row.stages.iter().rev().find(|(from, _)| *from <= date);
+                // An agreement the scenario puts in force before its first stage starts at that stage.
+                let stage = stage.or_else(|| row.stages.first().filter(|_| applied_by_scenario));
+                if let Some((_, preferential)) = stage {
+                    rate = rate.min(*preferential);
                 }
             }
             applicable.clear();

@@ -15,6 +15,12 @@ pub struct NatsConfig {
     pub consumer: String,
     /// Key-value bucket of job records.
     pub bucket: String,
+    /// The bucket republishes every stored record to `<updates_subject_prefix>.<job id>`,
+    /// which is what watchers subscribe to (no consumer per watcher).
+    pub updates_subject_prefix: String,
+    /// How long a watcher waits for a republished update before it reads the
+    /// record again (republished messages are at-most-once).
+    pub watch_recheck: Duration,
     /// Object store for results too large for a record.
     pub results_bucket: String,
     /// Dead-letter stream, subjects `<dlq_subject_prefix>.>`.
@@ -49,6 +55,8 @@ impl Default for NatsConfig {
             subject_prefix: "tariff.jobs".into(),
             consumer: "tariff-worker".into(),
             bucket: "TARIFF_JOBS_STATE".into(),
+            updates_subject_prefix: "tariff.updates".into(),
+            watch_recheck: Duration::from_secs(2),
             results_bucket: "TARIFF_RESULTS".into(),
             dlq_stream: "TARIFF_DLQ".into(),
             dlq_subject_prefix: "tariff.dlq".into(),
@@ -77,8 +85,14 @@ impl NatsConfig {
         self.dlq_stream = format!("{upper}_{}", self.dlq_stream);
         self.consumer = format!("{lower}-{}", self.consumer);
         self.subject_prefix = format!("{lower}.{}", self.subject_prefix);
+        self.updates_subject_prefix = format!("{lower}.{}", self.updates_subject_prefix);
         self.dlq_subject_prefix = format!("{lower}.{}", self.dlq_subject_prefix);
         self
+    }
+
+    /// The subject a job's stored records are republished on.
+    pub fn update_subject(&self, job_id: &str) -> String {
+        format!("{}.{job_id}", self.updates_subject_prefix)
     }
 
     /// The subject jobs are published on.

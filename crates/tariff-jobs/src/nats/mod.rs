@@ -247,8 +247,16 @@ async fn setup(
     )
     .await
     .map_err(JobsError::unavailable)?;
+    let republish = stream::Republish {
+        source: format!("$KV.{}.>", config.bucket),
+        destination: format!("{}.>", config.updates_subject_prefix),
+        headers_only: false,
+    };
     let kv = match js.get_key_value(&config.bucket).await {
-        Ok(kv) => kv,
+        Ok(kv) => {
+            ensure_republish(js, &config.bucket, republish).await?;
+            kv
+        }
         Err(_) => js
             .create_key_value(kv::Config {
                 bucket: config.bucket.clone(),
@@ -256,6 +264,7 @@ async fn setup(
                 max_age: config.record_ttl,
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
+                republish: Some(republish),
                 ..Default::default()
             })
             .await
@@ -275,6 +284,23 @@ async fn setup(
             .map_err(JobsError::unavailable)?,
     };
     Ok((kv, objects))
+}
+
+/// A bucket made by an earlier version has no republish yet: add it, since
+/// watchers rely on it.
+async fn ensure_republish(
+    js: &jetstream::Context,
+    bucket: &str,
+    republish: stream::Republish,
+) -> Result<(), JobsError> {
+    let mut records = js.get_stream(format!("KV_{bucket}")).await.map_err(JobsError::unavailable)?;
+    let info = records.info().await.map_err(JobsError::unavailable)?;
+    if info.config.republish.as_ref() == Some(&republish) {
+        return Ok(());
+    }
+    let config = stream::Config { republish: Some(republish), ..info.config.clone() };
+    js.update_stream(config).await.map_err(JobsError::unavailable)?;
+    Ok(())
 }
 
 impl JobQueue for NatsBackend {

@@ -21,8 +21,9 @@ fn decode(bytes: &[u8]) -> Result<Job, JobsError> {
 impl NatsBackend {
     /// The record as stored: the result moved to the object store when large.
     async fn encode_for_store(&self, job: &Job) -> Result<Bytes, JobsError> {
-        if job.encoded_len() <= self.config.inline_result_limit || job.result.is_none() {
-            return Ok(Bytes::from(job.encode_to_vec()));
+        let whole = job.encode_to_vec();
+        if whole.len() <= self.config.inline_result_limit || job.result.is_none() {
+            return Ok(Bytes::from(whole));
         }
         let mut stored = job.clone();
         let result = stored.result.take().map(|r| r.encode_to_vec()).unwrap_or_default();
@@ -111,24 +112,80 @@ impl RecordStore for NatsBackend {
 
     async fn watch(&self, job_id: &str) -> Result<JobStream, JobsError> {
         self.ready()?;
-        let watch = timed(self.config.op_timeout, async {
-            self.kv.watch_with_history(job_id).await.map_err(JobsError::unavailable)
+        // Subscribed before the first read, so no version stored in between is missed.
+        let updates = timed(self.config.op_timeout, async {
+            self.client.subscribe(self.config.update_subject(job_id)).await.map_err(JobsError::unavailable)
         })
         .await?;
-        let this = self.clone();
-        let stream = watch.filter_map(move |entry| {
-            let this = this.clone();
-            async move {
-                match entry {
-                    Ok(entry) if entry.operation == Operation::Put => Some(match decode(&entry.value) {
-                        Ok(job) => this.inline_result(job).await,
-                        Err(e) => Err(e),
-                    }),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(JobsError::unavailable(e))),
-                }
-            }
-        });
-        Ok(Box::pin(stream))
+        let current = self.get(job_id).await?;
+        let watch = Watch {
+            backend: self.clone(),
+            job_id: job_id.to_owned(),
+            revision: current.as_ref().map_or(0, |stored| stored.revision),
+            first: current.map(|stored| stored.job),
+            updates,
+        };
+        Ok(Box::pin(futures::stream::unfold(watch, |mut watch| async move {
+            let item = watch.next().await?;
+            Some((item, watch))
+        })))
     }
+}
+
+/// Follows one record through the bucket's republished versions. Each carries
+/// its stream sequence (the record's revision), so versions already seen and
+/// copies that arrive late are skipped; a read of the record after a quiet
+/// `watch_recheck` covers a republished message lost to a reconnect.
+struct Watch {
+    backend: NatsBackend,
+    job_id: String,
+    revision: u64,
+    first: Option<Job>,
+    updates: async_nats::Subscriber,
+}
+
+impl Watch {
+    async fn next(&mut self) -> Option<Result<Job, JobsError>> {
+        if let Some(job) = self.first.take() {
+            return Some(Ok(job));
+        }
+        let recheck = self.backend.config.watch_recheck;
+        loop {
+            match tokio::time::timeout(recheck, self.updates.next()).await {
+                Ok(Some(message)) => {
+                    let Some(revision) =
+                        header(&message, "Nats-Sequence").and_then(|s| s.parse::<u64>().ok())
+                    else {
+                        continue;
+                    };
+                    if revision <= self.revision {
+                        continue;
+                    }
+                    self.revision = revision;
+                    // Deletes and purges (a submission undone) are not versions.
+                    if header(&message, "KV-Operation").is_some() {
+                        continue;
+                    }
+                    return Some(match decode(&message.payload) {
+                        Ok(job) => self.backend.inline_result(job).await,
+                        Err(e) => Err(e),
+                    });
+                }
+                // The client is gone for good.
+                Ok(None) => return None,
+                Err(_quiet) => match self.backend.get(&self.job_id).await {
+                    Ok(Some(stored)) if stored.revision > self.revision => {
+                        self.revision = stored.revision;
+                        return Some(Ok(stored.job));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Some(Err(e)),
+                },
+            }
+        }
+    }
+}
+
+fn header<'m>(message: &'m async_nats::Message, name: &str) -> Option<&'m str> {
+    message.headers.as_ref()?.get(name).map(|value| value.as_str())
 }

@@ -258,6 +258,8 @@ impl Dataset {
             sector_index,
             tariff_lookup: Vec::new(),
             tariff_agreement: Vec::new(),
+            agreement_rows: Vec::new(),
+            base_rates: Vec::new(),
         };
         let mut dataset = dataset;
         dataset.index_tariffs();

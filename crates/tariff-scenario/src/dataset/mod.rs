@@ -191,6 +191,11 @@ pub struct Dataset {
     tariff_lookup: Vec<TariffLookup>,
     /// Per row of `tariffs`: the agreement its basis names, if any.
     tariff_agreement: Vec<Option<usize>>,
+    /// Per `[sector][importer]`: the staged agreement rows that touch it, as
+    /// (agreement, row) positions.
+    agreement_rows: Vec<Vec<(usize, usize)>>,
+    /// The base-year rate of every flow, `[sector][exporter][importer]`.
+    base_rates: Vec<f64>,
 }
 
 /// Where one importer's base rows for one sector are.
@@ -298,6 +303,44 @@ impl Dataset {
         self.tariff_agreement =
             self.tariffs.iter().map(|t| self.agreements.iter().position(|a| a.code == t.basis)).collect();
         self.tariff_lookup = lookup;
+        let mut agreement_rows = vec![Vec::new(); self.sectors.len() * n];
+        for (a, agreement) in self.agreements.iter().enumerate() {
+            for (i, row) in agreement.rates.iter().enumerate() {
+                if let Some(slot) = agreement_rows.get_mut(row.sector * n + row.importer) {
+                    slot.push((a, i));
+                }
+            }
+        }
+        self.agreement_rows = agreement_rows;
+        let mut base_rates = Vec::with_capacity(self.sectors.len() * n * n);
+        for s in 0..self.sectors.len() {
+            for v in 0..n {
+                for r in 0..n {
+                    let (specific, general) = self.base_rows(s, v, r);
+                    let rate = specific.or(general).map_or(0.0, |(t, _)| t.rate_pct);
+                    base_rates.push(if v == r { 0.0 } else { rate });
+                }
+            }
+        }
+        self.base_rates = base_rates;
+    }
+
+    /// The staged agreement rows for one sector into one importer, as
+    /// (agreement position, row) pairs.
+    pub(crate) fn agreement_rows(
+        &self,
+        sector: usize,
+        importer: usize,
+    ) -> impl Iterator<Item = (usize, &AgreementRate)> {
+        let n = self.economies.len();
+        self.agreement_rows.get(sector * n + importer).into_iter().flatten().filter_map(|&(a, i)| {
+            self.agreements.get(a).and_then(|agreement| agreement.rates.get(i)).map(|row| (a, row))
+        })
+    }
+
+    /// The base-year rates of every flow, `[sector][exporter][importer]`.
+    pub(crate) fn base_rate_table(&self) -> &[f64] {
+        &self.base_rates
     }
 
     /// The agreement with a code.
