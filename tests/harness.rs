@@ -19,7 +19,8 @@ use tariff_jobs::{
     nats::{NatsAuth, NatsBackend, NatsConfig},
 };
 use tariff_proto::v1::{
-    Job, JobState, Progress, Scenario, ScenarioResult, scenario_service_client::ScenarioServiceClient,
+    ChunkTask, Job, JobState, Progress, Scenario, ScenarioResult,
+    scenario_service_client::ScenarioServiceClient,
 };
 use tariff_scenario::{ScenarioFormat, parse_scenario};
 use tariff_test_support::NatsServer;
@@ -111,10 +112,30 @@ impl Drop for Gateway {
     }
 }
 
-/// Counts the jobs a worker computed, around the real runner.
+/// Counts the jobs and chunks a worker computed, and how many computations
+/// are under way, around the real runner.
 #[derive(Clone, Default)]
 pub struct CountingRunner {
     pub runs: Arc<AtomicUsize>,
+    pub chunks: Arc<AtomicUsize>,
+    pub busy: Arc<AtomicUsize>,
+    inner: ScenarioRunner,
+}
+
+/// Counts a computation as under way while it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl JobRunner for CountingRunner {
@@ -123,14 +144,52 @@ impl JobRunner for CountingRunner {
         scenario: &Scenario,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
+        let _busy = Busy::new(&self.busy);
         self.runs.fetch_add(1, Ordering::SeqCst);
-        ScenarioRunner::default().run(scenario, progress)
+        self.inner.run(scenario, progress)
+    }
+
+    fn chunks(&self, scenario: &Scenario) -> Vec<ChunkTask> {
+        self.inner.chunks(scenario)
+    }
+
+    fn run_head(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        let _busy = Busy::new(&self.busy);
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.run_head(scenario, progress)
+    }
+
+    fn run_chunk(
+        &self,
+        scenario: &Scenario,
+        chunk: &ChunkTask,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<Vec<u8>, RunFailure> {
+        let _busy = Busy::new(&self.busy);
+        let data = self.inner.run_chunk(scenario, chunk, progress)?;
+        self.chunks.fetch_add(1, Ordering::SeqCst);
+        Ok(data)
+    }
+
+    fn merge(
+        &self,
+        scenario: &Scenario,
+        head: ScenarioResult,
+        chunks: Vec<Vec<u8>>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        self.inner.merge(scenario, head, chunks)
     }
 }
 
 /// A worker pulling from NATS until dropped or stopped.
 pub struct WorkerHandle {
     pub runs: Arc<AtomicUsize>,
+    /// The counting runner's, when the worker was started with one.
+    pub counts: Option<CountingRunner>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -139,7 +198,9 @@ impl WorkerHandle {
     pub async fn start(config: NatsConfig, worker: WorkerConfig) -> WorkerHandle {
         let runner = CountingRunner::default();
         let runs = runner.runs.clone();
-        WorkerHandle::start_with(config, worker, runner, runs).await
+        let mut handle = WorkerHandle::start_with(config, worker, runner.clone(), runs).await;
+        handle.counts = Some(runner);
+        handle
     }
 
     /// A worker with any runner, and the reaper of exhausted jobs beside it as
@@ -184,7 +245,7 @@ impl WorkerHandle {
             let _ = reaper_stop.send(());
             let _ = reaper.await;
         });
-        WorkerHandle { runs, stop: Some(stop), task: Some(task) }
+        WorkerHandle { runs, counts: None, stop: Some(stop), task: Some(task) }
     }
 
     pub fn runs(&self) -> usize {

@@ -73,7 +73,7 @@ async fn one_job_is_one_trace_from_the_caller_through_gateway_queue_and_worker()
         "publish",
         "job",
         "queue_wait",
-        "mark_running",
+        "read_record",
         "compute",
         "prepare",
         "resolve",

@@ -64,6 +64,36 @@ pub trait JobQueue: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), JobsError>> + Send;
 }
 
+/// The results of a job's chunks (encoded by the runner, opaque here), kept
+/// until the job's own worker merges them. Writing a chunk twice is harmless:
+/// a chunk's result depends on the job and the chunk alone.
+pub trait ChunkStore: Clone + Send + Sync + 'static {
+    fn put_chunk(
+        &self,
+        job_id: &str,
+        index: u32,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<(), JobsError>> + Send;
+    fn get_chunk(
+        &self,
+        job_id: &str,
+        index: u32,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, JobsError>> + Send;
+    /// Whether a chunk's result is stored, without reading it.
+    fn has_chunk(&self, job_id: &str, index: u32) -> impl Future<Output = Result<bool, JobsError>> + Send;
+    /// Removes chunks `0..count` of a job (those absent are skipped).
+    fn delete_chunks(&self, job_id: &str, count: u32) -> impl Future<Output = Result<(), JobsError>> + Send;
+}
+
+/// The message id of an envelope: the job id, or the job id and chunk index
+/// for a chunk (the queue stores each once within its dedup window).
+pub fn message_id(envelope: &JobEnvelope) -> String {
+    match &envelope.chunk {
+        Some(chunk) => format!("{}.chunk.{}", envelope.job_id, chunk.index),
+        None => envelope.job_id.clone(),
+    }
+}
+
 /// Pulls jobs for a worker.
 pub trait JobConsumer: Send + 'static {
     type Delivery: Delivery;

@@ -11,7 +11,9 @@ mod service;
 pub mod telemetry;
 mod worker;
 
-pub use backend::{Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated};
+pub use backend::{
+    ChunkStore, Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated, message_id,
+};
 pub use error::JobsError;
 pub use service::{JobService, Submitted};
 pub use worker::{JobRunner, RunFailure, Worker, WorkerConfig, final_state, give_up};

@@ -14,7 +14,10 @@ use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use crate::{
     JobsError,
-    backend::{Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated},
+    backend::{
+        ChunkStore, Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated,
+        message_id,
+    },
 };
 
 type Queued = (Vec<u8>, Vec<(String, String)>, u32);
@@ -27,8 +30,10 @@ struct Inner {
     queue: mpsc::UnboundedSender<Queued>,
     /// Jobs given up: (job id, reason).
     dead_letters: Mutex<Vec<(String, String)>>,
-    /// Job ids published, so a re-publish is stored once (as NATS's dedup window does).
+    /// Message ids published, so a re-publish is stored once (as NATS's dedup window does).
     published: Mutex<std::collections::HashSet<String>>,
+    /// Chunk results by (job id, chunk index).
+    chunks: Mutex<HashMap<(String, u32), Vec<u8>>>,
     receiver: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
 }
 
@@ -49,6 +54,7 @@ impl Default for MemoryBackend {
                 next_revision: Mutex::new(0),
                 queue,
                 published: Mutex::new(std::collections::HashSet::new()),
+                chunks: Mutex::new(HashMap::new()),
                 dead_letters: Mutex::new(Vec::new()),
                 receiver: tokio::sync::Mutex::new(receiver),
             }),
@@ -147,11 +153,40 @@ impl RecordStore for MemoryBackend {
 impl JobQueue for MemoryBackend {
     async fn publish(&self, envelope: &JobEnvelope, headers: &[(String, String)]) -> Result<(), JobsError> {
         let first =
-            self.inner.published.lock().unwrap_or_else(|e| e.into_inner()).insert(envelope.job_id.clone());
+            self.inner.published.lock().unwrap_or_else(|e| e.into_inner()).insert(message_id(envelope));
         if !first {
             return Ok(());
         }
         self.enqueue((prost::Message::encode_to_vec(envelope), headers.to_vec(), 1))
+    }
+}
+
+impl MemoryBackend {
+    fn chunks(&self) -> MutexGuard<'_, HashMap<(String, u32), Vec<u8>>> {
+        self.inner.chunks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ChunkStore for MemoryBackend {
+    async fn put_chunk(&self, job_id: &str, index: u32, data: Vec<u8>) -> Result<(), JobsError> {
+        self.chunks().insert((job_id.to_owned(), index), data);
+        Ok(())
+    }
+
+    async fn get_chunk(&self, job_id: &str, index: u32) -> Result<Option<Vec<u8>>, JobsError> {
+        Ok(self.chunks().get(&(job_id.to_owned(), index)).cloned())
+    }
+
+    async fn has_chunk(&self, job_id: &str, index: u32) -> Result<bool, JobsError> {
+        Ok(self.chunks().contains_key(&(job_id.to_owned(), index)))
+    }
+
+    async fn delete_chunks(&self, job_id: &str, count: u32) -> Result<(), JobsError> {
+        let mut chunks = self.chunks();
+        for index in 0..count {
+            chunks.remove(&(job_id.to_owned(), index));
+        }
+        Ok(())
     }
 }
 

@@ -58,6 +58,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             job_id: job_id.clone(),
             scenario: Some(scenario),
             submitted_at: job.created_at.clone(),
+            chunk: None,
         };
         let created = self
             .records

@@ -47,6 +47,8 @@ pub struct JobMetrics {
     pub end_to_end: Histogram<f64>,
     /// Jobs running on this worker now.
     pub in_flight: UpDownCounter<i64>,
+    /// Chunks of split jobs this worker computed (its own jobs' and others').
+    pub chunks: Counter<u64>,
 }
 
 impl std::fmt::Debug for JobMetrics {
@@ -100,6 +102,10 @@ impl JobMetrics {
                 .i64_up_down_counter("tariff_jobs_in_flight")
                 .with_description("Jobs running on this worker now.")
                 .build(),
+            chunks: counter(
+                "tariff_chunks_computed_total",
+                "Chunks of split jobs (uncertainty draws) this worker computed.",
+            ),
         }
     }
 
@@ -117,6 +123,7 @@ impl JobMetrics {
         self.cancelled.add(0, &[]);
         self.redelivered.add(0, &[]);
         self.in_flight.add(0, &[]);
+        self.chunks.add(0, &[]);
     }
 
     /// Counts a FAILED outcome and its end-to-end time.

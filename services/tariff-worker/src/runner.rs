@@ -2,9 +2,13 @@
 
 use std::ops::ControlFlow;
 
+use prost::Message;
 use tariff_jobs::{JobRunner, RunFailure};
-use tariff_proto::v1::{JobError, Progress, Scenario, ScenarioResult};
-use tariff_scenario::{EvaluateError, ScenarioLimits, prepare_builtin_with};
+use tariff_proto::v1::{ChunkTask, DrawSamples, JobError, Progress, Scenario, ScenarioResult, Uncertainty};
+use tariff_scenario::{
+    DEFAULT_CHUNK_DRAWS, EvaluateError, EvaluateOptions, PreparedScenario, ScenarioLimits, merge_draws,
+    prepare_builtin_with,
+};
 
 /// Runs scenarios with the model, in process, within its limits.
 #[derive(Debug, Clone, Default)]
@@ -12,16 +16,12 @@ pub struct ScenarioRunner {
     pub limits: ScenarioLimits,
 }
 
-impl JobRunner for ScenarioRunner {
-    fn run(
-        &self,
-        scenario: &Scenario,
-        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-    ) -> Result<ScenarioResult, RunFailure> {
+impl ScenarioRunner {
+    /// The scenario validated against the built-in dataset and the limits.
+    fn prepare(&self, scenario: &Scenario) -> Result<PreparedScenario<'static>, RunFailure> {
         // The gateway validated already; a job from elsewhere is checked again.
-        let prepared = tracing::debug_span!("prepare")
-            .in_scope(|| prepare_builtin_with(scenario, &self.limits))
-            .map_err(|violations| {
+        tracing::debug_span!("prepare").in_scope(|| prepare_builtin_with(scenario, &self.limits)).map_err(
+            |violations| {
                 let first = violations.0.first().cloned().unwrap_or_else(|| {
                     tariff_scenario::FieldViolation { field: String::new(), reason: violations.to_string() }
                 });
@@ -30,24 +30,107 @@ impl JobRunner for ScenarioRunner {
                     message: first.reason,
                     field: format!("scenario.{}", first.field),
                 })
-            })?;
+            },
+        )
+    }
+}
+
+fn forward(
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> impl FnMut(&tariff_scenario::Progress) -> ControlFlow<()> + '_ {
+    |p| progress(Progress { done: p.done, total: p.total, stage: p.stage.clone() })
+}
+
+fn failure(e: EvaluateError) -> RunFailure {
+    match e {
+        EvaluateError::Cancelled => RunFailure::Cancelled,
+        // A market the model cannot solve, at the point estimate or in a draw;
+        // or chunks that do not fit together (a bug, not the caller's input).
+        failed @ (EvaluateError::Model { .. }
+        | EvaluateError::Perturbed { .. }
+        | EvaluateError::DrawRange { .. }
+        | EvaluateError::Merge(_)) => RunFailure::Failed(JobError {
+            code: "MODEL_ERROR".into(),
+            message: failed.to_string(),
+            field: String::new(),
+        }),
+    }
+}
+
+impl JobRunner for ScenarioRunner {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
         // With uncertainty, the draws run on every CPU and report progress in
         // draws (stage `draws`) about every 200 ms; a cancel stops them between draws.
+        self.prepare(scenario)?.evaluate(&mut forward(progress)).map_err(failure)
+    }
+
+    /// Uncertainty draws in chunks of the scenario's `chunk_draws`, which
+    /// other workers may compute; none for a scenario without draws or one
+    /// that does not validate (`run` reports why).
+    fn chunks(&self, scenario: &Scenario) -> Vec<ChunkTask> {
+        // Most jobs have no draws: no need to validate them twice to know.
+        let chunk_draws =
+            |u: &Uncertainty| if u.chunk_draws == 0 { DEFAULT_CHUNK_DRAWS } else { u.chunk_draws };
+        if scenario.uncertainty.as_ref().is_none_or(|u| u.draws <= chunk_draws(u)) {
+            return Vec::new();
+        }
+        let Ok(prepared) = self.prepare(scenario) else { return Vec::new() };
         prepared
-            .evaluate(&mut |p| progress(Progress { done: p.done, total: p.total, stage: p.stage.clone() }))
-            .map_err(|e| match e {
-                EvaluateError::Cancelled => RunFailure::Cancelled,
-                // A market the model cannot solve, at the point estimate or in a
-                // draw; the other errors come only from chunked runs, not from here.
-                failed @ (EvaluateError::Model { .. }
-                | EvaluateError::Perturbed { .. }
-                | EvaluateError::DrawRange { .. }
-                | EvaluateError::Merge(_)) => RunFailure::Failed(JobError {
-                    code: "MODEL_ERROR".into(),
-                    message: failed.to_string(),
-                    field: String::new(),
-                }),
+            .draw_chunks()
+            .into_iter()
+            .enumerate()
+            .map(|(index, range)| ChunkTask {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                first_draw: range.start,
+                draws: range.end - range.start,
             })
+            .collect()
+    }
+
+    fn run_head(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        self.prepare(scenario)?.point_estimate(&mut forward(progress)).map_err(failure)
+    }
+
+    fn run_chunk(
+        &self,
+        scenario: &Scenario,
+        chunk: &ChunkTask,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<Vec<u8>, RunFailure> {
+        let range = chunk.first_draw..chunk.first_draw.saturating_add(chunk.draws);
+        let samples = self
+            .prepare(scenario)?
+            .draw_samples(range, &EvaluateOptions::default(), &mut forward(progress))
+            .map_err(failure)?;
+        Ok(samples.encode_to_vec())
+    }
+
+    fn merge(
+        &self,
+        _scenario: &Scenario,
+        head: ScenarioResult,
+        chunks: Vec<Vec<u8>>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        let samples = chunks
+            .iter()
+            .map(|bytes| DrawSamples::decode(bytes.as_slice()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                RunFailure::Failed(JobError {
+                    code: "INTERNAL".into(),
+                    message: format!("a stored chunk does not decode: {e}"),
+                    field: String::new(),
+                })
+            })?;
+        merge_draws(head, samples).map_err(|e| failure(EvaluateError::Merge(e)))
     }
 }
 

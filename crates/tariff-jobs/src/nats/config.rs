@@ -9,7 +9,8 @@ pub struct NatsConfig {
     pub url: String,
     /// Work-queue stream of jobs.
     pub stream: String,
-    /// Subjects of the job stream are `<subject_prefix>.>`; jobs go to `<subject_prefix>.run`.
+    /// Subjects of the job stream are `<subject_prefix>.>`; jobs go to
+    /// `<subject_prefix>.run`, chunks of jobs to `<subject_prefix>.chunk`.
     pub subject_prefix: String,
     /// The shared durable pull consumer.
     pub consumer: String,
@@ -98,5 +99,11 @@ impl NatsConfig {
     /// The subject jobs are published on.
     pub fn job_subject(&self) -> String {
         format!("{}.run", self.subject_prefix)
+    }
+
+    /// The subject chunks of a job are published on (by the job's worker, which
+    /// may not publish jobs).
+    pub fn chunk_subject(&self) -> String {
+        format!("{}.chunk", self.subject_prefix)
     }
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod backlog;
+mod chunks;
 mod config;
 mod consumer;
 mod reaper;
@@ -22,7 +23,10 @@ pub use backlog::Backlog;
 pub use config::NatsConfig;
 pub use consumer::{NatsConsumer, NatsDelivery};
 
-use crate::{JobsError, backend::JobQueue};
+use crate::{
+    JobsError,
+    backend::{JobQueue, message_id},
+};
 
 /// A connection to NATS with the job layout in place.
 #[derive(Clone)]
@@ -308,17 +312,16 @@ impl JobQueue for NatsBackend {
         self.ready()?;
         let mut map = async_nats::HeaderMap::new();
         // The job id as message id: a re-publish within the window is stored once.
-        map.insert(async_nats::header::NATS_MESSAGE_ID, envelope.job_id.as_str());
+        map.insert(async_nats::header::NATS_MESSAGE_ID, message_id(envelope).as_str());
+        let subject =
+            if envelope.chunk.is_some() { self.config.chunk_subject() } else { self.config.job_subject() };
         for (name, value) in headers {
             map.insert(name.as_str(), value.as_str());
         }
         let payload = bytes::Bytes::from(prost::Message::encode_to_vec(envelope));
         let limit = self.config.op_timeout;
         let ack = timed(limit, async {
-            self.js
-                .publish_with_headers(self.config.job_subject(), map, payload)
-                .await
-                .map_err(JobsError::unavailable)
+            self.js.publish_with_headers(subject, map, payload).await.map_err(JobsError::unavailable)
         })
         .await?;
         timed(limit, async { ack.await.map_err(JobsError::unavailable) }).await?;

@@ -1,13 +1,14 @@
-//! The worker's side: take a job, mark it RUNNING, run it with progress and
-//! in-progress acks, write the outcome once, ack.
+//! The worker's side: take a job, run it with progress (RUNNING) and
+//! in-progress acks, write the outcome once, ack. Jobs the runner splits into
+//! chunks are shared with other workers (`split`).
+
+mod compute;
+mod split;
 
 use std::{
     future::Future,
     ops::ControlFlow,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -16,13 +17,13 @@ use opentelemetry::{
     trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer as _},
 };
 use prost::Message;
-use tariff_proto::v1::{Job, JobEnvelope, JobError, JobState, Progress, Scenario, ScenarioResult};
-use tokio::sync::{Semaphore, mpsc};
+use tariff_proto::v1::{ChunkTask, Job, JobEnvelope, JobError, JobState, Progress, Scenario, ScenarioResult};
+use tokio::sync::Semaphore;
 use tracing::{Instrument, Span, field::Empty};
 
 use crate::{
     JobsError,
-    backend::{Created, Delivery, JobConsumer, RecordStore, Stored, Updated},
+    backend::{ChunkStore, Created, Delivery, JobConsumer, JobQueue, RecordStore, Stored, Updated},
     record::{self, is_terminal},
     telemetry::{self, JobMetrics},
 };
@@ -38,12 +39,55 @@ pub enum RunFailure {
 
 /// Computes one job. Runs on a blocking thread; `progress` returns `Break`
 /// when the job was cancelled.
+///
+/// A runner may split a job into chunks that several workers compute in
+/// parallel: `chunks` names them, `run_head` computes the rest of the job,
+/// `run_chunk` one chunk (encoded), and `merge` puts them together. Its
+/// default is one piece, computed by `run`.
 pub trait JobRunner: Send + Sync + 'static {
     fn run(
         &self,
         scenario: &Scenario,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure>;
+
+    /// The chunks of a job; fewer than two means it is not split.
+    fn chunks(&self, _scenario: &Scenario) -> Vec<ChunkTask> {
+        Vec::new()
+    }
+
+    /// A split job without its chunks.
+    fn run_head(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        self.run(scenario, progress)
+    }
+
+    /// One chunk of a split job, encoded for the chunk store.
+    fn run_chunk(
+        &self,
+        _scenario: &Scenario,
+        _chunk: &ChunkTask,
+        _progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<Vec<u8>, RunFailure> {
+        Err(RunFailure::Failed(JobError {
+            code: "INTERNAL".into(),
+            message: "this runner does not split jobs".into(),
+            field: String::new(),
+        }))
+    }
+
+    /// The head's result and every chunk's, in the order of `chunks`, as the job's result.
+    fn merge(
+        &self,
+        _scenario: &Scenario,
+        head: ScenarioResult,
+        _chunks: Vec<Vec<u8>>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        Ok(head)
+    }
 }
 
 /// How a worker paces itself.
@@ -85,7 +129,7 @@ pub struct Worker<R, J> {
     metrics: JobMetrics,
 }
 
-impl<R: RecordStore, J: JobRunner> Worker<R, J> {
+impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// A worker; its metrics go to the global meter provider installed before
     /// this call (none: not recorded).
     pub fn new(records: R, runner: J, config: WorkerConfig) -> Self {
@@ -171,6 +215,15 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
                 let _ = delivery.nak(self.config.retry_delay * delivery.attempt()).await;
                 return;
             }
+            // Its job's worker computes a chunk nobody could.
+            Ok(Settle::Crashed(reason)) if split::is_chunk(&envelope) => {
+                tracing::warn!(
+                    job_id,
+                    "chunk crashed on its last delivery, left to the job's worker: {reason}"
+                );
+                let _ = delivery.term().await;
+                return;
+            }
             Ok(Settle::Crashed(reason)) => {
                 let reason = format!("crashed on every one of {} deliveries: {reason}", delivery.attempt());
                 tracing::error!(job_id, "job failed: {reason}");
@@ -202,6 +255,9 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
     /// Runs the job unless its record says it has ended; errors only when the
     /// record store is unreachable (the job is then redelivered).
     async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<Settle, JobsError> {
+        if let Some(chunk) = &envelope.chunk {
+            return self.process_chunk(envelope, chunk, delivery).await;
+        }
         let job_id = envelope.job_id.as_str();
         let job_span = Span::current();
         let started = self.start(job_id).instrument(tracing::debug_span!("read_record")).await?;
@@ -216,80 +272,50 @@ impl<R: RecordStore, J: JobRunner> Worker<R, J> {
         tracing::info!(job_id, attempt = delivery.attempt(), "job running");
         let _in_flight = InFlight::new(&self.metrics);
         let scenario = envelope.scenario.clone().unwrap_or_default();
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
-        let runner = self.runner.clone();
-        let flag = cancelled.clone();
-        // The computation's spans (resolution, solves) nest under `compute`,
-        // on the blocking thread as on this one.
-        let compute = tracing::debug_span!("compute");
         let computing = Instant::now();
-        let mut computation = tokio::task::spawn_blocking(move || {
-            compute.in_scope(|| {
-                runner.run(&scenario, &mut |p| {
-                    if flag.load(Ordering::Relaxed) {
-                        return ControlFlow::Break(());
-                    }
-                    let _ = progress_tx.send(p);
-                    ControlFlow::Continue(())
-                })
-            })
-        });
-
-        let mut last_write = Instant::now();
-        let mut latest: Option<Progress> = None;
-        let mut in_progress = tokio::time::interval(self.config.in_progress_interval);
-        in_progress.tick().await;
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut computation => break outcome,
-                Some(progress) = progress_rx.recv() => {
-                    latest = Some(progress.clone());
-                    if last_write.elapsed() >= self.config.progress_interval {
-                        last_write = Instant::now();
-                        if self.record_progress(&mut current, progress, delivery.attempt()).await? {
-                            cancelled.store(true, Ordering::Relaxed);
-                        }
-                    }
-                }
-                _ = in_progress.tick() => {
-                    let _ = delivery.in_progress().await;
-                }
-            }
+        let chunks = self.chunks_of(&scenario);
+        let computed = if chunks.is_empty() {
+            let runner = self.runner.clone();
+            let job = scenario.clone();
+            self.compute(
+                compute::Sink::Record(&mut current),
+                delivery,
+                |p| p,
+                Box::new(move |p| runner.run(&job, p)),
+            )
+            .await?
+        } else {
+            self.compute_split(envelope, &scenario, &chunks, &mut current, delivery).await?
         };
-        // Steps reported after the last write still tell the final record its size.
-        while let Ok(progress) = progress_rx.try_recv() {
-            latest = Some(progress);
-        }
-        match outcome {
-            Ok(outcome) => {
-                let label = match &outcome {
-                    Ok(_) => "succeeded",
-                    Err(RunFailure::Cancelled) => "cancelled",
-                    Err(RunFailure::Failed(_)) => "failed",
-                };
-                self.metrics
-                    .solve
-                    .record(computing.elapsed().as_secs_f64(), &[KeyValue::new("outcome", label)]);
-                let outcome = outcome.and_then(|result| self.within_size(result));
-                let written = self
-                    .finish(current, outcome, latest, delivery.attempt())
-                    .instrument(tracing::debug_span!("store_result"))
-                    .await?;
-                if let Some(state) = written {
-                    job_span.record("outcome", tracing::field::debug(state));
-                    if state == JobState::Failed {
-                        job_span.record("otel.status_code", "ERROR");
-                    }
-                }
-                Ok(Settle::Done)
-            }
+        let outcome = match computed.outcome {
+            Ok(outcome) => outcome,
             // A crash may be this machine's fault: let another delivery try.
             Err(crash) => {
                 job_span.record("otel.status_code", "ERROR");
-                Ok(Settle::Crashed(format!("the run crashed: {crash}")))
+                return Ok(Settle::Crashed(crash));
+            }
+        };
+        let label = match &outcome {
+            Ok(_) => "succeeded",
+            Err(RunFailure::Cancelled) => "cancelled",
+            Err(RunFailure::Failed(_)) => "failed",
+        };
+        self.metrics.solve.record(computing.elapsed().as_secs_f64(), &[KeyValue::new("outcome", label)]);
+        let outcome = outcome.and_then(|result| self.within_size(result));
+        let written = self
+            .finish(current, outcome, computed.latest, delivery.attempt())
+            .instrument(tracing::debug_span!("store_result"))
+            .await?;
+        if let Some(state) = written {
+            job_span.record("outcome", tracing::field::debug(state));
+            if state == JobState::Failed {
+                job_span.record("otel.status_code", "ERROR");
             }
         }
+        if !chunks.is_empty() {
+            self.clean_up_chunks(job_id, &chunks).await;
+        }
+        Ok(Settle::Done)
     }
 
     /// Queue wait: from submission until this first start. Recorded as a

@@ -1,0 +1,110 @@
+//! One computation on a blocking thread, with the job's bookkeeping around it:
+//! progress into the record (or a watch on it), cancellation, in-progress acks.
+
+use std::{
+    ops::ControlFlow,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Instant,
+};
+
+use tariff_proto::v1::Progress;
+use tokio::sync::mpsc;
+
+use super::{JobRunner, RunFailure, Worker};
+use crate::{
+    JobsError,
+    backend::{ChunkStore, Delivery, JobQueue, RecordStore, Stored},
+    record::is_terminal,
+};
+
+/// Where a computation's progress goes.
+pub(super) enum Sink<'a> {
+    /// The job's own record: RUNNING with progress, and a cancellation read back.
+    Record(&'a mut Stored),
+    /// A chunk's job, computed elsewhere: only read, to stop when it has ended.
+    Watch(&'a str),
+}
+
+/// What a computation came to: its outcome, or the panic that ended it, and
+/// the last progress it reported.
+pub(super) struct Computed<T> {
+    pub outcome: Result<Result<T, RunFailure>, String>,
+    pub latest: Option<Progress>,
+}
+
+/// The work: given the progress callback (`Break` means stop), an outcome.
+pub(super) type Work<T> =
+    Box<dyn FnOnce(&mut dyn FnMut(Progress) -> ControlFlow<()>) -> Result<T, RunFailure> + Send>;
+
+impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
+    /// Runs `work` on a blocking thread; `rescale` turns its progress into the
+    /// job's (a chunk's draws into the job's). Errors only when the record
+    /// store is unreachable.
+    pub(super) async fn compute<T: Send + 'static, D: Delivery>(
+        &self,
+        mut sink: Sink<'_>,
+        delivery: &D,
+        rescale: impl Fn(Progress) -> Progress,
+        work: Work<T>,
+    ) -> Result<Computed<T>, JobsError> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
+        let flag = cancelled.clone();
+        // The computation's spans (resolution, solves) nest under `compute`,
+        // on the blocking thread as on this one.
+        let span = tracing::debug_span!("compute");
+        let mut computation = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| {
+                work(&mut |p| {
+                    if flag.load(Ordering::Relaxed) {
+                        return ControlFlow::Break(());
+                    }
+                    let _ = progress_tx.send(p);
+                    ControlFlow::Continue(())
+                })
+            })
+        });
+
+        let mut last_write = Instant::now();
+        let mut latest: Option<Progress> = None;
+        let mut in_progress = tokio::time::interval(self.config.in_progress_interval);
+        in_progress.tick().await;
+        let outcome = loop {
+            // Progress first: a step reported before the end is still written
+            // when it is due (with a zero interval, every step is).
+            tokio::select! {
+                biased;
+                Some(progress) = progress_rx.recv() => {
+                    let progress = rescale(progress);
+                    latest = Some(progress.clone());
+                    if last_write.elapsed() >= self.config.progress_interval {
+                        last_write = Instant::now();
+                        let ended = match &mut sink {
+                            Sink::Record(current) => {
+                                self.record_progress(current, progress, delivery.attempt()).await?
+                            }
+                            Sink::Watch(job_id) => {
+                                self.records.get(job_id).await?.is_none_or(|stored| is_terminal(&stored.job))
+                            }
+                        };
+                        if ended {
+                            cancelled.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+                outcome = &mut computation => break outcome,
+                _ = in_progress.tick() => {
+                    let _ = delivery.in_progress().await;
+                }
+            }
+        };
+        // Steps reported after the last write still tell the final record its size.
+        while let Ok(progress) = progress_rx.try_recv() {
+            latest = Some(rescale(progress));
+        }
+        Ok(Computed { outcome: outcome.map_err(|crash| format!("the run crashed: {crash}")), latest })
+    }
+}

@@ -1,0 +1,200 @@
+//! Jobs split into chunks that several workers compute in parallel.
+//!
+//! The job's own worker computes the head (the point estimate), offers every
+//! chunk on the queue, then computes the chunks nobody has stored yet, from the
+//! last one back, while other workers take them from the first one on; it
+//! merges when every chunk is stored. It never waits on another worker: a chunk
+//! another worker is still computing when the two meet is computed twice, and
+//! since a chunk's result depends only on the job and the chunk, either copy
+//! does. A worker that dies with a chunk costs nothing but that time.
+
+use std::collections::HashMap;
+
+use tariff_proto::v1::{ChunkTask, JobEnvelope, Progress, Scenario, ScenarioResult};
+use tracing::Instrument;
+
+use super::{
+    JobRunner, Settle, Worker,
+    compute::{Computed, Sink},
+};
+use crate::{
+    JobsError,
+    backend::{ChunkStore, Delivery, JobQueue, RecordStore, Stored},
+    record::{self, is_terminal},
+    telemetry,
+};
+
+/// The stage name of the runner's progress in draws, which chunks rescale.
+const DRAWS_STAGE: &str = "draws";
+
+impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
+    /// Computes a split job: the head, then the chunks, then the merge.
+    pub(super) async fn compute_split<D: Delivery>(
+        &self,
+        envelope: &JobEnvelope,
+        scenario: &Scenario,
+        chunks: &[ChunkTask],
+        current: &mut Stored,
+        delivery: &D,
+    ) -> Result<Computed<ScenarioResult>, JobsError> {
+        let job_id = envelope.job_id.as_str();
+        let runner = self.runner.clone();
+        let job = scenario.clone();
+        let head = self
+            .compute(Sink::Record(current), delivery, |p| p, Box::new(move |p| runner.run_head(&job, p)))
+            .await?;
+        let head_result = match head.outcome {
+            Ok(Ok(result)) => result,
+            failed => return Ok(Computed { outcome: failed, latest: head.latest }),
+        };
+        self.offer_chunks(envelope, scenario, chunks).await;
+
+        let total: u32 = chunks.iter().map(|c| c.draws).sum();
+        let mut done = 0u32;
+        let mut latest = head.latest;
+        let mut local: HashMap<u32, Vec<u8>> = HashMap::new();
+        for chunk in chunks.iter().rev() {
+            if self.records.has_chunk(job_id, chunk.index).await? {
+                done = done.saturating_add(chunk.draws);
+                continue;
+            }
+            let computed =
+                self.compute_chunk(Sink::Record(current), scenario, chunk, delivery, done, total).await?;
+            latest = computed.latest.or(latest);
+            let data = match computed.outcome {
+                Ok(Ok(data)) => data,
+                Ok(Err(failure)) => return Ok(Computed { outcome: Ok(Err(failure)), latest }),
+                Err(crash) => return Ok(Computed { outcome: Err(crash), latest }),
+            };
+            self.records.put_chunk(job_id, chunk.index, data.clone()).await?;
+            local.insert(chunk.index, data);
+            done = done.saturating_add(chunk.draws);
+        }
+
+        let mut parts = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let data = match local.remove(&chunk.index) {
+                Some(data) => data,
+                None => match self.records.get_chunk(job_id, chunk.index).await? {
+                    Some(data) => data,
+                    // Gone since it was seen (expired, or removed by hand): compute it again.
+                    None => {
+                        let computed = self
+                            .compute_chunk(Sink::Record(current), scenario, chunk, delivery, done, total)
+                            .await?;
+                        match computed.outcome {
+                            Ok(Ok(data)) => data,
+                            Ok(Err(failure)) => return Ok(Computed { outcome: Ok(Err(failure)), latest }),
+                            Err(crash) => return Ok(Computed { outcome: Err(crash), latest }),
+                        }
+                    }
+                },
+            };
+            parts.push(data);
+        }
+        let runner = self.runner.clone();
+        let job = scenario.clone();
+        let merged = tokio::task::spawn_blocking(move || runner.merge(&job, head_result, parts))
+            .instrument(tracing::debug_span!("merge_chunks", chunks = chunks.len()))
+            .await;
+        Ok(Computed { outcome: merged.map_err(|crash| format!("the merge crashed: {crash}")), latest })
+    }
+
+    /// Publishes every chunk for other workers. Best effort: a chunk nobody
+    /// takes is computed here anyway.
+    async fn offer_chunks(&self, envelope: &JobEnvelope, scenario: &Scenario, chunks: &[ChunkTask]) {
+        let headers = telemetry::inject(&tracing::Span::current(), &[]);
+        for chunk in chunks {
+            let offer = JobEnvelope {
+                job_id: envelope.job_id.clone(),
+                scenario: Some(scenario.clone()),
+                submitted_at: record::now_rfc3339(),
+                chunk: Some(*chunk),
+            };
+            if let Err(e) = self.records.publish(&offer, &headers).await {
+                tracing::warn!(job_id = %envelope.job_id, error = %e, "could not offer chunks to other workers");
+                return;
+            }
+        }
+        tracing::debug!(job_id = %envelope.job_id, chunks = chunks.len(), "chunks offered");
+    }
+
+    /// One chunk on a blocking thread, its progress in draws counted into the
+    /// job's (`done` of `total` draws before it).
+    async fn compute_chunk<D: Delivery>(
+        &self,
+        sink: Sink<'_>,
+        scenario: &Scenario,
+        chunk: &ChunkTask,
+        delivery: &D,
+        done: u32,
+        total: u32,
+    ) -> Result<Computed<Vec<u8>>, JobsError> {
+        let runner = self.runner.clone();
+        let job = scenario.clone();
+        let task = *chunk;
+        let rescale = move |p: Progress| {
+            if p.stage == DRAWS_STAGE {
+                Progress { done: done.saturating_add(p.done), total, stage: p.stage }
+            } else {
+                p
+            }
+        };
+        let computed = self
+            .compute(sink, delivery, rescale, Box::new(move |p| runner.run_chunk(&job, &task, p)))
+            .instrument(tracing::debug_span!("chunk", index = chunk.index, draws = chunk.draws))
+            .await?;
+        if matches!(computed.outcome, Ok(Ok(_))) {
+            self.metrics.chunks.add(1, &[]);
+        }
+        Ok(computed)
+    }
+
+    /// A chunk taken from the queue: computed and stored unless its job has
+    /// ended or the chunk is stored already. A chunk that fails is left to the
+    /// job's worker, which meets the same failure and records it.
+    pub(super) async fn process_chunk<D: Delivery>(
+        &self,
+        envelope: &JobEnvelope,
+        chunk: &ChunkTask,
+        delivery: &D,
+    ) -> Result<Settle, JobsError> {
+        let job_id = envelope.job_id.as_str();
+        let Some(stored) = self.records.get(job_id).await? else { return Ok(Settle::Done) };
+        if is_terminal(&stored.job) || self.records.has_chunk(job_id, chunk.index).await? {
+            return Ok(Settle::Done);
+        }
+        let _in_flight = super::InFlight::new(&self.metrics);
+        let scenario = envelope.scenario.clone().unwrap_or_default();
+        let computed =
+            self.compute_chunk(Sink::Watch(job_id), &scenario, chunk, delivery, 0, chunk.draws).await?;
+        match computed.outcome {
+            Ok(Ok(data)) => {
+                self.records.put_chunk(job_id, chunk.index, data).await?;
+                tracing::debug!(job_id, chunk = chunk.index, "chunk stored");
+                Ok(Settle::Done)
+            }
+            Ok(Err(_)) => Ok(Settle::Done),
+            Err(crash) => Ok(Settle::Crashed(crash)),
+        }
+    }
+
+    /// The runner's chunks of a job; none when it does not split.
+    pub(super) fn chunks_of(&self, scenario: &Scenario) -> Vec<ChunkTask> {
+        let chunks = self.runner.chunks(scenario);
+        if chunks.len() > 1 { chunks } else { Vec::new() }
+    }
+
+    /// Removes a finished job's chunks. Best effort: they expire with the store's TTL anyway.
+    pub(super) async fn clean_up_chunks(&self, job_id: &str, chunks: &[ChunkTask]) {
+        let count = chunks.iter().map(|c| c.index + 1).max().unwrap_or(0);
+        if let Err(e) = self.records.delete_chunks(job_id, count).await {
+            tracing::debug!(job_id, error = %e, "chunks left to expire");
+        }
+    }
+}
+
+/// A chunk that must not end its job: a chunk's failure is the job worker's to record.
+pub(super) fn is_chunk(envelope: &JobEnvelope) -> bool {
+    envelope.chunk.is_some()
+}

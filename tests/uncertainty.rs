@@ -1,0 +1,110 @@
+//! Uncertainty jobs through the pipeline: draws split into chunks that several
+//! workers compute, merged into the same bands one worker gives; and a cancel
+//! that stops every worker computing the job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    sync::atomic::Ordering,
+    time::{Duration, Instant},
+};
+
+use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario, state};
+use tariff_jobs::WorkerConfig;
+use tariff_proto::v1::{
+    CancelJobRequest, GetJobRequest, JobState, RunScenarioRequest, Scenario, SubmitScenarioRequest,
+    Uncertainty,
+};
+use tariff_scenario::{dataset::builtin, run};
+use tariff_test_support::NatsServer;
+
+fn with_draws(draws: u32, chunk_draws: u32) -> Scenario {
+    Scenario {
+        uncertainty: Some(Uncertainty { draws, seed: 2026, chunk_draws, ..Default::default() }),
+        ..scenario("section-232-autos-2025.json")
+    }
+}
+
+fn one_job_at_a_time() -> WorkerConfig {
+    WorkerConfig { concurrency: 1, progress_interval: Duration::ZERO, ..WorkerConfig::default() }
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_bands_on_one_worker_and_on_three() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let mut client = gateway.client().await;
+    let job = with_draws(600, 40);
+    let local = run(builtin("jpus-2023").unwrap().unwrap(), &job).unwrap();
+    assert_eq!(local.impacts[0].bands.len(), local.impacts[0].economies.len());
+
+    let call =
+        |key: &str| RunScenarioRequest { scenario: Some(job.clone()), idempotency_key: key.to_owned() };
+    let alone = WorkerHandle::start(config.clone(), one_job_at_a_time()).await;
+    let on_one = client.run_scenario(call("on-one")).await.unwrap().into_inner().result.unwrap();
+    assert_eq!(on_one, local, "one worker, its chunks all its own");
+
+    let others = [
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+    ];
+    let counts = |w: &WorkerHandle| w.counts.as_ref().unwrap().chunks.load(Ordering::SeqCst);
+    let before = counts(&alone);
+    let on_three = client.run_scenario(call("on-three")).await.unwrap().into_inner().result.unwrap();
+    assert_eq!(on_three, local, "three workers sharing the chunks");
+
+    let by_worker = [counts(&alone) - before, counts(&others[0]), counts(&others[1])];
+    let helped: usize = by_worker.iter().filter(|n| **n > 0).count();
+    assert!(helped >= 2, "chunks computed per worker: {by_worker:?}");
+    // 15 chunks; a chunk two workers met on may be computed twice, no more.
+    let total: usize = by_worker.iter().sum();
+    assert!((15..=15 + 2).contains(&total), "chunks computed per worker: {by_worker:?}");
+}
+
+#[tokio::test]
+async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let mut client = gateway.client().await;
+    let workers = [
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+    ];
+    let submitted = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(with_draws(100_000, 500)),
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let job_id = submitted.job_id;
+
+    // Cancel once both workers are computing draws of the job.
+    let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
+    let started = Instant::now();
+    loop {
+        let job = client.get_job(GetJobRequest { job_id: job_id.clone() }).await.unwrap().into_inner();
+        let drawing = job.progress.as_ref().is_some_and(|p| p.stage == "draws" && p.done > 0);
+        if drawing && workers.iter().all(|w| busy(w) > 0) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the draws never got under way: {job:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancelled_at = Instant::now();
+    let cancelled =
+        client.cancel_job(CancelJobRequest { job_id: job_id.clone() }).await.unwrap().into_inner();
+    assert_eq!(state(&cancelled), JobState::Cancelled);
+
+    while workers.iter().any(|w| busy(w) > 0) {
+        assert!(cancelled_at.elapsed() < Duration::from_secs(10), "the workers kept computing the job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stopped = cancelled_at.elapsed();
+    eprintln!("every worker stopped {stopped:?} after the cancel");
+    let job = client.get_job(GetJobRequest { job_id }).await.unwrap().into_inner();
+    assert_eq!(state(&job), JobState::Cancelled);
+    assert!(job.result.is_none());
+}
