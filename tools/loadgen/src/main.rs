@@ -127,9 +127,9 @@ struct AllArgs {
     latency_secs: f64,
     #[arg(long, default_value_t = 512)]
     payload_bytes: usize,
-    /// Seconds to wait before each pipeline step, so the gateway's watch consumers
-    /// of the step before (ephemeral, 30 s inactivity threshold) have expired.
-    #[arg(long, default_value_t = 32.0)]
+    /// Seconds to wait before each pipeline step, so the queue and the server's
+    /// write-behind of the step before are settled.
+    #[arg(long, default_value_t = 1.0)]
     settle_secs: f64,
     /// Pipeline mode of the sweep and the soak.
     #[arg(long, value_enum, default_value_t = Mode::Run)]
