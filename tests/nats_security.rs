@@ -6,11 +6,12 @@
 use std::{path::Path, time::Duration};
 
 use tariff_e2e::{CountingRunner, Gateway, WorkerHandle, every_step, scenario};
+use tariff_jobs::JobQueue;
 use tariff_jobs::{
     JobService,
     nats::{NatsAuth, NatsBackend, NatsConfig},
 };
-use tariff_proto::v1::RunScenarioRequest;
+use tariff_proto::v1::{ChunkTask, JobEnvelope, RunScenarioRequest};
 use tariff_scenario::{dataset::builtin, run};
 use tariff_test_support::{NatsOptions, NatsServer, TestCa};
 
@@ -120,6 +121,14 @@ async fn the_worker_cannot_publish_jobs_and_the_gateway_cannot_pull_them() {
         Err(_) => false,
     };
     assert!(!published, "the worker user may not publish jobs");
+    // It may offer chunks of the jobs it runs to the other workers.
+    let chunk = JobEnvelope {
+        job_id: "split-job".into(),
+        chunk: Some(ChunkTask { index: 0, first_draw: 0, draws: 10 }),
+        ..JobEnvelope::default()
+    };
+    let offered = tokio::time::timeout(Duration::from_secs(5), JobQueue::publish(&worker, &chunk, &[])).await;
+    assert!(matches!(offered, Ok(Ok(()))), "the worker user offers chunks: {offered:?}");
 
     let gateway =
         NatsBackend::connect(config, &auth("tariff-gateway", GATEWAY_PASSWORD, &s.ca)).await.unwrap();
