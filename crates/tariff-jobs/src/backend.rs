@@ -72,7 +72,7 @@ pub trait ChunkStore: Clone + Send + Sync + 'static {
         &self,
         job_id: &str,
         index: u32,
-        data: Vec<u8>,
+        data: &[u8],
     ) -> impl Future<Output = Result<(), JobsError>> + Send;
     fn get_chunk(
         &self,

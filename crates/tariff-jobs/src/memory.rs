@@ -168,8 +168,8 @@ impl MemoryBackend {
 }
 
 impl ChunkStore for MemoryBackend {
-    async fn put_chunk(&self, job_id: &str, index: u32, data: Vec<u8>) -> Result<(), JobsError> {
-        self.chunks().insert((job_id.to_owned(), index), data);
+    async fn put_chunk(&self, job_id: &str, index: u32, data: &[u8]) -> Result<(), JobsError> {
+        self.chunks().insert((job_id.to_owned(), index), data.to_vec());
         Ok(())
     }
 

@@ -12,11 +12,11 @@ fn object_name(job_id: &str, index: u32) -> String {
 }
 
 impl ChunkStore for NatsBackend {
-    async fn put_chunk(&self, job_id: &str, index: u32, data: Vec<u8>) -> Result<(), JobsError> {
+    async fn put_chunk(&self, job_id: &str, index: u32, mut data: &[u8]) -> Result<(), JobsError> {
         self.ready()?;
         let name = object_name(job_id, index);
         timed(self.config.op_timeout * 4, async {
-            self.objects.put(name.as_str(), &mut data.as_slice()).await.map_err(JobsError::unavailable)
+            self.objects.put(name.as_str(), &mut data).await.map_err(JobsError::unavailable)
         })
         .await?;
         Ok(())

@@ -8,8 +8,6 @@
 //! since a chunk's result depends only on the job and the chunk, either copy
 //! does. A worker that dies with a chunk costs nothing but that time.
 
-use std::collections::HashMap;
-
 use tariff_proto::v1::{ChunkTask, JobEnvelope, Progress, Scenario, ScenarioResult};
 use tracing::Instrument;
 
@@ -52,42 +50,37 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let total: u32 = chunks.iter().map(|c| c.draws).sum();
         let mut done = 0u32;
         let mut latest = head.latest;
-        let mut local: HashMap<u32, Vec<u8>> = HashMap::new();
-        for chunk in chunks.iter().rev() {
-            if self.records.has_chunk(job_id, chunk.index).await? {
-                done = done.saturating_add(chunk.draws);
-                continue;
+        let mut computed_here: Vec<Option<Vec<u8>>> = vec![None; chunks.len()];
+        for (slot, chunk) in chunks.iter().enumerate().rev() {
+            if !self.records.has_chunk(job_id, chunk.index).await? {
+                let data = match self
+                    .own_chunk(current, scenario, chunk, delivery, (done, total), &mut latest)
+                    .await?
+                {
+                    Ok(data) => data,
+                    Err(failed) => return Ok(failed),
+                };
+                if let Some(here) = computed_here.get_mut(slot) {
+                    *here = Some(data);
+                }
             }
-            let computed =
-                self.compute_chunk(Sink::Record(current), scenario, chunk, delivery, done, total).await?;
-            latest = computed.latest.or(latest);
-            let data = match computed.outcome {
-                Ok(Ok(data)) => data,
-                Ok(Err(failure)) => return Ok(Computed { outcome: Ok(Err(failure)), latest }),
-                Err(crash) => return Ok(Computed { outcome: Err(crash), latest }),
-            };
-            self.records.put_chunk(job_id, chunk.index, data.clone()).await?;
-            local.insert(chunk.index, data);
             done = done.saturating_add(chunk.draws);
         }
 
         let mut parts = Vec::with_capacity(chunks.len());
-        for chunk in chunks {
-            let data = match local.remove(&chunk.index) {
+        for (slot, chunk) in chunks.iter().enumerate() {
+            let data = match computed_here.get_mut(slot).and_then(Option::take) {
                 Some(data) => data,
                 None => match self.records.get_chunk(job_id, chunk.index).await? {
                     Some(data) => data,
                     // Gone since it was seen (expired, or removed by hand): compute it again.
-                    None => {
-                        let computed = self
-                            .compute_chunk(Sink::Record(current), scenario, chunk, delivery, done, total)
-                            .await?;
-                        match computed.outcome {
-                            Ok(Ok(data)) => data,
-                            Ok(Err(failure)) => return Ok(Computed { outcome: Ok(Err(failure)), latest }),
-                            Err(crash) => return Ok(Computed { outcome: Err(crash), latest }),
-                        }
-                    }
+                    None => match self
+                        .own_chunk(current, scenario, chunk, delivery, (done, total), &mut latest)
+                        .await?
+                    {
+                        Ok(data) => data,
+                        Err(failed) => return Ok(failed),
+                    },
                 },
             };
             parts.push(data);
@@ -98,6 +91,34 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             .instrument(tracing::debug_span!("merge_chunks", chunks = chunks.len()))
             .await;
         Ok(Computed { outcome: merged.map_err(|crash| format!("the merge crashed: {crash}")), latest })
+    }
+
+    /// Computes one chunk here and stores it, so the workers it was offered to
+    /// skip it; or, when it fails, the job's outcome. `progress` is (draws done
+    /// before it, draws in all).
+    async fn own_chunk<D: Delivery>(
+        &self,
+        current: &mut Stored,
+        scenario: &Scenario,
+        chunk: &ChunkTask,
+        delivery: &D,
+        (done, total): (u32, u32),
+        latest: &mut Option<Progress>,
+    ) -> Result<Result<Vec<u8>, Computed<ScenarioResult>>, JobsError> {
+        let computed =
+            self.compute_chunk(Sink::Record(current), scenario, chunk, delivery, done, total).await?;
+        if computed.latest.is_some() {
+            *latest = computed.latest;
+        }
+        let outcome = match computed.outcome {
+            Ok(Ok(data)) => {
+                self.records.put_chunk(&current.job.job_id, chunk.index, &data).await?;
+                return Ok(Ok(data));
+            }
+            Ok(Err(failure)) => Ok(Err(failure)),
+            Err(crash) => Err(crash),
+        };
+        Ok(Err(Computed { outcome, latest: latest.clone() }))
     }
 
     /// Publishes every chunk for other workers. Best effort: a chunk nobody
@@ -170,7 +191,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             self.compute_chunk(Sink::Watch(job_id), &scenario, chunk, delivery, 0, chunk.draws).await?;
         match computed.outcome {
             Ok(Ok(data)) => {
-                self.records.put_chunk(job_id, chunk.index, data).await?;
+                self.records.put_chunk(job_id, chunk.index, &data).await?;
                 tracing::debug!(job_id, chunk = chunk.index, "chunk stored");
                 Ok(Settle::Done)
             }
