@@ -2,12 +2,11 @@
 //! checked as XML against figures computed here from its own JSON output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::{Command, Output},
-};
+mod common;
 
+use std::{collections::BTreeMap, path::PathBuf};
+
+use common::{scenario, stdout, tariffctl};
 use tariff_proto::{json::from_json, v1::ScenarioResult};
 
 /// A timeline on the built-in dataset: measures that start and end between
@@ -25,24 +24,6 @@ const TIMELINE: &str = r#"{
   "evaluate_at": ["2025-03-01", "2025-04-10", "2025-09-16", "2027-06-01"]
 }
 "#;
-
-fn tariffctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tariffctl"))
-        .args(args)
-        .env_remove("TARIFF_REMOTE")
-        .env_remove("TARIFF_DATASET")
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name).display().to_string()
-}
 
 fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     let path: PathBuf = dir.path().join(name);

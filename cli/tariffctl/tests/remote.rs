@@ -2,111 +2,22 @@
 //! gateway served in process on 127.0.0.1:0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::{
     net::SocketAddr,
-    path::{Path, PathBuf},
-    process::{Command, Output},
-    thread::JoinHandle,
+    path::PathBuf,
+    process::Command,
     time::{Duration, Instant},
 };
 
-use scenario_gateway::{Embedded, ServerOptions, serve};
-use tariff_jobs::{JobService, WorkerConfig, memory::MemoryBackend};
+use common::{TestGateway, assert_one_line_error, scenario, stdout, tariffctl, tariffctl_with};
+use scenario_gateway::{ServerOptions, serve};
+use tariff_jobs::{JobService, memory::MemoryBackend};
 use tariff_proto::{
     json::from_json,
     v1::{Job, JobState, ScenarioResult},
 };
-use tokio::{net::TcpListener, sync::oneshot};
-
-/// A gateway on its own thread and runtime, stopped on drop.
-struct TestGateway {
-    address: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TestGateway {
-    /// The embedded backend with two workers, recording every progress step.
-    fn start() -> TestGateway {
-        Self::spawn(true)
-    }
-
-    /// No workers at all: jobs stay QUEUED until cancelled.
-    fn without_workers() -> TestGateway {
-        Self::spawn(false)
-    }
-
-    fn spawn(with_workers: bool) -> TestGateway {
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                address_tx.send(listener.local_addr().unwrap()).unwrap();
-                let shutdown = async {
-                    let _ = stopped.await;
-                };
-                if with_workers {
-                    let config = WorkerConfig { progress_interval: Duration::ZERO, ..Default::default() };
-                    let embedded = Embedded::start(2, config, Default::default());
-                    serve(listener, embedded.jobs(), ServerOptions::default(), shutdown).await.unwrap();
-                    embedded.shutdown().await;
-                } else {
-                    let backend = MemoryBackend::default();
-                    let jobs = JobService::new(backend.clone(), backend);
-                    serve(listener, jobs, ServerOptions::default(), shutdown).await.unwrap();
-                }
-            });
-        });
-        let address = address_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        TestGateway { address, stop: Some(stop), thread: Some(thread) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-}
-
-impl Drop for TestGateway {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The binary with none of the caller's gateway settings (address, token, TLS).
-fn tariffctl(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tariffctl"));
-    for name in ["TARIFF_REMOTE", "TARIFF_TOKEN", "TARIFF_TLS_CA", "TARIFF_TLS_CERT", "TARIFF_TLS_KEY"] {
-        command.env_remove(name);
-    }
-    command.args(args).output().unwrap()
-}
-
-fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name).display().to_string()
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
-    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    for needle in needles {
-        assert!(stderr.contains(needle), "`{stderr}` should mention `{needle}`");
-    }
-    assert!(!stderr.contains("panicked"));
-}
 
 /// A scenario file of our own, in a temporary directory.
 fn scenario_file(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -118,13 +29,13 @@ fn scenario_file(text: &str) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn remote_run_gives_exactly_the_local_result() {
-    let gateway = TestGateway::start();
+    let gateway = TestGateway::start(ServerOptions::default());
     let file = scenario("section-232-autos-2025.json");
 
     let local = tariffctl(&["run", &file, "--format", "json"]);
     let local: ScenarioResult = from_json(&stdout(&local)).unwrap();
 
-    let remote = tariffctl(&["run", &file, "--remote", &gateway.url(), "--format", "json"]);
+    let remote = tariffctl(&["run", &file, "--remote", &gateway.http(), "--format", "json"]);
     // stderr is not a terminal here: no progress bar, nothing at all.
     assert!(remote.stderr.is_empty(), "{}", String::from_utf8_lossy(&remote.stderr));
     let remote: ScenarioResult = from_json(&stdout(&remote)).unwrap();
@@ -135,14 +46,14 @@ fn remote_run_gives_exactly_the_local_result() {
 
 #[test]
 fn remote_uncertainty_runs_give_exactly_the_local_bands_and_tornado() {
-    let gateway = TestGateway::start();
+    let gateway = TestGateway::start(ServerOptions::default());
     let ready = std::fs::read_to_string(scenario("section-232-autos-2025-uncertainty.json")).unwrap();
     // Fewer draws than the ready scenario's 10,000, for a debug build.
     let (_dir, path) = scenario_file(&ready.replace("\"draws\": 10000", "\"draws\": 400"));
     let file = path.to_str().unwrap();
 
     let local: ScenarioResult = from_json(&stdout(&tariffctl(&["run", file, "--format", "json"]))).unwrap();
-    let remote = tariffctl(&["run", file, "--remote", &gateway.url(), "--format", "json"]);
+    let remote = tariffctl(&["run", file, "--remote", &gateway.http(), "--format", "json"]);
     let remote: ScenarioResult = from_json(&stdout(&remote)).unwrap();
     assert_eq!(local.uncertainty.as_ref().unwrap().draws, 400);
     assert!(!remote.impacts[0].bands.is_empty() && !remote.impacts[0].sensitivity.is_empty());
@@ -151,17 +62,13 @@ fn remote_uncertainty_runs_give_exactly_the_local_bands_and_tornado() {
 
 #[test]
 fn remote_run_takes_the_address_from_the_environment_and_prints_every_format() {
-    let gateway = TestGateway::start();
+    let gateway = TestGateway::start(ServerOptions::default());
     let file = scenario("section-232-autos-2025.json");
     let address = gateway.address.to_string();
     for (format, expected) in [("table", "Scenario: "), ("csv", "date,sector,economy,")] {
         let local = stdout(&tariffctl(&["run", &file, "--format", format]));
-        let out = Command::new(env!("CARGO_BIN_EXE_tariffctl"))
-            .args(["run", &file, "--format", format])
-            .env("TARIFF_REMOTE", &address)
-            .output()
-            .unwrap();
-        let remote = stdout(&out);
+        let remote =
+            stdout(&tariffctl_with(&["run", &file, "--format", format], &[("TARIFF_REMOTE", &address)]));
         assert!(remote.starts_with(expected), "{remote}");
         assert_eq!(remote, local, "--format {format}");
     }
@@ -169,8 +76,8 @@ fn remote_run_takes_the_address_from_the_environment_and_prints_every_format() {
 
 #[test]
 fn remote_run_watch_and_compare_draw_and_print_as_locally() {
-    let gateway = TestGateway::start();
-    let url = gateway.url();
+    let gateway = TestGateway::start(ServerOptions::default());
+    let url = gateway.http();
     let file = scenario("section-232-autos-2025.json");
     let dir = tempfile::tempdir().unwrap();
     let chart = |name: &str| dir.path().join(name).display().to_string();
@@ -193,8 +100,8 @@ fn remote_run_watch_and_compare_draw_and_print_as_locally() {
 
 #[test]
 fn submit_get_watch_with_an_idempotency_key() {
-    let gateway = TestGateway::start();
-    let url = gateway.url();
+    let gateway = TestGateway::start(ServerOptions::default());
+    let url = gateway.http();
     let file = scenario("section-232-autos-2025.json");
 
     let first = tariffctl(&["submit", &file, "--remote", &url, "--idempotency-key", "autos-2025"]);
@@ -244,7 +151,7 @@ fn submit_get_watch_with_an_idempotency_key() {
 #[test]
 fn a_queued_job_can_be_cancelled_and_watch_says_so() {
     let gateway = TestGateway::without_workers();
-    let url = gateway.url();
+    let url = gateway.http();
     let file = scenario("section-232-autos-2025.json");
     let id = stdout(&tariffctl(&["submit", &file, "--remote", &url])).trim().to_owned();
 
@@ -264,25 +171,25 @@ fn a_queued_job_can_be_cancelled_and_watch_says_so() {
 
 #[test]
 fn an_invalid_scenario_is_refused_naming_the_field() {
-    let gateway = TestGateway::start();
+    let gateway = TestGateway::start(ServerOptions::default());
     let (_dir, path) = scenario_file(
         r#"{"id": "bad", "dataset": "jpus-2023",
             "measures": [{"authority": "OTHER", "importer": "XX", "exporters": ["*"], "sectors": ["*"],
                           "mode": "ADD", "rate_pct": 10}]}"#,
     );
     let path = path.display().to_string();
-    let out = tariffctl(&["run", &path, "--remote", &gateway.url()]);
+    let out = tariffctl(&["run", &path, "--remote", &gateway.http()]);
     assert_one_line_error(&out, &["scenario.measures[0].importer", "unknown economy `XX`"]);
     assert!(out.stdout.is_empty());
 
-    let out = tariffctl(&["submit", &path, "--remote", &gateway.url()]);
+    let out = tariffctl(&["submit", &path, "--remote", &gateway.http()]);
     assert_one_line_error(&out, &["scenario.measures[0].importer"]);
 }
 
 #[test]
 fn unknown_and_malformed_job_ids() {
-    let gateway = TestGateway::start();
-    let url = gateway.url();
+    let gateway = TestGateway::start(ServerOptions::default());
+    let url = gateway.http();
     for command in ["get", "watch", "cancel"] {
         let out = tariffctl(&[command, "0123456789abcdef0123456789abcdef", "--remote", &url]);
         assert_one_line_error(&out, &["not found", "0123456789abcdef0123456789abcdef"]);

@@ -3,118 +3,34 @@
 //! 127.0.0.1:0, with certificates made at test time by rcgen.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::{
-    net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
     sync::Arc,
-    thread::JoinHandle,
-    time::Duration,
 };
 
-use scenario_gateway::{Embedded, ServerOptions, TlsSettings, TokenSet, serve};
-use tariff_jobs::WorkerConfig;
+use common::{TestGateway, assert_one_line_error, scenario, stdout, tariffctl, tariffctl_with};
+use scenario_gateway::{ServerOptions, TlsSettings, TokenSet};
 use tariff_proto::{
     json::from_json,
     v1::{Job, JobState, ScenarioResult},
 };
 use tariff_test_support::{Leaf, TestCa};
-use tokio::{net::TcpListener, sync::oneshot};
 
 const TOKEN: &str = "s3cret-tariffctl-9c1e77a4";
 const WRONG_TOKEN: &str = "wrong-s3cret-5d20b1";
 
-/// A gateway (embedded backend, two workers) on its own thread and runtime,
-/// stopped on drop.
-struct TestGateway {
-    address: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+/// A gateway that wants the bearer token.
+fn with_token() -> TestGateway {
+    let tokens = TokenSet::parse_lines(&format!("ci-bot:{TOKEN}\n"), "test").unwrap();
+    TestGateway::start(ServerOptions { auth: Some(Arc::new(tokens)), ..ServerOptions::default() })
 }
 
-impl TestGateway {
-    fn start(options: ServerOptions) -> TestGateway {
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                address_tx.send(listener.local_addr().unwrap()).unwrap();
-                let shutdown = async {
-                    let _ = stopped.await;
-                };
-                let config = WorkerConfig { progress_interval: Duration::ZERO, ..Default::default() };
-                let embedded = Embedded::start(2, config, Default::default());
-                serve(listener, embedded.jobs(), options, shutdown).await.unwrap();
-                embedded.shutdown().await;
-            });
-        });
-        let address = address_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        TestGateway { address, stop: Some(stop), thread: Some(thread) }
-    }
-
-    fn with_token() -> TestGateway {
-        let tokens = TokenSet::parse_lines(&format!("ci-bot:{TOKEN}\n"), "test").unwrap();
-        Self::start(ServerOptions { auth: Some(Arc::new(tokens)), ..ServerOptions::default() })
-    }
-
-    fn with_tls(tls: TlsSettings) -> TestGateway {
-        Self::start(ServerOptions { tls: Some(tls), ..ServerOptions::default() })
-    }
-
-    fn http(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    fn https(&self) -> String {
-        format!("https://{}", self.address)
-    }
-}
-
-impl Drop for TestGateway {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The binary with `args` and `env`, and none of the caller's gateway settings.
-fn tariffctl_with(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tariffctl"));
-    command.args(args);
-    for name in ["TARIFF_REMOTE", "TARIFF_TOKEN", "TARIFF_TLS_CA", "TARIFF_TLS_CERT", "TARIFF_TLS_KEY"] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied()).output().unwrap()
-}
-
-fn tariffctl(args: &[&str]) -> Output {
-    tariffctl_with(args, &[])
-}
-
-fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(name).display().to_string()
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
-    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    for needle in needles {
-        assert!(stderr.contains(needle), "`{stderr}` should mention `{needle}`");
-    }
-    assert!(!stderr.contains("panicked"));
+/// A gateway serving TLS (mTLS when the settings ask for client certificates).
+fn with_tls(tls: TlsSettings) -> TestGateway {
+    TestGateway::start(ServerOptions { tls: Some(tls), ..ServerOptions::default() })
 }
 
 /// Neither the token nor the wrong one reaches stdout or stderr.
@@ -140,7 +56,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 #[test]
 fn without_a_token_the_gateway_refuses_and_says_how_to_send_one() {
-    let gateway = TestGateway::with_token();
+    let gateway = with_token();
     let url = gateway.http();
     let file = scenario("section-232-autos-2025.json");
     let refused = ["refused the credentials", "set TARIFF_TOKEN or --token-file", &url];
@@ -162,7 +78,7 @@ fn without_a_token_the_gateway_refuses_and_says_how_to_send_one() {
 
 #[test]
 fn the_token_from_the_environment_is_sent_with_every_call() {
-    let gateway = TestGateway::with_token();
+    let gateway = with_token();
     let url = gateway.http();
     let file = scenario("section-232-autos-2025.json");
     let env = [("TARIFF_TOKEN", TOKEN)];
@@ -196,7 +112,7 @@ fn the_token_from_the_environment_is_sent_with_every_call() {
 
 #[test]
 fn the_token_can_come_from_a_file() {
-    let gateway = TestGateway::with_token();
+    let gateway = with_token();
     let url = gateway.http();
     let file = scenario("section-232-autos-2025.json");
     let dir = tempfile::tempdir().unwrap();
@@ -302,7 +218,7 @@ impl Pki {
 #[test]
 fn over_tls_with_the_ca_the_result_is_exactly_the_local_one() {
     let pki = Pki::new();
-    let gateway = TestGateway::with_tls(pki.tls(false));
+    let gateway = with_tls(pki.tls(false));
     let file = scenario("section-232-autos-2025.json");
     let local = local_result(&file);
 
@@ -326,7 +242,7 @@ fn over_tls_with_the_ca_the_result_is_exactly_the_local_one() {
 #[test]
 fn a_tls_gateway_not_trusted_or_not_spoken_to_in_tls_fails_with_one_line() {
     let pki = Pki::new();
-    let gateway = TestGateway::with_tls(pki.tls(false));
+    let gateway = with_tls(pki.tls(false));
     let file = scenario("section-232-autos-2025.json");
     let https = gateway.https();
 
@@ -393,7 +309,7 @@ fn unusable_tls_files_are_named() {
 #[test]
 fn with_mtls_the_client_certificate_opens_the_gateway() {
     let pki = Pki::new();
-    let gateway = TestGateway::with_tls(pki.tls(true));
+    let gateway = with_tls(pki.tls(true));
     let file = scenario("section-232-autos-2025.json");
     let https = gateway.https();
     let (cert, key) = pki.files("client", &pki.client_ca.client("reporting"));

@@ -2,30 +2,16 @@
 //! estimate, the tornado table and chart, and everything in JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{
-    path::Path,
-    process::{Command, Output},
-};
+mod common;
 
+use std::path::Path;
+
+use common::{stdout, tariffctl};
 use tariff_proto::{
     json::from_json,
     v1::{Figure, ScenarioResult},
 };
 use tariff_scenario::{band_of, figure_of_impact};
-
-fn tariffctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tariffctl"))
-        .args(args)
-        .env_remove("TARIFF_REMOTE")
-        .env_remove("TARIFF_DATASET")
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 /// The ready scenario with fewer draws, so that a debug build runs it quickly.
 fn scenario(dir: &tempfile::TempDir, draws: u32) -> String {
