@@ -49,11 +49,40 @@ pub fn scenario(file: &str) -> Scenario {
     parse_scenario(&std::fs::read_to_string(&path).unwrap(), ScenarioFormat::Json).unwrap()
 }
 
+/// A task that runs until told to stop: on `stop` (waiting for it to end) or
+/// on drop (without waiting).
+struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    fn new(stop: oneshot::Sender<()>, task: JoinHandle<()>) -> Running {
+        Running { stop: Some(stop), task: Some(task) }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// A gateway serving on a free port until dropped.
 pub struct Gateway {
     pub address: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    running: Running,
 }
 
 impl Gateway {
@@ -86,7 +115,7 @@ impl Gateway {
             .await
             .unwrap();
         });
-        Gateway { address, stop: Some(stop), task: Some(task) }
+        Gateway { address, running: Running::new(stop, task) }
     }
 
     pub async fn client(&self) -> ScenarioServiceClient<Channel> {
@@ -94,21 +123,8 @@ impl Gateway {
     }
 
     /// Stops taking calls and waits for the server to finish.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
@@ -190,8 +206,7 @@ pub struct WorkerHandle {
     pub runs: Arc<AtomicUsize>,
     /// The counting runner's, when the worker was started with one.
     pub counts: Option<CountingRunner>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    running: Running,
 }
 
 impl WorkerHandle {
@@ -245,28 +260,16 @@ impl WorkerHandle {
             let _ = reaper_stop.send(());
             let _ = reaper.await;
         });
-        WorkerHandle { runs, counts: None, stop: Some(stop), task: Some(task) }
+        WorkerHandle { runs, counts: None, running: Running::new(stop, task) }
     }
 
     pub fn runs(&self) -> usize {
         self.runs.load(Ordering::SeqCst)
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for WorkerHandle {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    /// Stops pulling and waits for the jobs in hand to settle.
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
