@@ -3,6 +3,7 @@
 
 mod builtin;
 mod csv_table;
+mod elasticity_files;
 mod load;
 mod proto;
 
