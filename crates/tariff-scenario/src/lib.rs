@@ -28,6 +28,7 @@ pub mod dataset;
 mod date;
 mod figures;
 mod impact;
+mod limits;
 mod prepared;
 mod resolve;
 mod scenario_file;
@@ -41,12 +42,13 @@ use tariff_proto::v1 as pb;
 pub use date::{Date, DateError};
 pub use figures::change;
 pub use impact::{EvaluateError, Progress, solver_proto};
-pub use prepared::{MAX_RATE_PCT, PreparedScenario, ScenarioLimits};
+pub use limits::ScenarioLimits;
+pub use prepared::{MAX_RATE_PCT, PreparedScenario};
 pub use resolve::RateTable;
 pub use scenario_file::{ScenarioFileError, ScenarioFormat, parse_scenario};
 pub use uncertainty::{
     DEFAULT_CHUNK_DRAWS, DRAWS_STAGE, EvaluateOptions, FIGURES, MergeError, SENSITIVITY_STAGE, band_of,
-    figure_of, figure_of_impact, figure_position, merge_draws,
+    chunk_draws, figure_of, figure_of_impact, figure_position, merge_draws,
 };
 pub use violation::{FieldViolation, Violations};
 

@@ -4,9 +4,9 @@ use std::ops::ControlFlow;
 
 use prost::Message;
 use tariff_jobs::{JobRunner, RunFailure};
-use tariff_proto::v1::{ChunkTask, DrawSamples, JobError, Progress, Scenario, ScenarioResult, Uncertainty};
+use tariff_proto::v1::{ChunkTask, DrawSamples, JobError, Progress, Scenario, ScenarioResult};
 use tariff_scenario::{
-    DEFAULT_CHUNK_DRAWS, EvaluateError, EvaluateOptions, PreparedScenario, ScenarioLimits, merge_draws,
+    EvaluateError, EvaluateOptions, PreparedScenario, ScenarioLimits, chunk_draws, merge_draws,
     prepare_builtin_with,
 };
 
@@ -73,8 +73,6 @@ impl JobRunner for ScenarioRunner {
     /// that does not validate (`run` reports why).
     fn chunks(&self, scenario: &Scenario) -> Vec<ChunkTask> {
         // Most jobs have no draws: no need to validate them twice to know.
-        let chunk_draws =
-            |u: &Uncertainty| if u.chunk_draws == 0 { DEFAULT_CHUNK_DRAWS } else { u.chunk_draws };
         if scenario.uncertainty.as_ref().is_none_or(|u| u.draws <= chunk_draws(u)) {
             return Vec::new();
         }

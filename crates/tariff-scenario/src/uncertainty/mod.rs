@@ -33,7 +33,7 @@ use tariff_proto::v1 as pb;
 pub use bands::{MergeError, merge_draws};
 pub use draws::{DRAWS_STAGE, EvaluateOptions};
 pub use headline::{FIGURES, band_of, figure_of, figure_of_impact, figure_position};
-pub use plan::DEFAULT_CHUNK_DRAWS;
+pub use plan::{DEFAULT_CHUNK_DRAWS, chunk_draws};
 pub(crate) use plan::{Plan, plan};
 pub use sensitivity::SENSITIVITY_STAGE;
 

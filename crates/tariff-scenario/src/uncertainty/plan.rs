@@ -12,6 +12,11 @@ use crate::{
 /// Draws per chunk when the scenario leaves `chunk_draws` at 0.
 pub const DEFAULT_CHUNK_DRAWS: u32 = 500;
 
+/// The draws per chunk a scenario's uncertainty asks for (its default when unset).
+pub fn chunk_draws(u: &pb::Uncertainty) -> u32 {
+    if u.chunk_draws == 0 { DEFAULT_CHUNK_DRAWS } else { u.chunk_draws }
+}
+
 /// One of a sector's three elasticities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Parameter {
@@ -240,7 +245,7 @@ pub(crate) fn plan(
         seed: u.seed,
         spread,
         sensitivity: u.sensitivity,
-        chunk_draws: if u.chunk_draws == 0 { DEFAULT_CHUNK_DRAWS } else { u.chunk_draws },
+        chunk_draws: chunk_draws(u),
         groups,
     })
 }
