@@ -1,7 +1,8 @@
-//! Latency histograms, rate pacing and the summary math, kept apart from the I/O
-//! so they can be unit tested.
+//! Latency histograms, rate pacing and the summary math (kept apart from the
+//! measuring I/O so they can be unit tested), and how a summary is reported: a
+//! printed line per step and a JSON document.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
@@ -124,31 +125,17 @@ pub fn best(steps: &[Step]) -> Option<&Step> {
     steps.iter().filter(|s| s.errors == 0).max_by(by_rate).or_else(|| steps.iter().max_by(by_rate))
 }
 
-/// Resident memory samples of one process, in KiB.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RssSummary {
-    pub samples: Vec<(f64, u64)>,
-    pub first_kib: u64,
-    pub last_kib: u64,
-    pub max_kib: u64,
-}
-
-impl RssSummary {
-    pub fn of(samples: Vec<(f64, u64)>) -> RssSummary {
-        let first_kib = samples.first().map_or(0, |s| s.1);
-        let last_kib = samples.last().map_or(0, |s| s.1);
-        let max_kib = samples.iter().map(|s| s.1).max().unwrap_or(0);
-        RssSummary { samples, first_kib, last_kib, max_kib }
+/// Writes a summary as pretty JSON to `path`, or to standard output without one.
+pub fn write_json(path: Option<&Path>, value: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    match path {
+        Some(path) => {
+            std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("summary written to {}", path.display());
+        }
+        None => println!("{text}"),
     }
-}
-
-/// `VmRSS` of a process from `/proc/PID/status`, in KiB.
-pub fn parse_vm_rss(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -186,14 +173,5 @@ mod tests {
         failing.errors = 1;
         assert_eq!(best(&[empty, failing.clone(), step]).unwrap().what, "t");
         assert_eq!(best(&[failing]).unwrap().what, "f");
-    }
-
-    #[test]
-    fn rss_parsing_and_summary() {
-        let status = "Name:\ttariff-worker\nVmPeak:\t  9000 kB\nVmRSS:\t   12345 kB\nThreads: 3\n";
-        assert_eq!(parse_vm_rss(status), Some(12345));
-        assert_eq!(parse_vm_rss("Name: x\n"), None);
-        let s = RssSummary::of(vec![(0.0, 10), (1.0, 30), (2.0, 20)]);
-        assert_eq!((s.first_kib, s.last_kib, s.max_kib), (10, 20, 30));
     }
 }

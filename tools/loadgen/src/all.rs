@@ -1,0 +1,129 @@
+//! `all`: start the stack and measure everything in one run: the ceiling sweep,
+//! the pipeline sweep, RunScenario latency at half the best rate and, if asked, a
+//! soak, with the worker's RSS sampled throughout.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::bail;
+use serde::Serialize;
+
+use crate::{
+    AllArgs, ceiling,
+    ceiling::Scratch,
+    gateway::{Mode, load_scenario},
+    pipeline,
+    rss::{RssSampler, RssSummary},
+    soak::{SoakSummary, soak},
+    stack::Stack,
+    stats::{Step, best, write_json},
+};
+
+#[derive(Debug, Serialize)]
+struct AllSummary {
+    machine: Machine,
+    scenario: String,
+    ceiling_sweep: Vec<Step>,
+    ceiling_max_per_s: f64,
+    pipeline_sweep: Vec<Step>,
+    pipeline_max_per_s: f64,
+    pipeline_over_ceiling: f64,
+    half_rate_latency: Step,
+    soak: Option<SoakSummary>,
+    worker_rss: RssSummary,
+}
+
+#[derive(Debug, Serialize)]
+struct Machine {
+    cpus: usize,
+    cpu_model: String,
+}
+
+fn machine() -> Machine {
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_default();
+    Machine { cpus: std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model }
+}
+
+pub async fn command(args: AllArgs) -> anyhow::Result<()> {
+    let scenario = load_scenario(&args.stack.scenario)?;
+    let stack = Stack::start(&args.stack).await?;
+    let client = match stack.ready(&scenario).await {
+        Ok(c) => c,
+        Err(e) => bail!(
+            "{e:#}\ngateway log:\n{}\nworker log:\n{}",
+            stack.log_tail("gateway.log"),
+            stack.log_tail("worker.log")
+        ),
+    };
+    let sampler = RssSampler::start(stack.worker_pid(), Duration::from_secs_f64(args.stack.rss_interval));
+    let step = Duration::from_secs_f64(args.step_secs);
+
+    eprintln!("-- ceiling: publish+ack, pull, ack, kv put ({} B)", args.payload_bytes);
+    let scratch = Arc::new(Scratch::create(&stack.nats_url()).await?);
+    let ceiling_sweep =
+        sweep(&args.sweep, |c| ceiling::measure(&scratch, c, step, args.payload_bytes)).await?;
+    scratch.cleanup().await?;
+
+    eprintln!("-- pipeline: RunScenario closed loop");
+    let (client, scenario, mode, settle_secs) = (&client, &scenario, args.mode, args.settle_secs);
+    let pipeline_sweep = sweep(&args.sweep, |c| async move {
+        tokio::time::sleep(Duration::from_secs_f64(settle_secs)).await;
+        pipeline::closed_loop(client, mode, scenario, c, step).await
+    })
+    .await?;
+    let ceiling_max = best(&ceiling_sweep).map_or(0.0, |s| s.throughput_per_s);
+    let pipeline_max = best(&pipeline_sweep).map_or(0.0, |s| s.throughput_per_s);
+
+    let half = (pipeline_max / 2.0).max(1.0);
+    eprintln!("-- RunScenario open loop at half the maximum rate");
+    tokio::time::sleep(Duration::from_secs_f64(args.settle_secs)).await;
+    let half_rate_latency =
+        pipeline::open_loop(client, Mode::Run, scenario, half, Duration::from_secs_f64(args.latency_secs))
+            .await?;
+    half_rate_latency.print();
+
+    let soak_summary = if args.soak_jobs > 0 {
+        eprintln!("-- soak: {} jobs", args.soak_jobs);
+        Some(soak(client, scenario, args.soak_jobs, 8, Mode::Poll, stack.worker_pid()).await?)
+    } else {
+        None
+    };
+    let worker_rss = sampler.finish().await;
+    let ratio = if ceiling_max > 0.0 { pipeline_max / ceiling_max } else { 0.0 };
+    eprintln!(
+        "ceiling {ceiling_max:.1}/s, pipeline {pipeline_max:.1}/s, ratio {ratio:.3}; worker RSS {worker_rss}"
+    );
+    let summary = AllSummary {
+        machine: machine(),
+        scenario: args.stack.scenario.display().to_string(),
+        ceiling_sweep,
+        ceiling_max_per_s: ceiling_max,
+        pipeline_sweep,
+        pipeline_max_per_s: pipeline_max,
+        pipeline_over_ceiling: ratio,
+        half_rate_latency,
+        soak: soak_summary.map(|s| s.with_rss(&worker_rss)),
+        worker_rss,
+    };
+    write_json(args.json.as_deref(), &summary)
+}
+
+/// `measure` at each concurrency in turn, each step printed as it ends.
+async fn sweep<F: Future<Output = anyhow::Result<Step>>>(
+    concurrencies: &[usize],
+    mut measure: impl FnMut(usize) -> F,
+) -> anyhow::Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for &c in concurrencies {
+        let step = measure(c).await?;
+        step.print();
+        steps.push(step);
+    }
+    Ok(steps)
+}

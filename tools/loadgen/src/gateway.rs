@@ -1,0 +1,113 @@
+//! The scenario gateway as a client sees it: the scenario file to send, the
+//! connection, and one call carried to the job's end in one of the three modes.
+
+use std::{path::Path, time::Duration};
+
+use anyhow::{Context, anyhow, bail};
+use clap::ValueEnum;
+use serde::Serialize;
+use tariff_proto::v1::{self as pb, scenario_service_client::ScenarioServiceClient};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::drive::REQUEST_TIMEOUT;
+
+pub type Client = ScenarioServiceClient<Channel>;
+
+#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// RunScenario: submit and wait in one call.
+    Run,
+    /// SubmitScenario, then WatchJob until the job ends.
+    Submit,
+    /// SubmitScenario, then GetJob every 2 ms until the job ends (no watch consumer).
+    Poll,
+}
+
+impl Mode {
+    /// The name of a step driven in this mode: `run`, `submit` or `poll`.
+    pub fn step_name(self) -> String {
+        format!("{self:?}").to_lowercase()
+    }
+}
+
+pub fn load_scenario(path: &Path) -> anyhow::Result<pb::Scenario> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let format = if path.extension().is_some_and(|e| e == "toml") {
+        tariff_scenario::ScenarioFormat::Toml
+    } else {
+        tariff_scenario::ScenarioFormat::Json
+    };
+    tariff_scenario::parse_scenario(&text, format).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+pub async fn connect_gateway(addr: &str) -> anyhow::Result<Client> {
+    let uri = if addr.contains("://") { addr.to_owned() } else { format!("http://{addr}") };
+    let channel = Endpoint::from_shared(uri)?.connect_timeout(Duration::from_secs(5)).connect().await?;
+    Ok(ScenarioServiceClient::new(channel).max_decoding_message_size(64 << 20))
+}
+
+/// One scenario through the gateway, to its end.
+pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) -> anyhow::Result<()> {
+    let call = async {
+        match mode {
+            Mode::Run => {
+                let request = pb::RunScenarioRequest {
+                    scenario: Some(scenario.clone()),
+                    idempotency_key: String::new(),
+                };
+                let response = client.run_scenario(request).await?.into_inner();
+                if response.result.is_none() {
+                    bail!("job {} answered without a result", response.job_id);
+                }
+            }
+            Mode::Poll => {
+                let job_id = submit(client, scenario).await?;
+                loop {
+                    let job =
+                        client.get_job(pb::GetJobRequest { job_id: job_id.clone() }).await?.into_inner();
+                    if succeeded(&job_id, &job)? {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            Mode::Submit => {
+                let job_id = submit(client, scenario).await?;
+                let mut updates =
+                    client.watch_job(pb::WatchJobRequest { job_id: job_id.clone() }).await?.into_inner();
+                loop {
+                    let Some(job) = updates.message().await? else {
+                        bail!("job {job_id}: watch ended before the job did");
+                    };
+                    if succeeded(&job_id, &job)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, call)
+        .await
+        .map_err(|_| anyhow!("no answer within {REQUEST_TIMEOUT:?}"))?
+}
+
+/// SubmitScenario; the new job's id.
+async fn submit(client: &mut Client, scenario: &pb::Scenario) -> anyhow::Result<String> {
+    let request =
+        pb::SubmitScenarioRequest { scenario: Some(scenario.clone()), idempotency_key: String::new() };
+    Ok(client.submit_scenario(request).await?.into_inner().job_id)
+}
+
+/// Whether job `job_id` has succeeded: an error if it failed or was cancelled,
+/// `false` while it has not ended.
+fn succeeded(job_id: &str, job: &pb::Job) -> anyhow::Result<bool> {
+    match pb::JobState::try_from(job.state) {
+        Ok(pb::JobState::Succeeded) => Ok(true),
+        Ok(pb::JobState::Failed | pb::JobState::Cancelled) => {
+            bail!("job {job_id} ended {:?}: {:?}", job.state, job.error)
+        }
+        _ => Ok(false),
+    }
+}

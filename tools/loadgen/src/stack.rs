@@ -1,0 +1,115 @@
+//! The stack `all` and `soak` measure: a nats-server, one gateway and one worker,
+//! started as child processes of this one and stopped when dropped.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, anyhow, bail};
+use tariff_proto::v1 as pb;
+
+use crate::{
+    StackArgs,
+    gateway::{Client, Mode, connect_gateway, one_call},
+};
+
+/// A nats-server, one gateway and one worker, all child processes of this one.
+#[derive(Debug)]
+pub struct Stack {
+    nats: tariff_test_support::NatsServer,
+    gateway: Child,
+    worker: Child,
+    gateway_addr: String,
+    _logs: tempfile::TempDir,
+}
+
+impl Stack {
+    pub async fn start(args: &StackArgs) -> anyhow::Result<Stack> {
+        let gateway_bin = args.bin_dir.join("scenario-gateway");
+        let worker_bin = args.bin_dir.join("tariff-worker");
+        for bin in [&gateway_bin, &worker_bin] {
+            if !bin.exists() {
+                bail!("{} not found: build it first with `cargo build --release --bins`", bin.display());
+            }
+        }
+        let nats =
+            tariff_test_support::NatsServer::start().map_err(|e| anyhow!("starting nats-server: {e}"))?;
+        let logs = tempfile::tempdir()?;
+        let port = tariff_test_support::free_port().map_err(|e| anyhow!("{e}"))?;
+        let gateway_addr = format!("127.0.0.1:{port}");
+        let log = |name: &str| -> anyhow::Result<Stdio> {
+            Ok(std::fs::File::create(logs.path().join(name))?.into())
+        };
+        let gateway = Command::new(&gateway_bin)
+            .args(["--listen", &gateway_addr, "--nats-url", &nats.url()])
+            .env("TARIFF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log("gateway.log")?)
+            .spawn()
+            .with_context(|| format!("starting {}", gateway_bin.display()))?;
+        let mut worker_cmd = Command::new(&worker_bin);
+        worker_cmd.args(["--nats-url", &nats.url()]).env("TARIFF_LOG", "warn");
+        if let Some(c) = args.worker_concurrency {
+            worker_cmd.args(["--concurrency", &c.to_string()]);
+        }
+        let worker = worker_cmd
+            .stdout(Stdio::null())
+            .stderr(log("worker.log")?)
+            .spawn()
+            .with_context(|| format!("starting {}", worker_bin.display()))?;
+        let stack = Stack { nats, gateway, worker, gateway_addr, _logs: logs };
+        eprintln!(
+            "stack: nats {} (pid {:?}), gateway {} (pid {}), worker (pid {})",
+            stack.nats.url(),
+            stack.nats.pid(),
+            stack.gateway_addr,
+            stack.gateway.id(),
+            stack.worker.id()
+        );
+        Ok(stack)
+    }
+
+    pub fn nats_url(&self) -> String {
+        self.nats.url()
+    }
+
+    pub fn worker_pid(&self) -> u32 {
+        self.worker.id()
+    }
+
+    /// Waits until a RunScenario succeeds end to end.
+    pub async fn ready(&self, scenario: &pb::Scenario) -> anyhow::Result<Client> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let attempt = async {
+                let mut client = connect_gateway(&self.gateway_addr).await?;
+                one_call(&mut client, Mode::Run, scenario).await?;
+                anyhow::Ok(client)
+            };
+            match attempt.await {
+                Ok(client) => return Ok(client),
+                Err(e) if Instant::now() > deadline => return Err(e.context("the stack did not come up")),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    /// The last 20 lines of a child's log, `gateway.log` or `worker.log`.
+    pub fn log_tail(&self, name: &str) -> String {
+        std::fs::read_to_string(self._logs.path().join(name))
+            .map(|t| {
+                t.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for child in [&mut self.gateway, &mut self.worker] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
