@@ -64,6 +64,16 @@ pub enum ModelError {
         /// What the model requires of it.
         requirement: &'static str,
     },
+    /// An exchange-rate factor is not positive (an appreciation of -100% or less).
+    #[error(
+        "`exchange_rates`[{index}] = {value} is not a valid exchange-rate factor; factors 1 + change/100 must be > 0"
+    )]
+    ExchangeRate {
+        /// Economy index.
+        index: usize,
+        /// The factor found.
+        value: f64,
+    },
     /// A solver option is unusable.
     #[error("solve option `{field}` is invalid: {requirement}")]
     Options {

@@ -585,10 +585,14 @@ pub(crate) fn solve(prep: &Prepared<'_>, options: &SolveOptions) -> Result<Solve
 fn outcome(prep: &Prepared<'_>, st: &State<'_>, iterations: u32) -> SolverResult {
     let n = prep.n;
     let mut new_values = vec![0.0; n * n];
+    let mut volume = vec![1.0; n * n];
+    let mut fob_price = vec![1.0; n * n];
     for v in 0..n {
         for r in 0..n {
             let i = v * n + r;
             new_values[i] = prep.m0[i] * st.q_t[r * n + v] * st.p[v];
+            volume[i] = st.q_t[r * n + v];
+            fob_price[i] = st.p[v];
         }
     }
     let changes = (0..n)
@@ -612,6 +616,8 @@ fn outcome(prep: &Prepared<'_>, st: &State<'_>, iterations: u32) -> SolverResult
         consumer_price: st.ln_pc.iter().map(|l| l.exp()).collect(),
         changes,
         new_values,
+        volume,
+        fob_price,
         diagnostics: Diagnostics { solver: Solver::Exact, iterations, residual: st.max_res },
     }
 }

@@ -67,11 +67,17 @@ pub(crate) fn solve(prep: &Prepared<'_>) -> Result<SolverResult, ModelError> {
     // g[r] = sum_k theta_kr (That_kr + x_k): the composite price shock of importer r.
     let g: Vec<f64> = (0..n).map(|r| d[r] + (0..n).map(|k| theta_t[r * n + k] * x[k]).sum::<f64>()).collect();
     let mut new_values = vec![0.0; n * n];
+    let mut volume = vec![1.0; n * n];
+    let mut fob_price = vec![1.0; n * n];
     for (v, &xv) in x.iter().enumerate() {
         for r in 0..n {
             let i = v * n + r;
             let mhat = -es[r] * (that[i] + xv) + (em[r] + es[r]) * g[r];
             new_values[i] = m0[i] * (1.0 + mhat) * (1.0 + xv);
+            if m0[i] > 0.0 {
+                volume[i] = 1.0 + mhat;
+            }
+            fob_price[i] = 1.0 + xv;
         }
     }
     let phat: Vec<f64> = (0..n)
@@ -92,6 +98,8 @@ pub(crate) fn solve(prep: &Prepared<'_>) -> Result<SolverResult, ModelError> {
         consumer_price: phat.iter().map(|p| 1.0 + p).collect(),
         changes,
         new_values,
+        volume,
+        fob_price,
         diagnostics: Diagnostics { solver: Solver::Gsim, iterations: 1, residual },
     })
 }

@@ -4,6 +4,10 @@
 //! ([`Solver::Gsim`]) and an exact nonlinear Armington CES solver with iso-elastic
 //! export supply ([`Solver::Exact`], the default). Pure computation: no I/O.
 //!
+//! [`solve_with`] adds the extensions of docs/model.md: segmented markets
+//! (pricing to market, [`Structure::Segmented`]) and exchange rates
+//! ([`Pricing::exchange_rates`]); without them it is [`solve`], to the last bit.
+//!
 //! The exact solver runs damped Newton in `ln p` with an analytic Jacobian,
 //! reusing the last factorised Jacobian once the residual is small, and falls
 //! back to continuation in the shock for very large shocks. The composite price
@@ -32,11 +36,14 @@ mod gsim;
 mod linalg;
 mod market;
 mod outcome;
+mod pricing;
+mod segmented;
 pub mod synthetic;
 
 pub use error::ModelError;
-pub use market::{Market, SolveOptions, Solver};
+pub use market::{Market, Pricing, SolveOptions, Solver, Structure};
 pub use outcome::{Diagnostics, EconomyOutcome, MarketOutcome};
+pub use pricing::solve_with;
 pub use synthetic::synthetic_markets;
 
 /// Solves one sector market with the chosen solver.
@@ -86,5 +93,5 @@ fn solve_impl(
         Solver::Exact => exact::solve(&prep, options)?,
         Solver::Gsim => gsim::solve(&prep)?,
     };
-    figures::assemble(&prep, result)
+    figures::assemble(&prep, result, &[])
 }

@@ -35,6 +35,40 @@ pub enum Solver {
     Gsim,
 }
 
+/// How an exporter prices across its destinations (docs/model.md, "Market structure").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Structure {
+    /// One world price per exporter for every destination (GSIM; the base model).
+    #[default]
+    Integrated,
+    /// Pricing to market: every flow has its own supply curve and price, so an
+    /// exporter can absorb a tariff in one market without cutting its price in others.
+    Segmented,
+}
+
+/// What the extensions of docs/model.md add to a market besides its data: the
+/// market structure and the exchange rates. The default (integrated, no
+/// currency moves) is the base model, computed exactly as [`solve`](crate::solve) does.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Pricing {
+    pub structure: Structure,
+    /// Per economy, `f = 1 + appreciation / 100`: the dataset currency per unit of
+    /// the economy's own currency, new over base. Empty: no currency moves.
+    pub exchange_rates: Vec<f64>,
+}
+
+impl Pricing {
+    /// Whether this is the base model: integrated, and no currency moves.
+    pub fn is_base(&self) -> bool {
+        self.structure == Structure::Integrated && !self.moves_currencies()
+    }
+
+    /// Whether some exchange rate moves (an `f` other than exactly 1).
+    pub fn moves_currencies(&self) -> bool {
+        self.exchange_rates.iter().any(|&f| f != 1.0)
+    }
+}
+
 /// Numerical options of a solve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolveOptions {

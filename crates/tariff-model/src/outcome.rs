@@ -9,8 +9,23 @@ pub struct MarketOutcome {
     pub world_price: Vec<f64>,
     /// Composite consumer price ratio `P[r]`; GSIM: `1 + Phat[r]`; 1 without demand.
     pub consumer_price: Vec<f64>,
-    /// New shipments `M1` at new world prices, row-major `[v * n + r]`.
+    /// New shipments `M1` at new world prices, row-major `[v * n + r]`, in the
+    /// dataset currency (at the new exchange rates when currencies move).
     pub new_values: Vec<f64>,
+    /// `M1` in the exporter's currency, converted at the base exchange rate
+    /// (`M1[v,r] / f[v]`); equal to `new_values` when no currency moves.
+    pub new_values_exporter_currency: Vec<f64>,
+    /// Quantity ratio `q[v,r]` of each flow (volume, new over base), row-major; 1
+    /// where there is no flow. GSIM: `1 + Mhat`.
+    pub volume: Vec<f64>,
+    /// Exporter (fob) price ratio of each flow in the dataset currency, row-major:
+    /// `p[v]` for every destination when integrated, `p[v,r]` when segmented.
+    pub fob_price: Vec<f64>,
+    /// Delivered, duty-inclusive price ratio `Pvr = p T1 / T0` of each flow in the
+    /// dataset currency, row-major.
+    pub delivered_price: Vec<f64>,
+    /// The exchange-rate factors `f` solved with, one per economy (1 when none move).
+    pub exchange_rates: Vec<f64>,
     /// Per-economy figures, one per economy index.
     pub economies: Vec<EconomyOutcome>,
     /// How the solve went.
@@ -28,6 +43,12 @@ pub struct EconomyOutcome {
     pub imports_before: f64,
     /// Imports after: `sum_{v != r} M1[v,r]`.
     pub imports_after: f64,
+    /// Export volume change `sum_{r != v} M0 q / exports_before - 1` (a fraction;
+    /// 0 without exports).
+    pub export_volume_change: f64,
+    /// Export price (unit value) change `exports_after / sum_{r != v} M0 q - 1`,
+    /// in the dataset currency (a fraction; 0 without exports).
+    pub export_price_change: f64,
     /// Domestic shipments before (diagonal of `M0`).
     pub domestic_before: f64,
     /// Domestic shipments after (diagonal of `M1`).
@@ -75,7 +96,15 @@ pub struct Diagnostics {
 impl MarketOutcome {
     /// Whether every number in the outcome is finite.
     pub(crate) fn is_finite(&self) -> bool {
-        let vectors = [&self.world_price, &self.consumer_price, &self.new_values];
+        let vectors = [
+            &self.world_price,
+            &self.consumer_price,
+            &self.new_values,
+            &self.new_values_exporter_currency,
+            &self.volume,
+            &self.fob_price,
+            &self.delivered_price,
+        ];
         vectors.iter().all(|v| v.iter().all(|x| x.is_finite()))
             && self.diagnostics.residual.is_finite()
             && self.economies.iter().all(EconomyOutcome::is_finite)
@@ -89,6 +118,8 @@ impl EconomyOutcome {
             self.exports_after,
             self.imports_before,
             self.imports_after,
+            self.export_volume_change,
+            self.export_price_change,
             self.domestic_before,
             self.domestic_after,
             self.world_price_change,
