@@ -28,6 +28,8 @@ pub(crate) fn economy_impact(code: &str, o: &EconomyOutcome) -> pb::EconomyImpac
         welfare_change: o.welfare_change,
         effective_tariff_pct: Some(change(o.effective_tariff_before_pct, o.effective_tariff_after_pct)),
         welfare_change_pct_gdp: 0.0,
+        export_volume_change_pct: o.export_volume_change * 100.0,
+        export_price_change_pct: o.export_price_change * 100.0,
     }
 }
 
@@ -43,6 +45,8 @@ struct Totals {
     cs: f64,
     ps: f64,
     welfare: f64,
+    /// Exports at base world prices after: `sum exports_before * (1 + volume change)`.
+    export_volume: f64,
 }
 
 fn pair(c: &Option<pb::Change>) -> (f64, f64) {
@@ -89,6 +93,7 @@ pub(crate) fn economy_totals_of<'a>(
             t.cs += e.consumer_surplus_change;
             t.ps += e.producer_surplus_change;
             t.welfare += e.welfare_change;
+            t.export_volume += x.0 * (1.0 + e.export_volume_change_pct / 100.0);
         }
     }
     totals
@@ -110,6 +115,16 @@ pub(crate) fn economy_totals_of<'a>(
                 ratio(t.tariff_weighted.1, t.imports.1),
             )),
             welfare_change_pct_gdp: ratio(t.welfare * 100.0, e.gdp),
+            export_volume_change_pct: if t.exports.0 > 0.0 {
+                (t.export_volume / t.exports.0 - 1.0) * 100.0
+            } else {
+                0.0
+            },
+            export_price_change_pct: if t.export_volume > 0.0 {
+                (t.exports.1 / t.export_volume - 1.0) * 100.0
+            } else {
+                0.0
+            },
         })
         .collect()
 }

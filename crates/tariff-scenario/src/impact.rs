@@ -3,12 +3,13 @@
 
 use std::ops::ControlFlow;
 
-use tariff_model::{Market, MarketOutcome, ModelError, SolveOptions, Solver, solve};
+use tariff_model::{Market, MarketOutcome, ModelError, SolveOptions, Solver, solve_with};
 use tariff_proto::v1 as pb;
 
 use crate::{
     Date, figures,
     prepared::PreparedScenario,
+    pricing::structure_proto,
     resolve::RateTable,
     uncertainty::{EvaluateOptions, MergeError},
 };
@@ -106,10 +107,9 @@ impl PreparedScenario<'_> {
                         let _sector =
                             tracing::trace_span!("solve_sector", sector = %dataset.sectors[s].code).entered();
                         let market = self.market(s, &base, &rates);
-                        let outcome =
-                            solve(&market, self.solver, &SolveOptions::default()).map_err(|source| {
-                                EvaluateError::Model { sector: dataset.sectors[s].code.clone(), date, source }
-                            })?;
+                        let outcome = self.solve_market(s, &market).map_err(|source| {
+                            EvaluateError::Model { sector: dataset.sectors[s].code.clone(), date, source }
+                        })?;
                         self.sector_impact(s, &market, &outcome)
                     }
                 };
@@ -144,7 +144,15 @@ impl PreparedScenario<'_> {
             solver: solver_proto(self.solver).into(),
             impacts,
             uncertainty,
+            horizon: self.horizon().to_owned(),
+            exchange_rates: self.pricing.moves.clone(),
         })
+    }
+
+    /// Solves sector `sector`'s market with the scenario's solver, market
+    /// structure and exchange rates.
+    pub(crate) fn solve_market(&self, sector: usize, market: &Market) -> Result<MarketOutcome, ModelError> {
+        solve_with(market, self.solver, &SolveOptions::default(), &self.pricing.of_sector(sector))
     }
 
     /// One sector's market at the scenario's rates.
@@ -175,12 +183,23 @@ impl PreparedScenario<'_> {
                 if before == 0.0 && after == 0.0 {
                     continue;
                 }
+                let at = |v: &[f64]| v.get(k).copied().unwrap_or(1.0);
+                let pct = |ratio: f64| (ratio - 1.0) * 100.0;
+                let fx = outcome.exchange_rates.get(v).copied().unwrap_or(1.0);
                 flows.push(pb::FlowImpact {
                     exporter: economies[v].code.clone(),
                     importer: economies[r].code.clone(),
                     value: Some(figures::change(before, after)),
                     tariff_before_pct: (market.base_tariff[k] - 1.0) * 100.0,
                     tariff_after_pct: (market.new_tariff[k] - 1.0) * 100.0,
+                    volume_change_pct: pct(at(&outcome.volume)),
+                    fob_price_change_pct: pct(at(&outcome.fob_price)),
+                    delivered_price_change_pct: pct(at(&outcome.delivered_price)),
+                    value_exporter_currency: Some(figures::change(
+                        before,
+                        outcome.new_values_exporter_currency.get(k).copied().unwrap_or(0.0),
+                    )),
+                    fob_price_change_exporter_currency_pct: pct(at(&outcome.fob_price) / fx),
                 });
             }
         }
@@ -193,6 +212,7 @@ impl PreparedScenario<'_> {
                 .map(|(o, e)| figures::economy_impact(&e.code, o))
                 .collect(),
             flows,
+            market_structure: structure_proto(self.structure(sector)).into(),
             diagnostics: Some(pb::SolverDiagnostics {
                 solver: solver_proto(outcome.diagnostics.solver).into(),
                 iterations: outcome.diagnostics.iterations,

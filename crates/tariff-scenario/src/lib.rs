@@ -30,6 +30,7 @@ mod figures;
 mod impact;
 mod limits;
 mod prepared;
+mod pricing;
 mod resolve;
 mod scenario_file;
 mod uncertainty;
@@ -44,6 +45,7 @@ pub use figures::change;
 pub use impact::{EvaluateError, Progress, solver_proto};
 pub use limits::ScenarioLimits;
 pub use prepared::{MAX_RATE_PCT, PreparedScenario};
+pub use pricing::structure_proto;
 pub use resolve::RateTable;
 pub use scenario_file::{ScenarioFileError, ScenarioFormat, parse_scenario};
 pub use uncertainty::{

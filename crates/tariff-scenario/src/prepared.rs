@@ -6,8 +6,9 @@ use tariff_proto::v1::{self as pb, Authority, agreement_change::Action, measure:
 
 use crate::{
     Date,
-    dataset::{Dataset, Elasticities},
+    dataset::{Dataset, Elasticities, LONG_RUN, SectorSet},
     limits::ScenarioLimits,
+    pricing::{self, ScenarioPricing},
     uncertainty::{self, Plan},
     violation::{Collector, Violations},
 };
@@ -77,6 +78,8 @@ pub struct PreparedScenario<'d> {
     pub solver: Solver,
     /// What the scenario's `uncertainty` asks for; `None` for nothing.
     pub(crate) uncertainty: Option<Plan>,
+    /// The horizon, the market structure per sector and the exchange rates.
+    pub(crate) pricing: ScenarioPricing,
 }
 
 /// An override's value, its field name, the sign rule and how to say it.
@@ -258,6 +261,7 @@ impl<'d> PreparedScenario<'d> {
             }
         };
 
+        let pricing = pricing::prepare(&mut c, dataset, scenario);
         let mut prepared = PreparedScenario {
             dataset,
             id: scenario.id.clone(),
@@ -268,14 +272,16 @@ impl<'d> PreparedScenario<'d> {
             dates,
             solver,
             uncertainty: None,
+            pricing,
         };
         if prepared.dates.is_empty() && scenario.evaluate_at.is_empty() {
             prepared.dates.push(prepared.default_date());
         }
         if let Some(u) = &scenario.uncertainty {
             limits.check_samples(&mut c, u.draws, prepared.dates.len(), n);
-            prepared.uncertainty =
-                uncertainty::plan(&mut c, dataset, u, |s, p| p.of(&prepared.sector_elasticities(s)));
+            prepared.uncertainty = uncertainty::plan(&mut c, dataset, prepared.sector_sets(), u, |s, p| {
+                p.of(&prepared.sector_elasticities(s))
+            });
         }
         debug_assert!(prepared.measures.iter().all(|m| m.exporters.len() == n));
         c.finish(prepared)
@@ -295,7 +301,7 @@ impl<'d> PreparedScenario<'d> {
 
     /// The elasticities of one economy in one sector after the scenario's overrides.
     pub fn elasticities(&self, sector: usize, economy: usize) -> Elasticities {
-        let mut e = self.dataset.elasticities(sector, economy);
+        let mut e = self.dataset.horizon_elasticities(self.pricing.horizon, sector, economy);
         for o in &self.overrides {
             if o.sector.is_none_or(|s| s == sector) && o.economy.is_none_or(|x| x == economy) {
                 e.import_demand = o.import_demand.unwrap_or(e.import_demand);
@@ -310,8 +316,7 @@ impl<'d> PreparedScenario<'d> {
     /// for every economy): the values uncertainty ranges are relative to.
     fn sector_elasticities(&self, sector: usize) -> Elasticities {
         let mut e = self
-            .dataset
-            .sectors
+            .sector_sets()
             .get(sector)
             .map_or(Elasticities { import_demand: -1.0, substitution: 1.0, supply: 1.0 }, |s| s.elasticities);
         for o in self.overrides.iter().filter(|o| o.economy.is_none()) {
@@ -322,6 +327,21 @@ impl<'d> PreparedScenario<'d> {
             }
         }
         e
+    }
+
+    /// The horizon's elasticity set of every sector.
+    fn sector_sets(&self) -> &'d [SectorSet] {
+        self.dataset.horizons().get(self.pricing.horizon).map_or(&[], |h| h.sectors.as_slice())
+    }
+
+    /// The name of the horizon in use.
+    pub fn horizon(&self) -> &'d str {
+        self.dataset.horizons().get(self.pricing.horizon).map_or(LONG_RUN, |h| h.name.as_str())
+    }
+
+    /// The market structure sector `s` is solved with.
+    pub fn structure(&self, sector: usize) -> tariff_model::Structure {
+        self.pricing.of_sector(sector).structure
     }
 
     /// The dataset this scenario was checked against.

@@ -25,7 +25,27 @@ fn saved(name: &str) -> ScenarioResult {
 }
 
 /// Clears what the saved results cannot have: the figures added after them.
-fn without_new_figures(result: ScenarioResult) -> ScenarioResult {
+fn without_new_figures(mut result: ScenarioResult) -> ScenarioResult {
+    let clear_economy = |e: &mut pb::EconomyImpact| {
+        e.export_volume_change_pct = 0.0;
+        e.export_price_change_pct = 0.0;
+    };
+    result.horizon.clear();
+    result.exchange_rates.clear();
+    for impact in &mut result.impacts {
+        impact.economies.iter_mut().for_each(clear_economy);
+        for sector in &mut impact.sectors {
+            sector.market_structure = 0;
+            sector.economies.iter_mut().for_each(clear_economy);
+            for flow in &mut sector.flows {
+                flow.volume_change_pct = 0.0;
+                flow.fob_price_change_pct = 0.0;
+                flow.delivered_price_change_pct = 0.0;
+                flow.value_exporter_currency = None;
+                flow.fob_price_change_exporter_currency_pct = 0.0;
+            }
+        }
+    }
     result
 }
 
@@ -47,6 +67,10 @@ fn scenarios() -> Vec<(String, pb::Scenario)> {
 }
 
 fn check(solver: pb::Solver, suffix: &str) {
+    check_with(solver, suffix, "");
+}
+
+fn check_with(solver: pb::Solver, suffix: &str, horizon: &str) {
     let dataset = builtin("jpus-2023").unwrap().unwrap();
     let mut compared = 0;
     for (name, mut scenario) in scenarios() {
@@ -60,6 +84,7 @@ fn check(solver: pb::Solver, suffix: &str) {
         if solver != pb::Solver::Unspecified {
             scenario.solver = solver.into();
         }
+        scenario.horizon = horizon.to_owned();
         let now = without_new_figures(run(dataset, &scenario).unwrap_or_else(|e| panic!("{file}: {e}")));
         let then = saved(&file);
         assert!(
@@ -79,4 +104,10 @@ fn exact_results_are_unchanged() {
 #[test]
 fn gsim_results_are_unchanged() {
     check(pb::Solver::Gsim, ".gsim");
+}
+
+/// Naming the long run is the same as naming no horizon.
+#[test]
+fn the_long_run_named_is_unchanged() {
+    check_with(pb::Solver::Unspecified, "", "long_run");
 }

@@ -221,3 +221,116 @@ fn elasticity_ranges_must_bracket_the_value_and_keep_its_sign() {
         "must be negative",
     );
 }
+
+#[test]
+fn horizons_of_the_mini_dataset() {
+    let d = common::mini();
+    let names: Vec<&str> = d.horizons().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["long_run", "short_run"]);
+    let (short, cars, jpn, usa) = (
+        d.horizon("short_run").unwrap(),
+        d.sector("CARS").unwrap(),
+        d.economy("JPN").unwrap(),
+        d.economy("USA").unwrap(),
+    );
+    assert_eq!(d.horizon_elasticities(short, cars, jpn).supply, 0.1);
+    assert_eq!(d.horizon_elasticities(short, cars, jpn).substitution, 3.0);
+    assert_eq!(d.horizon_elasticities(short, cars, usa).supply, 0.5);
+    let set = &d.horizons()[short].sectors[cars];
+    assert_eq!(set.structure, tariff_scenario::dataset::Structure::Segmented);
+    assert_eq!((set.ranges.substitution.low, set.ranges.substitution.high), (0.2, 4.0));
+    // The long run is sectors.csv's and elasticities.csv's, integrated.
+    assert_eq!(d.horizon_elasticities(0, cars, jpn), d.elasticities(cars, jpn));
+    assert_eq!(d.horizons()[0].sectors[cars].structure, tariff_scenario::dataset::Structure::Integrated);
+}
+
+#[test]
+fn horizon_missing_a_sector() {
+    let err =
+        load_with("horizons.csv", replace("short_run,SHOES,*,integrated,-0.5,2,1,,,handmade,derived\n", ""))
+            .expect_err("refused");
+    assert_eq!(err.line, None);
+    assert!(err.reason.contains("horizon `short_run` has no row for sector `SHOES`"), "{err}");
+}
+
+#[test]
+fn horizons_cannot_redefine_the_long_run() {
+    expect_error(
+        "horizons.csv",
+        replace("short_run,AGRI", "long_run,AGRI"),
+        Some(3),
+        "`long_run` is the values of sectors.csv",
+    );
+}
+
+#[test]
+fn horizon_rows_are_checked() {
+    expect_error(
+        "horizons.csv",
+        replace(",segmented,", ",pricing,"),
+        Some(2),
+        "`market_structure` = `pricing` is not integrated or segmented",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("short_run,CARS,JPN,,", "short_run,CARS,JPN,segmented,"),
+        Some(5),
+        "leave it empty on an economy's row",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("-0.4,1.5,0.5,,,handmade", "-0.4,1.5,0.5,,,nowhere"),
+        Some(3),
+        "source `nowhere` is not listed",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("-0.6,3,0.5,0.2,4", "-0.6,3,0.5,3.5,4"),
+        Some(2),
+        "does not contain the elasticity 3",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("handmade,derived\nshort_run,CARS,JPN", "handmade,guessed\nshort_run,CARS,JPN"),
+        Some(4),
+        "quality `guessed`",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("short_run,CARS,JPN,,,,0.1", "short_run,CARS,JPN,,,,"),
+        Some(5),
+        "sets no elasticity",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("short_run,AGRI,*", "short_run,CARS,*"),
+        Some(3),
+        "already has a row",
+    );
+    expect_error(
+        "horizons.csv",
+        replace("short_run,CARS,*,segmented,-0.6", "short_run,CARS,*,segmented,0.6"),
+        Some(2),
+        "must be negative",
+    );
+}
+
+#[test]
+fn market_structure_in_sectors_csv() {
+    let with_column = |cars: &'static str| {
+        move |t: String| {
+            t.replace("supply_elasticity,source\n", "supply_elasticity,source,market_structure\n")
+                .replace("handmade\n", "handmade,\n")
+                .replacen("2,handmade,\n", cars, 1)
+        }
+    };
+    let d = load_with("sectors.csv", with_column("2,handmade,segmented\n")).unwrap();
+    assert_eq!(d.sectors[0].structure, tariff_scenario::dataset::Structure::Segmented);
+    assert_eq!(d.sectors[1].structure, tariff_scenario::dataset::Structure::Integrated);
+    expect_error(
+        "sectors.csv",
+        with_column("2,handmade,ptm\n"),
+        Some(2),
+        "`market_structure` = `ptm` is not integrated or segmented",
+    );
+}

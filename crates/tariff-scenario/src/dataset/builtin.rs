@@ -18,7 +18,15 @@ pub const BUILTIN_DATASETS: &[&str] = &[DEFAULT_DATASET];
 
 const JPUS_2023: &[(&str, &str)] = embed!(
     "jpus-2023",
-    ["dataset.toml", "economies.csv", "sectors.csv", "flows.csv", "tariffs.csv", "agreements.toml"]
+    [
+        "dataset.toml",
+        "economies.csv",
+        "sectors.csv",
+        "flows.csv",
+        "tariffs.csv",
+        "agreements.toml",
+        "horizons.csv"
+    ]
 );
 
 struct Embedded {

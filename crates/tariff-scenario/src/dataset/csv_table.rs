@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::DatasetError;
+use super::{DatasetError, Quality};
 
 /// One CSV file read whole, its columns checked against what the format allows.
 pub(crate) struct CsvTable<'a> {
@@ -115,5 +115,15 @@ impl Row<'_> {
     /// A finite number that must be present.
     pub(crate) fn number(&self, column: &str) -> Result<f64, DatasetError> {
         self.optional_number(column)?.ok_or_else(|| self.error(format!("`{column}` is empty")))
+    }
+
+    /// A quality cell: `reported`, `derived` or `estimated`.
+    pub(crate) fn quality(&self, column: &str) -> Result<Quality, DatasetError> {
+        match self.required(column)? {
+            "reported" => Ok(Quality::Reported),
+            "derived" => Ok(Quality::Derived),
+            "estimated" => Ok(Quality::Estimated),
+            other => Err(self.error(format!("quality `{other}` is not reported, derived or estimated"))),
+        }
     }
 }

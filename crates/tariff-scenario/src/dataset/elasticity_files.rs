@@ -4,10 +4,14 @@
 use super::{
     DatasetError, Elasticities, ElasticityRange, ElasticityRanges, Sector,
     csv_table::{CsvTable, Row},
+    horizons::structure_of,
     load::{Codes, valid_code},
 };
 
-fn elasticities_of(row: &Row<'_>, base: Option<Elasticities>) -> Result<Elasticities, DatasetError> {
+pub(super) fn elasticities_of(
+    row: &Row<'_>,
+    base: Option<Elasticities>,
+) -> Result<Elasticities, DatasetError> {
     let pick = |column: &str, fallback: Option<f64>| -> Result<f64, DatasetError> {
         row.optional_number(column)?
             .or(fallback)
@@ -30,11 +34,11 @@ fn elasticities_of(row: &Row<'_>, base: Option<Elasticities>) -> Result<Elastici
     Ok(e)
 }
 
-const ELASTICITY_COLUMNS: [&str; 3] =
+pub(super) const ELASTICITY_COLUMNS: [&str; 3] =
     ["import_demand_elasticity", "substitution_elasticity", "supply_elasticity"];
 
 /// The optional range columns of sectors.csv, `*_low` and `*_high` per elasticity.
-const RANGE_COLUMNS: [(&str, &str); 3] = [
+pub(super) const RANGE_COLUMNS: [(&str, &str); 3] = [
     ("import_demand_elasticity_low", "import_demand_elasticity_high"),
     ("substitution_elasticity_low", "substitution_elasticity_high"),
     ("supply_elasticity_low", "supply_elasticity_high"),
@@ -72,10 +76,20 @@ fn range_of(
     Ok(ElasticityRange { low, high, published: true })
 }
 
+/// The three ranges of a row (`*_low`, `*_high`), each published or the default.
+pub(super) fn ranges_of(row: &Row<'_>, elasticities: Elasticities) -> Result<ElasticityRanges, DatasetError> {
+    let [import_demand, substitution, supply] = RANGE_COLUMNS;
+    Ok(ElasticityRanges {
+        import_demand: range_of(row, import_demand, elasticities.import_demand)?,
+        substitution: range_of(row, substitution, elasticities.substitution)?,
+        supply: range_of(row, supply, elasticities.supply)?,
+    })
+}
+
 pub(super) fn load_sectors(file: &str, text: &str) -> Result<Vec<Sector>, DatasetError> {
     let mut required = vec!["code", "name", "hs"];
     required.extend(ELASTICITY_COLUMNS);
-    let mut optional = vec!["source"];
+    let mut optional = vec!["source", "market_structure"];
     optional.extend(RANGE_COLUMNS.iter().flat_map(|(low, high)| [*low, *high]));
     let table = CsvTable::parse(file, text, &required, &optional)?;
     let mut sectors: Vec<Sector> = Vec::new();
@@ -88,19 +102,14 @@ pub(super) fn load_sectors(file: &str, text: &str) -> Result<Vec<Sector>, Datase
             return Err(row.error(format!("sector `{code}` is listed twice")));
         }
         let elasticities = elasticities_of(&row, None)?;
-        let [import_demand, substitution, supply] = RANGE_COLUMNS;
-        let ranges = ElasticityRanges {
-            import_demand: range_of(&row, import_demand, elasticities.import_demand)?,
-            substitution: range_of(&row, substitution, elasticities.substitution)?,
-            supply: range_of(&row, supply, elasticities.supply)?,
-        };
         sectors.push(Sector {
             code: code.to_owned(),
             name: row.required("name")?.to_owned(),
             hs: row.text("hs").to_owned(),
             elasticities,
-            ranges,
+            ranges: ranges_of(&row, elasticities)?,
             elasticity_source: row.text("source").to_owned(),
+            structure: structure_of(&row, "market_structure")?.unwrap_or_default(),
         });
     }
     if sectors.is_empty() {

@@ -8,9 +8,10 @@ use std::{
 use serde::Deserialize;
 
 use super::{
-    Agreement, AgreementRate, Dataset, DatasetError, Economy, Provenance, Quality, Source, TariffRow,
+    Agreement, AgreementRate, Dataset, DatasetError, Economy, Provenance, Source, TariffRow,
     csv_table::CsvTable,
     elasticity_files::{load_elasticities, load_sectors},
+    horizons::{Horizon, load_horizons},
 };
 use crate::Date;
 
@@ -20,6 +21,7 @@ const SECTORS_CSV: &str = "sectors.csv";
 const FLOWS_CSV: &str = "flows.csv";
 const TARIFFS_CSV: &str = "tariffs.csv";
 const ELASTICITIES_CSV: &str = "elasticities.csv";
+const HORIZONS_CSV: &str = "horizons.csv";
 const AGREEMENTS_TOML: &str = "agreements.toml";
 
 /// Where a dataset's files come from: a folder, or text compiled into the binary.
@@ -228,6 +230,16 @@ impl Dataset {
         if let Some(text) = files.read(ELASTICITIES_CSV)? {
             load_elasticities(&files.name_of(ELASTICITIES_CSV), &text, &codes, &mut elasticities)?;
         }
+        let mut horizons = vec![Horizon::long_run(&sectors, elasticities)];
+        if let Some(text) = files.read(HORIZONS_CSV)? {
+            horizons.extend(load_horizons(
+                &files.name_of(HORIZONS_CSV),
+                &text,
+                &codes,
+                &sectors,
+                &source_ids,
+            )?);
+        }
 
         let agreements = match files.read(AGREEMENTS_TOML)? {
             Some(text) => load_agreements(&files.name_of(AGREEMENTS_TOML), &text, &codes)?,
@@ -254,7 +266,7 @@ impl Dataset {
             agreements,
             flows,
             provenance,
-            elasticities,
+            horizons,
             economy_index,
             sector_index,
             tariff_lookup: Vec::new(),
@@ -370,14 +382,7 @@ fn load_flows(
         if !source_ids.contains(source) {
             return Err(row.error(format!("source `{source}` is not listed in dataset.toml")));
         }
-        let quality = match row.required("quality")? {
-            "reported" => Quality::Reported,
-            "derived" => Quality::Derived,
-            "estimated" => Quality::Estimated,
-            other => {
-                return Err(row.error(format!("quality `{other}` is not reported, derived or estimated")));
-            }
-        };
+        let quality = row.quality("quality")?;
         let index = (sector * n + exporter) * n + importer;
         let (Some(slot), Some(prov)) = (flows.get_mut(index), provenance.get_mut(index)) else {
             return Err(row.error("flow index out of range"));

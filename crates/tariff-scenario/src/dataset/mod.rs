@@ -4,6 +4,7 @@
 mod builtin;
 mod csv_table;
 mod elasticity_files;
+mod horizons;
 mod load;
 mod proto;
 
@@ -12,7 +13,9 @@ use std::{collections::HashMap, fmt};
 use crate::Date;
 
 pub use builtin::{BUILTIN_DATASETS, DEFAULT_DATASET, builtin};
+pub use horizons::{Horizon, LONG_RUN, SHORT_RUN, SectorSet};
 pub use load::{DatasetLimits, DirSource, FileSource};
+pub use tariff_model::Structure;
 
 /// A dataset refused: which file, which line (when one is to blame), and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -114,6 +117,8 @@ pub struct Sector {
     /// The uncertainty of the sector-wide elasticities (published or default).
     pub ranges: ElasticityRanges,
     pub elasticity_source: String,
+    /// The long run's market structure (sectors.csv's optional `market_structure`).
+    pub structure: Structure,
 }
 
 /// How a flow figure came about.
@@ -183,8 +188,8 @@ pub struct Dataset {
     pub agreements: Vec<Agreement>,
     flows: Vec<f64>,
     provenance: Vec<Option<Provenance>>,
-    /// Per `[sector][economy]` elasticities after `elasticities.csv`.
-    elasticities: Vec<Elasticities>,
+    /// The elasticity sets: the long run first, then those of `horizons.csv`.
+    horizons: Vec<Horizon>,
     economy_index: HashMap<String, usize>,
     sector_index: HashMap<String, usize>,
     /// Per `[sector][importer]`: the partner-wide row and the row for each exporter,
@@ -258,14 +263,30 @@ impl Dataset {
         (rows.count(), estimated)
     }
 
-    /// The elasticities of one economy in one sector.
+    /// The long-run elasticities of one economy in one sector.
     pub fn elasticities(&self, sector: usize, economy: usize) -> Elasticities {
+        self.horizon_elasticities(0, sector, economy)
+    }
+
+    /// The elasticities of one economy in one sector in the horizon at
+    /// position `horizon` (see [`Dataset::horizon`]).
+    pub fn horizon_elasticities(&self, horizon: usize, sector: usize, economy: usize) -> Elasticities {
         let fallback = self.sectors.get(sector).map(|s| s.elasticities);
-        self.elasticities
-            .get(sector * self.economies.len() + economy)
-            .copied()
+        self.horizons
+            .get(horizon)
+            .and_then(|h| h.elasticities(sector, economy, self.economies.len()))
             .or(fallback)
             .unwrap_or(Elasticities { import_demand: -1.0, substitution: 1.0, supply: 1.0 })
+    }
+
+    /// The elasticity sets, the long run first.
+    pub fn horizons(&self) -> &[Horizon] {
+        &self.horizons
+    }
+
+    /// The position of a horizon by name (`long_run` is 0).
+    pub fn horizon(&self, name: &str) -> Option<usize> {
+        self.horizons.iter().position(|h| h.name == name)
     }
 
     /// The most specific base rows of a flow: (the exporter's own, the partner-wide).

@@ -6,7 +6,7 @@
 //! sector figures and totals), so factors of exactly 1 give the point
 //! estimate's figures to the last bit.
 
-use tariff_model::{Market, ModelError, SolveOptions, solve};
+use tariff_model::{Market, ModelError};
 use tariff_proto::v1 as pb;
 
 use super::{
@@ -84,8 +84,11 @@ impl PreparedScenario<'_> {
                 // A sector whose rates did not change keeps the figures it had at the date before.
                 let Some(market) = market else { continue };
                 let scaled = scaled_market(market, s, factors);
-                let outcome = solve(&scaled, self.solver, &SolveOptions::default())
-                    .map_err(|source| SolveFailure { sector: s, date, source })?;
+                let outcome = self.solve_market(s, &scaled).map_err(|source| SolveFailure {
+                    sector: s,
+                    date,
+                    source,
+                })?;
                 let slot = &mut scratch.sectors[s];
                 slot.clear();
                 slot.extend(

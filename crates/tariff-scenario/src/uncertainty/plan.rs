@@ -5,7 +5,7 @@
 use tariff_proto::v1::{self as pb, ElasticityParameter, uncertainty::Distribution};
 
 use crate::{
-    dataset::{Dataset, Elasticities, ElasticityRange},
+    dataset::{Dataset, Elasticities, ElasticityRange, SectorSet},
     violation::Collector,
 };
 
@@ -71,7 +71,7 @@ impl Parameter {
         }
     }
 
-    fn range(self, sector: &crate::dataset::Sector) -> ElasticityRange {
+    fn range(self, sector: &SectorSet) -> ElasticityRange {
         match self {
             Parameter::Substitution => sector.ranges.substitution,
             Parameter::ImportDemand => sector.ranges.import_demand,
@@ -187,11 +187,13 @@ fn right_sign(parameter: Parameter, v: f64) -> bool {
 }
 
 /// Checks `u` and makes the plan; `None` when nothing is asked for (no draws,
-/// no sensitivity). `value_in_use(sector, parameter)` is the sector-wide value
-/// after the scenario's overrides.
+/// no sensitivity). `sets` are the horizon's elasticities and ranges per
+/// sector; `value_in_use(sector, parameter)` is the sector-wide value after the
+/// scenario's overrides.
 pub(crate) fn plan(
     c: &mut Collector,
     dataset: &Dataset,
+    sets: &[SectorSet],
     u: &pb::Uncertainty,
     value_in_use: impl Fn(usize, Parameter) -> f64,
 ) -> Option<Plan> {
@@ -208,8 +210,8 @@ pub(crate) fn plan(
         None
     });
 
-    let mut raw: Vec<Raw> = Vec::with_capacity(dataset.sectors.len() * PARAMETERS.len());
-    for sector in &dataset.sectors {
+    let mut raw: Vec<Raw> = Vec::with_capacity(sets.len() * PARAMETERS.len());
+    for sector in sets {
         for p in PARAMETERS {
             let (value, range) = (p.of(&sector.elasticities), p.range(sector));
             raw.push(Raw { at_low: range.low / value, at_high: range.high / value, shape: None });
