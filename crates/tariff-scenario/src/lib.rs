@@ -24,11 +24,13 @@
 //! assert_eq!(result.impacts.len(), 1);
 //! ```
 
+pub mod calibrate;
 pub mod dataset;
 mod date;
 mod figures;
 mod impact;
 mod limits;
+pub mod observed;
 mod prepared;
 mod pricing;
 mod resolve;

@@ -1,5 +1,7 @@
 //! The subcommands.
 
+mod backcast;
+mod calibrate;
 mod chart_arg;
 mod compare;
 mod list;
@@ -28,6 +30,10 @@ pub enum Command {
     Cancel(remote::CancelArgs),
     /// Show reference data: datasets, economies, sectors, agreements.
     List(list::ListArgs),
+    /// Compute a scenario and set it beside what was observed in the period it stands for.
+    Backcast(backcast::BackcastArgs),
+    /// Fit chosen elasticities, within their published ranges, to chosen observed figures.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 impl Command {
@@ -40,6 +46,8 @@ impl Command {
             Command::Get(args) => remote::get(args),
             Command::Cancel(args) => remote::cancel(args),
             Command::List(args) => list::list(args),
+            Command::Backcast(args) => backcast::run(args),
+            Command::Calibrate(args) => calibrate::run(args),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! CSV: one row per date, sector and economy; sector `*` holds the totals.
+//! CSV: one row per date, sector and economy (sector `*` holds the totals), or
+//! one row per date, sector and flow.
 
 use std::io::Write;
 
@@ -28,6 +29,26 @@ const HEADER: &[&str] = &[
     "welfare_change_pct_gdp",
     "effective_tariff_before_pct",
     "effective_tariff_after_pct",
+    "export_volume_change_pct",
+    "export_price_change_pct",
+];
+
+const FLOW_HEADER: &[&str] = &[
+    "date",
+    "sector",
+    "exporter",
+    "importer",
+    "value_before",
+    "value_after",
+    "value_change_pct",
+    "value_exporter_currency_after",
+    "value_exporter_currency_change_pct",
+    "volume_change_pct",
+    "fob_price_change_pct",
+    "fob_price_change_exporter_currency_pct",
+    "delivered_price_change_pct",
+    "tariff_before_pct",
+    "tariff_after_pct",
 ];
 
 fn row(date: &str, sector: &str, e: &EconomyImpact) -> Vec<String> {
@@ -60,6 +81,8 @@ fn row(date: &str, sector: &str, e: &EconomyImpact) -> Vec<String> {
         e.welfare_change_pct_gdp,
         eff.before,
         eff.after,
+        e.export_volume_change_pct,
+        e.export_price_change_pct,
     ];
     [date.to_owned(), sector.to_owned(), e.economy.clone()]
         .into_iter()
@@ -77,6 +100,36 @@ pub fn write(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()>
         for sector in &impact.sectors {
             for e in &sector.economies {
                 w.write_record(row(&impact.date, &sector.sector, e))?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// One row per date, sector and flow (domestic shipments included).
+pub fn write_flows(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    w.write_record(FLOW_HEADER)?;
+    for impact in &result.impacts {
+        for sector in &impact.sectors {
+            for f in &sector.flows {
+                let (v, x) = (f.value.unwrap_or_default(), f.value_exporter_currency.unwrap_or_default());
+                let numbers = [
+                    v.before,
+                    v.after,
+                    v.change_pct,
+                    x.after,
+                    x.change_pct,
+                    f.volume_change_pct,
+                    f.fob_price_change_pct,
+                    f.fob_price_change_exporter_currency_pct,
+                    f.delivered_price_change_pct,
+                    f.tariff_before_pct,
+                    f.tariff_after_pct,
+                ];
+                let text = [&impact.date, &sector.sector, &f.exporter, &f.importer].map(|s| s.to_owned());
+                w.write_record(text.into_iter().chain(numbers.iter().map(|n| n.to_string())))?;
             }
         }
     }

@@ -21,6 +21,9 @@ pub enum Format {
     Json,
     /// One row per date, sector and economy (sector `*` is the total).
     Csv,
+    /// One row per date, sector and flow: value (also in the exporter's currency),
+    /// volume, fob and delivered price changes, tariffs.
+    CsvFlows,
 }
 
 /// Prints `result`; `tornado` picks the figure of the table's tornado, if the
@@ -35,6 +38,7 @@ pub fn print_result(
         Format::Table => table::write(result, tornado.pick(result)?.as_ref(), out)?,
         Format::Json => writeln!(out, "{}", to_json_pretty(result))?,
         Format::Csv => csv::write(result, out)?,
+        Format::CsvFlows => csv::write_flows(result, out)?,
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, Impact, ScenarioResult, Solver};
+use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, Impact, MarketStructure, ScenarioResult, Solver};
 
 use crate::tornado::Pick;
 
@@ -18,11 +18,30 @@ fn solver_name(solver: i32) -> &'static str {
     }
 }
 
+fn structure_name(structure: i32) -> &'static str {
+    match MarketStructure::try_from(structure) {
+        Ok(MarketStructure::Segmented) => "segmented",
+        _ => "integrated",
+    }
+}
+
 fn header(out: &mut dyn Write, first: &str) -> std::io::Result<()> {
     writeln!(
         out,
-        "  {first:<8} {:>11} {:>7} {:>11} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>14}",
-        "exports", "chg%", "imports", "chg%", "wld px%", "con px%", "dCS", "dPS", "dTR", "dW", "tariff% b->a"
+        "  {first:<8} {:>11} {:>7} {:>7} {:>7} {:>11} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>14}",
+        "exports",
+        "chg%",
+        "xvol%",
+        "xpx%",
+        "imports",
+        "chg%",
+        "wld px%",
+        "con px%",
+        "dCS",
+        "dPS",
+        "dTR",
+        "dW",
+        "tariff% b->a"
     )
 }
 
@@ -30,10 +49,12 @@ fn economy_row(out: &mut dyn Write, e: &EconomyImpact) -> std::io::Result<()> {
     let (x, m, eff) = (change(&e.exports), change(&e.imports), change(&e.effective_tariff_pct));
     writeln!(
         out,
-        "  {:<8} {:>11.0} {:>+7.2} {:>11.0} {:>+7.2} {:>+7.2} {:>+7.2} {:>+9.1} {:>+9.1} {:>+9.1} {:>+9.1} {:>6.2}->{:<6.2}",
+        "  {:<8} {:>11.0} {:>+7.2} {:>+7.2} {:>+7.2} {:>11.0} {:>+7.2} {:>+7.2} {:>+7.2} {:>+9.1} {:>+9.1} {:>+9.1} {:>+9.1} {:>6.2}->{:<6.2}",
         e.economy,
         x.after,
         x.change_pct,
+        e.export_volume_change_pct,
+        e.export_price_change_pct,
         m.after,
         m.change_pct,
         e.world_price_change_pct,
@@ -82,9 +103,10 @@ fn impact(
         let d = sector.diagnostics.unwrap_or_default();
         writeln!(
             out,
-            "\nSector {} (solver {}, {} iterations, residual {:.1e}):",
+            "\nSector {} (solver {}, {}, {} iterations, residual {:.1e}):",
             sector.sector,
             solver_name(d.solver),
+            structure_name(sector.market_structure),
             d.iterations,
             d.residual
         )?;
@@ -99,13 +121,16 @@ fn impact(
                 let v = change(&f.value);
                 writeln!(
                     out,
-                    "    {:>5} -> {:<5} {:>11.0} -> {:<11.0} {:>+10.1} ({:+.2}%)  tariff {:.2}% -> {:.2}%",
+                    "    {:>5} -> {:<5} {:>11.0} -> {:<11.0} {:>+10.1} ({:+.2}%)  volume {:+.2}%, fob {:+.2}%, delivered {:+.2}%  tariff {:.2}% -> {:.2}%",
                     f.exporter,
                     f.importer,
                     v.before,
                     v.after,
                     v.change,
                     v.change_pct,
+                    f.volume_change_pct,
+                    f.fob_price_change_pct,
+                    f.delivered_price_change_pct,
                     f.tariff_before_pct,
                     f.tariff_after_pct
                 )?;
@@ -120,11 +145,17 @@ pub fn write(result: &ScenarioResult, pick: Option<&Pick>, out: &mut dyn Write) 
     let name = if result.scenario_name.is_empty() { &result.scenario_id } else { &result.scenario_name };
     writeln!(
         out,
-        "Scenario: {name}\nDataset: {} (base year {}), solver {}",
+        "Scenario: {name}\nDataset: {} (base year {}), solver {}, horizon {}",
         result.dataset,
         result.base_year,
-        solver_name(result.solver)
+        solver_name(result.solver),
+        if result.horizon.is_empty() { "long_run" } else { &result.horizon },
     )?;
+    if !result.exchange_rates.is_empty() {
+        let moves: Vec<String> =
+            result.exchange_rates.iter().map(|x| format!("{} {:+.2}%", x.economy, x.change_pct)).collect();
+        writeln!(out, "Exchange rates against {} (appreciation): {}", result.currency, moves.join(", "))?;
+    }
     let unit = format!("{} {}", result.currency, result.unit);
     for i in &result.impacts {
         impact(out, i, result, pick, &unit)?;

@@ -87,6 +87,11 @@ impl Row<'_> {
         DatasetError::at(self.file, self.line, reason)
     }
 
+    /// The row's 1-based line in its file.
+    pub(crate) fn line(&self) -> usize {
+        self.line
+    }
+
     /// The text of a column (empty when the column is optional and absent).
     pub(crate) fn text(&self, column: &str) -> &str {
         self.columns.get(column).and_then(|&i| self.record.get(i)).unwrap_or("")

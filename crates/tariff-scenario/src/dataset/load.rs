@@ -313,7 +313,7 @@ impl Codes<'_> {
 }
 
 fn load_economies(file: &str, text: &str) -> Result<Vec<Economy>, DatasetError> {
-    let table = CsvTable::parse(file, text, &["code", "name", "groups", "gdp"], &[])?;
+    let table = CsvTable::parse(file, text, &["code", "name", "groups", "gdp"], &["currency"])?;
     let mut economies: Vec<Economy> = Vec::new();
     for row in table.rows() {
         let code = row.required("code")?;
@@ -342,6 +342,7 @@ fn load_economies(file: &str, text: &str) -> Result<Vec<Economy>, DatasetError> 
             name: row.required("name")?.to_owned(),
             groups,
             gdp,
+            currency: row.text("currency").to_owned(),
         });
     }
     if economies.is_empty() {

@@ -2,7 +2,7 @@
 //! scenario is computed on, loaded from a folder or from the built-in copies.
 
 mod builtin;
-mod csv_table;
+pub(crate) mod csv_table;
 mod elasticity_files;
 mod horizons;
 mod load;
@@ -63,6 +63,9 @@ pub struct Economy {
     pub name: String,
     pub groups: Vec<String>,
     pub gdp: f64,
+    /// ISO code of the economy's currency (economies.csv's optional `currency`);
+    /// empty when it has none of its own (a region of several currencies).
+    pub currency: String,
 }
 
 /// The three elasticities of one economy in one sector market.

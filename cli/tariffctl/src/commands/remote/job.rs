@@ -79,10 +79,10 @@ pub fn get(args: GetArgs) -> anyhow::Result<()> {
                 print_result(result, Format::Table, &TornadoArg::default(), &mut out)?;
             }
         }
-        Format::Csv => match &job.result {
-            Some(result) => print_result(result, Format::Csv, &TornadoArg::default(), &mut out)?,
+        csv @ (Format::Csv | Format::CsvFlows) => match &job.result {
+            Some(result) => print_result(result, csv, &TornadoArg::default(), &mut out)?,
             None => anyhow::bail!(
-                "job {} has no result ({}); --format csv prints results only",
+                "job {} has no result ({}); CSV formats print results only",
                 job.job_id,
                 state_name(job.state)
             ),
