@@ -263,3 +263,59 @@ async fn results_too_large_for_a_record_travel_through_the_object_store() {
     assert_eq!(job.result, Some(local));
     assert!(job.result_object.is_empty(), "readers see the result in place");
 }
+
+/// Horizon, market structure, exchange rates and the figures per flow travel
+/// through gRPC, JetStream and the worker unchanged: the result is the
+/// library's, message for message. A horizon the dataset lacks is refused at
+/// the gateway, naming the field.
+#[tokio::test]
+async fn horizons_structures_and_exchange_rates_pass_through_the_queue() {
+    use tariff_proto::v1::{ExchangeRate, MarketStructure, MarketStructureOverride};
+    let nats = NatsServer::start().unwrap();
+    let config = isolated_config(&nats);
+    let gateway = Gateway::start(config.clone()).await;
+    let _worker = WorkerHandle::start(config, every_step()).await;
+    let mut client = gateway.client().await;
+
+    let mut integrated_parts = scenario("backcast-2025-06.json");
+    integrated_parts.market_structure = vec![MarketStructureOverride {
+        sector: "PARTS".into(),
+        structure: MarketStructure::Integrated.into(),
+    }];
+    integrated_parts.exchange_rates.push(ExchangeRate { economy: "KOR".into(), change_pct: -3.5 });
+    for scenario in [scenario("backcast-2025-06.json"), scenario("backcast-2025-h1.json"), integrated_parts] {
+        let response = client
+            .run_scenario(RunScenarioRequest {
+                scenario: Some(scenario.clone()),
+                idempotency_key: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let remote = response.result.unwrap();
+        let local = run(builtin("jpus-2023").unwrap().unwrap(), &scenario).unwrap();
+        assert_eq!(remote, local, "{}", scenario.id);
+        assert_eq!(remote.horizon, "short_run");
+        assert_eq!(remote.exchange_rates, scenario.exchange_rates);
+        let cars = remote.impacts[0].sectors.iter().find(|s| s.sector == "CARS").unwrap();
+        assert_eq!(cars.market_structure, MarketStructure::Segmented as i32);
+        let japan = cars.flows.iter().find(|f| f.exporter == "JPN" && f.importer == "USA").unwrap();
+        assert!(
+            japan.volume_change_pct < 0.0 && japan.fob_price_change_exporter_currency_pct < -15.0,
+            "{japan:?}"
+        );
+        assert!(japan.value_exporter_currency.is_some());
+    }
+
+    let unknown = Scenario { horizon: "medium_run".into(), ..scenario("backcast-2025-06.json") };
+    let status = client
+        .submit_scenario(SubmitScenarioRequest { scenario: Some(unknown), idempotency_key: String::new() })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let violations = status.get_details_bad_request().unwrap().field_violations;
+    assert!(
+        violations.iter().any(|v| v.field == "scenario.horizon" || v.field == "horizon"),
+        "{violations:?}"
+    );
+}

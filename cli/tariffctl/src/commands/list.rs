@@ -3,9 +3,15 @@
 use std::{io::Write, path::PathBuf};
 
 use clap::{Args, ValueEnum};
-use tariff_scenario::dataset::BUILTIN_DATASETS;
+use tariff_scenario::dataset::{BUILTIN_DATASETS, ElasticityRange, Structure};
 
-use super::source::resolve_dataset;
+use super::{backcast::quality_name, source::resolve_dataset};
+
+/// A number with at most four decimals, without trailing zeros.
+fn short(v: f64) -> String {
+    let text = format!("{v:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum What {
@@ -13,6 +19,8 @@ pub enum What {
     Economies,
     Sectors,
     Agreements,
+    /// The elasticity sets a scenario's `horizon` chooses from, per sector.
+    Horizons,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +85,49 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
                     parties.join(", "),
                     a.rates.len()
                 )?;
+            }
+        }
+        What::Horizons => {
+            writeln!(
+                out,
+                "{:<10} {:<8} {:<10} {:>18} {:>18} {:>18}  quality",
+                "horizon", "sector", "structure", "Em [low, high]", "Es [low, high]", "Ex [low, high]"
+            )?;
+            for (h, horizon) in dataset.horizons().iter().enumerate() {
+                for (i, (set, s)) in horizon.sectors.iter().zip(&dataset.sectors).enumerate() {
+                    let cell = |v: f64, r: ElasticityRange| {
+                        format!("{} [{}, {}]", short(v), short(r.low), short(r.high))
+                    };
+                    let e = set.elasticities;
+                    writeln!(
+                        out,
+                        "{:<10} {:<8} {:<10} {:>18} {:>18} {:>18}  {}",
+                        horizon.name,
+                        s.code,
+                        match set.structure {
+                            Structure::Integrated => "integrated",
+                            Structure::Segmented => "segmented",
+                        },
+                        cell(e.import_demand, set.ranges.import_demand),
+                        cell(e.substitution, set.ranges.substitution),
+                        cell(e.supply, set.ranges.supply),
+                        set.quality.map_or("", quality_name),
+                    )?;
+                    for (x, economy) in dataset.economies.iter().enumerate() {
+                        let own = dataset.horizon_elasticities(h, i, x);
+                        if own != e {
+                            writeln!(
+                                out,
+                                "{:<10}   {:<6} Em {}, Es {}, Ex {}",
+                                "",
+                                economy.code,
+                                short(own.import_demand),
+                                short(own.substitution),
+                                short(own.supply)
+                            )?;
+                        }
+                    }
+                }
             }
         }
         What::Datasets => {}

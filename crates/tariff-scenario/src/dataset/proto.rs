@@ -2,7 +2,8 @@
 
 use tariff_proto::v1 as pb;
 
-use super::Dataset;
+use super::{Dataset, Quality};
+use crate::pricing::structure_proto;
 
 impl Dataset {
     /// `ListEconomies`.
@@ -14,6 +15,7 @@ impl Dataset {
                 name: e.name.clone(),
                 groups: e.groups.clone(),
                 gdp: e.gdp,
+                currency: e.currency.clone(),
             })
             .collect()
     }
@@ -39,6 +41,43 @@ impl Dataset {
                 import_demand_range_published: s.ranges.import_demand.published,
                 substitution_range_published: s.ranges.substitution.published,
                 supply_range_published: s.ranges.supply.published,
+                market_structure: structure_proto(s.structure).into(),
+            })
+            .collect()
+    }
+
+    /// The elasticity sets of `GetDataset`.
+    pub fn horizons_proto(&self) -> Vec<pb::Horizon> {
+        let quality = |q: Option<Quality>| match q {
+            Some(Quality::Reported) => "reported",
+            Some(Quality::Derived) => "derived",
+            Some(Quality::Estimated) => "estimated",
+            None => "",
+        };
+        self.horizons
+            .iter()
+            .map(|h| pb::Horizon {
+                name: h.name.clone(),
+                sectors: h
+                    .sectors
+                    .iter()
+                    .zip(&self.sectors)
+                    .map(|(set, s)| pb::HorizonSector {
+                        sector: s.code.clone(),
+                        import_demand_elasticity: set.elasticities.import_demand,
+                        substitution_elasticity: set.elasticities.substitution,
+                        supply_elasticity: set.elasticities.supply,
+                        import_demand_elasticity_low: set.ranges.import_demand.low,
+                        import_demand_elasticity_high: set.ranges.import_demand.high,
+                        substitution_elasticity_low: set.ranges.substitution.low,
+                        substitution_elasticity_high: set.ranges.substitution.high,
+                        supply_elasticity_low: set.ranges.supply.low,
+                        supply_elasticity_high: set.ranges.supply.high,
+                        market_structure: structure_proto(set.structure).into(),
+                        source: set.source.clone(),
+                        quality: quality(set.quality).to_owned(),
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -101,6 +140,7 @@ impl Dataset {
             agreements: self.agreements_proto(),
             flow_rows: u32::try_from(rows).unwrap_or(u32::MAX),
             estimated_flow_rows: u32::try_from(estimated).unwrap_or(u32::MAX),
+            horizons: self.horizons_proto(),
         }
     }
 }
