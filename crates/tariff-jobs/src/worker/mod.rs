@@ -331,6 +331,11 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         progress: Progress,
         attempt: u32,
     ) -> Result<bool, JobsError> {
+        // A record that ended (cancelled) stays ended: writing progress over it
+        // would turn a cancelled job back into a running one.
+        if is_terminal(&current.job) {
+            return Ok(true);
+        }
         let mut job = current.job.clone();
         if JobState::try_from(job.state) != Ok(JobState::Running) {
             record::set_state(&mut job, JobState::Running);
