@@ -29,13 +29,15 @@ pub(crate) struct SolverResult {
 impl SolverResult {
     /// From each economy's own currency to the dataset currency: exporters' prices
     /// and flow values times `f` of the exporter, composite prices times `f` of
-    /// the importer. Returns the flow values in the exporters' currencies.
+    /// the importer.
+    /// Returns the flow values in the exporters' currencies, or nothing when no
+    /// currency moves (they are `new_values` then).
     fn convert_to_dataset_currency(&mut self, fx: &[f64]) -> Vec<f64> {
+        if fx.is_empty() {
+            return Vec::new();
+        }
         let n = self.world_price.len();
         let local = self.new_values.clone();
-        if fx.is_empty() {
-            return local;
-        }
         for (e, &f) in fx.iter().enumerate().take(n) {
             self.world_price[e] *= f;
             self.consumer_price[e] *= f;

@@ -13,8 +13,9 @@ pub struct MarketOutcome {
     /// dataset currency (at the new exchange rates when currencies move).
     pub new_values: Vec<f64>,
     /// `M1` in the exporter's currency, converted at the base exchange rate
-    /// (`M1[v,r] / f[v]`); equal to `new_values` when no currency moves.
-    pub new_values_exporter_currency: Vec<f64>,
+    /// (`M1[v,r] / f[v]`); empty when no currency moves (it would be
+    /// `new_values`): read it through [`MarketOutcome::values_in_exporter_currency`].
+    pub(crate) new_values_exporter_currency: Vec<f64>,
     /// Quantity ratio `q[v,r]` of each flow (volume, new over base), row-major; 1
     /// where there is no flow. GSIM: `1 + Mhat`.
     pub volume: Vec<f64>,
@@ -94,6 +95,15 @@ pub struct Diagnostics {
 }
 
 impl MarketOutcome {
+    /// `M1` in each exporter's currency at the base exchange rate, row-major.
+    pub fn values_in_exporter_currency(&self) -> &[f64] {
+        if self.new_values_exporter_currency.is_empty() {
+            &self.new_values
+        } else {
+            &self.new_values_exporter_currency
+        }
+    }
+
     /// Whether every number in the outcome is finite.
     pub(crate) fn is_finite(&self) -> bool {
         let vectors = [

@@ -18,7 +18,7 @@ use crate::{
 /// Money figures (surpluses, tariff revenue) are in the dataset currency at
 /// base-year exchange rates; `new_values`, world and consumer prices are in the
 /// dataset currency at the new rates, and flow values also in the exporter's
-/// currency (`new_values_exporter_currency`).
+/// currency (`MarketOutcome::values_in_exporter_currency`).
 ///
 /// # Errors
 /// As [`solve`]; and `exchange_rates` that is neither empty nor one finite,
@@ -36,15 +36,13 @@ pub fn solve_with(
     let prep = market.prepare(false)?;
     let fx = exchange_factors(market.n, pricing)?;
     let shocked = (!fx.is_empty()).then(|| shocked_by_currencies(market, &fx));
-    let own_currency = match &shocked {
-        Some(m) => m.prepare(false)?,
-        None => market.prepare(false)?,
-    };
+    let shocked_prep = shocked.as_ref().map(|m| m.prepare(false)).transpose()?;
+    let own_currency = shocked_prep.as_ref().unwrap_or(&prep);
     let result = match (pricing.structure, solver) {
-        (Structure::Integrated, Solver::Exact) => exact::solve(&own_currency, options)?,
-        (Structure::Integrated, Solver::Gsim) => gsim::solve(&own_currency)?,
-        (Structure::Segmented, Solver::Exact) => segmented::solve_exact(&own_currency, options)?,
-        (Structure::Segmented, Solver::Gsim) => segmented::solve_gsim(&own_currency)?,
+        (Structure::Integrated, Solver::Exact) => exact::solve(own_currency, options)?,
+        (Structure::Integrated, Solver::Gsim) => gsim::solve(own_currency)?,
+        (Structure::Segmented, Solver::Exact) => segmented::solve_exact(own_currency, options)?,
+        (Structure::Segmented, Solver::Gsim) => segmented::solve_gsim(own_currency)?,
     };
     figures::assemble(&prep, result, &fx)
 }

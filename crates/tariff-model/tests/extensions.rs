@@ -120,7 +120,7 @@ fn appreciation_hand_case() {
             near(out.delivered_price[flow], 1.1);
             near(out.volume[flow], 1.0 / 1.1);
             near(out.new_values[flow], [25.0, 50.0][flow / 5]);
-            near(out.new_values_exporter_currency[flow], [25.0, 50.0][flow / 5] / 1.21);
+            near(out.values_in_exporter_currency()[flow], [25.0, 50.0][flow / 5] / 1.21);
         }
         near(out.new_values[0], 75.0);
         near(out.new_values[8], 50.0);
@@ -148,7 +148,7 @@ fn closed_economy_moves_by_its_exchange_rate() {
             near(moved.world_price[2], 1.3);
             near(moved.consumer_price[2], 1.3);
             near(moved.new_values[8], 50.0 * 1.3);
-            near(moved.new_values_exporter_currency[8], 50.0);
+            near(moved.values_in_exporter_currency()[8], 50.0);
             let (a, b) = (&plain.economies[2], &moved.economies[2]);
             assert_eq!(b.welfare_change, a.welfare_change);
             for v in 0..8 {
@@ -304,7 +304,7 @@ proptest! {
                 prop_assert!(close(*y, *x, 1e-12, 1.0));
             }
             for i in 0..m.n * m.n {
-                prop_assert!(close(b.new_values_exporter_currency[i], a.new_values[i], 1e-12, total));
+                prop_assert!(close(b.values_in_exporter_currency()[i], a.new_values[i], 1e-12, total));
                 prop_assert!(close(b.new_values[i], f * a.new_values[i], 1e-12, total));
             }
             for (x, y) in a.world_price.iter().zip(&b.world_price) {

@@ -197,7 +197,7 @@ impl PreparedScenario<'_> {
                     delivered_price_change_pct: pct(at(&outcome.delivered_price)),
                     value_exporter_currency: Some(figures::change(
                         before,
-                        outcome.new_values_exporter_currency.get(k).copied().unwrap_or(0.0),
+                        outcome.values_in_exporter_currency().get(k).copied().unwrap_or(0.0),
                     )),
                     fob_price_change_exporter_currency_pct: pct(at(&outcome.fob_price) / fx),
                 });
