@@ -197,7 +197,6 @@ fn starts_and_ranges(
     prepared: &PreparedScenario<'_>,
     specs: &[ParameterSpec],
 ) -> Result<Vec<(f64, ElasticityRange)>, CalibrationError> {
-    let set = dataset.horizon(prepared.horizon()).and_then(|h| dataset.horizons().get(h));
     specs
         .iter()
         .enumerate()
@@ -215,7 +214,7 @@ fn starts_and_ranges(
                 })?),
                 None => None,
             };
-            let sector_set = set.and_then(|h| h.sectors.get(s)).ok_or_else(|| {
+            let sector_set = prepared.sector_sets().get(s).ok_or_else(|| {
                 invalid(
                     path.clone(),
                     format!("horizon `{}` has no sector {}", prepared.horizon(), spec.sector),

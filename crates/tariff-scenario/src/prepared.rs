@@ -330,7 +330,7 @@ impl<'d> PreparedScenario<'d> {
     }
 
     /// The horizon's elasticity set of every sector.
-    fn sector_sets(&self) -> &'d [SectorSet] {
+    pub(crate) fn sector_sets(&self) -> &'d [SectorSet] {
         self.dataset.horizons().get(self.pricing.horizon).map_or(&[], |h| h.sectors.as_slice())
     }
 

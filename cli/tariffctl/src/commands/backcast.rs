@@ -16,7 +16,7 @@ use tariff_scenario::{
 };
 
 use super::{
-    run::{Compute, SolverArg, compute},
+    run::{SolverArg, apply_solver},
     source::{read_scenario, resolve_dataset},
 };
 
@@ -193,11 +193,13 @@ fn csv(out: &mut dyn Write, rows: &[BackcastRow<'_>]) -> anyhow::Result<()> {
 }
 
 pub fn run(args: BackcastArgs) -> anyhow::Result<()> {
-    let scenario = read_scenario(&args.scenario)?;
+    let mut scenario = read_scenario(&args.scenario)?;
+    apply_solver(&mut scenario, args.solver);
     let period = period_of(args.period.as_deref(), &scenario.observed_period, &args.scenario)?;
     let dataset = resolve_dataset(args.dataset.as_deref(), &scenario.dataset, args.scenario.parent())?;
     let observed = args.observed.load(&dataset)?;
-    let result = compute(&args.scenario, args.solver, Compute::Local { dataset: args.dataset.as_deref() })?;
+    let shown = args.scenario.display();
+    let result = tariff_scenario::run(&dataset, &scenario).map_err(|e| anyhow!("{shown}: {e}"))?;
     let rows = backcast(&result, &dataset, &observed, &period);
     if rows.is_empty() {
         anyhow::bail!("no observed figure for {period} in {}", args.observed.shown());

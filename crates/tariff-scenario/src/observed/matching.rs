@@ -34,9 +34,7 @@ pub fn backcast<'o>(
     period: &Period,
 ) -> Vec<BackcastRow<'o>> {
     observed
-        .observations
-        .iter()
-        .filter(|o| &o.period == period)
+        .of_period(*period)
         .map(|observation| BackcastRow { observation, model: model_change_pct(result, dataset, observation) })
         .collect()
 }

@@ -144,8 +144,8 @@ impl Observed {
     }
 
     /// The observations of one period, in file order.
-    pub fn of_period<'a>(&'a self, period: &'a Period) -> impl Iterator<Item = &'a Observation> + 'a {
-        self.observations.iter().filter(move |o| &o.period == period)
+    pub fn of_period(&self, period: Period) -> impl Iterator<Item = &Observation> {
+        self.observations.iter().filter(move |o| o.period == period)
     }
 
     /// A currency's appreciation against the US dollar from `base` to `period`,
