@@ -104,4 +104,21 @@ pub enum ModelError {
         /// Solver that produced it.
         solver: Solver,
     },
+    /// A sparse market's flow names an economy at or beyond `n`.
+    #[error("flow {index} ({exporter} -> {importer}) names an economy outside the market's {n}")]
+    FlowIndex {
+        /// Position of the flow in the market's list.
+        index: usize,
+        exporter: u32,
+        importer: u32,
+        n: usize,
+    },
+    /// A sparse market lists one (exporter, importer) pair twice.
+    #[error("flow {index} ({exporter} -> {importer}) is listed twice")]
+    DuplicateFlow {
+        /// Position of the second listing.
+        index: usize,
+        exporter: u32,
+        importer: u32,
+    },
 }

@@ -38,12 +38,14 @@ mod market;
 mod outcome;
 mod pricing;
 mod segmented;
+mod sparse;
 pub mod synthetic;
 
 pub use error::ModelError;
 pub use market::{Market, Pricing, SolveOptions, Solver, Structure};
 pub use outcome::{Diagnostics, EconomyOutcome, MarketOutcome};
 pub use pricing::solve_with;
+pub use sparse::{FlowOutcome, SparseFlow, SparseMarket, SparseOutcome, solve_sparse};
 pub use synthetic::synthetic_markets;
 
 /// Solves one sector market with the chosen solver.
