@@ -25,7 +25,9 @@ fn builtin_dataset(c: &mut Criterion) {
         let prepared = PreparedScenario::new(dataset, &scenario).unwrap();
         let base = prepared.base_rates();
         let rates = prepared.rates_at(prepared.dates[0]);
-        let markets: Vec<_> = (0..dataset.sectors.len()).map(|s| prepared.market(s, &base, &rates)).collect();
+        let markets: Vec<_> = (0..dataset.sectors.len())
+            .map(|s| prepared.market(s, &base, &rates).to_dense().unwrap())
+            .collect();
         let model_solver = if name == "exact" { Solver::Exact } else { Solver::Gsim };
         c.bench_function(&format!("builtin/model-solve-all-sectors/{name}"), |b| {
             b.iter(|| {

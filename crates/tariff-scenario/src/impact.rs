@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use tariff_model::{Market, MarketOutcome, ModelError, SolveOptions, Solver, solve_with};
+use tariff_model::{ModelError, SolveOptions, Solver, SparseFlow, SparseMarket, SparseOutcome, solve_sparse};
 use tariff_proto::v1 as pb;
 
 use crate::{
@@ -151,57 +151,67 @@ impl PreparedScenario<'_> {
 
     /// Solves sector `sector`'s market with the scenario's solver, market
     /// structure and exchange rates.
-    pub(crate) fn solve_market(&self, sector: usize, market: &Market) -> Result<MarketOutcome, ModelError> {
-        solve_with(market, self.solver, &SolveOptions::default(), &self.pricing.of_sector(sector))
+    pub(crate) fn solve_market(
+        &self,
+        sector: usize,
+        market: &SparseMarket,
+    ) -> Result<SparseOutcome, ModelError> {
+        solve_sparse(market, self.solver, &SolveOptions::default(), &self.pricing.of_sector(sector))
     }
 
-    /// One sector's market at the scenario's rates.
-    pub fn market(&self, sector: usize, base: &RateTable, rates: &RateTable) -> Market {
+    /// One sector's market at the scenario's rates: the flows the dataset has
+    /// rows for, in its order.
+    pub fn market(&self, sector: usize, base: &RateTable, rates: &RateTable) -> SparseMarket {
         let n = self.dataset.economies.len();
-        let factor = |pct: &f64| 1.0 + pct / 100.0;
+        let factor = |pct: f64| 1.0 + pct / 100.0;
         let elasticities: Vec<_> = (0..n).map(|i| self.elasticities(sector, i)).collect();
-        Market {
+        let flows = self.dataset.sector_flows(sector);
+        let (base, new) = (base.sector(sector), rates.sector(sector));
+        SparseMarket {
             n,
-            base_values: self.dataset.sector_flows(sector).to_vec(),
-            base_tariff: base.sector(sector).iter().map(factor).collect(),
-            new_tariff: rates.sector(sector).iter().map(factor).collect(),
+            flows: (0..flows.values.len())
+                .map(|i| SparseFlow {
+                    exporter: flows.exporters[i],
+                    importer: flows.importers[i],
+                    base_value: flows.values[i],
+                    base_tariff: factor(base.get(i).copied().unwrap_or(0.0)),
+                    new_tariff: factor(new.get(i).copied().unwrap_or(0.0)),
+                })
+                .collect(),
             import_demand: elasticities.iter().map(|e| e.import_demand).collect(),
             substitution: elasticities.iter().map(|e| e.substitution).collect(),
             supply: elasticities.iter().map(|e| e.supply).collect(),
         }
     }
 
-    fn sector_impact(&self, sector: usize, market: &Market, outcome: &MarketOutcome) -> pb::SectorImpact {
+    fn sector_impact(
+        &self,
+        sector: usize,
+        market: &SparseMarket,
+        outcome: &SparseOutcome,
+    ) -> pb::SectorImpact {
         let economies = &self.dataset.economies;
-        let n = economies.len();
         let mut flows = Vec::new();
-        for v in 0..n {
-            for r in 0..n {
-                let k = v * n + r;
-                let (before, after) =
-                    (market.base_values[k], outcome.new_values.get(k).copied().unwrap_or(0.0));
-                if before == 0.0 && after == 0.0 {
-                    continue;
-                }
-                let at = |v: &[f64]| v.get(k).copied().unwrap_or(1.0);
-                let pct = |ratio: f64| (ratio - 1.0) * 100.0;
-                let fx = outcome.exchange_rates.get(v).copied().unwrap_or(1.0);
-                flows.push(pb::FlowImpact {
-                    exporter: economies[v].code.clone(),
-                    importer: economies[r].code.clone(),
-                    value: Some(figures::change(before, after)),
-                    tariff_before_pct: (market.base_tariff[k] - 1.0) * 100.0,
-                    tariff_after_pct: (market.new_tariff[k] - 1.0) * 100.0,
-                    volume_change_pct: pct(at(&outcome.volume)),
-                    fob_price_change_pct: pct(at(&outcome.fob_price)),
-                    delivered_price_change_pct: pct(at(&outcome.delivered_price)),
-                    value_exporter_currency: Some(figures::change(
-                        before,
-                        outcome.values_in_exporter_currency().get(k).copied().unwrap_or(0.0),
-                    )),
-                    fob_price_change_exporter_currency_pct: pct(at(&outcome.fob_price) / fx),
-                });
+        for (flow, o) in market.flows.iter().zip(&outcome.flows) {
+            let (before, after) = (flow.base_value, o.new_value);
+            if before == 0.0 && after == 0.0 {
+                continue;
             }
+            let (v, r) = (flow.exporter as usize, flow.importer as usize);
+            let pct = |ratio: f64| (ratio - 1.0) * 100.0;
+            let fx = outcome.exchange_rates.get(v).copied().unwrap_or(1.0);
+            flows.push(pb::FlowImpact {
+                exporter: economies[v].code.clone(),
+                importer: economies[r].code.clone(),
+                value: Some(figures::change(before, after)),
+                tariff_before_pct: (flow.base_tariff - 1.0) * 100.0,
+                tariff_after_pct: (flow.new_tariff - 1.0) * 100.0,
+                volume_change_pct: pct(o.volume),
+                fob_price_change_pct: pct(o.fob_price),
+                delivered_price_change_pct: pct(o.delivered_price),
+                value_exporter_currency: Some(figures::change(before, o.new_value_exporter_currency)),
+                fob_price_change_exporter_currency_pct: pct(o.fob_price / fx),
+            });
         }
         pb::SectorImpact {
             sector: self.dataset.sectors[sector].code.clone(),

@@ -4,36 +4,42 @@
 
 use tariff_proto::v1::{Authority, measure::Mode};
 
+use std::sync::Arc;
+
 use crate::{
     Date,
+    dataset::FlowIndex,
     prepared::{PreparedMeasure, PreparedScenario},
 };
 
-/// The rates in force on every flow of the dataset at one date, in percent,
-/// indexed `[sector][exporter][importer]`.
+/// The rates in force on every flow of the dataset at one date, in percent, in
+/// the dataset's flow order (the pairs it has rows for).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateTable {
-    n: usize,
+    index: Arc<FlowIndex>,
     rates: Vec<f64>,
 }
 
 impl RateTable {
-    /// The rate of one flow, in percent (0 for domestic shipments).
+    /// The rate of one flow, in percent (0 for domestic shipments and for pairs
+    /// the dataset has no flow row for).
     pub fn rate_pct(&self, sector: usize, exporter: usize, importer: usize) -> f64 {
-        self.rates.get((sector * self.n + exporter) * self.n + importer).copied().unwrap_or(0.0)
+        self.index.find(sector, exporter, importer).and_then(|i| self.rates.get(i)).copied().unwrap_or(0.0)
     }
 
-    /// One sector's `n x n` block, row-major `[exporter][importer]`.
+    /// One sector's rates, in the order of [`Dataset::sector_flows`](crate::Dataset::sector_flows).
     pub fn sector(&self, sector: usize) -> &[f64] {
-        let n2 = self.n * self.n;
-        self.rates.get(sector * n2..(sector + 1) * n2).unwrap_or(&[])
+        self.rates.get(self.index.range(sector)).unwrap_or(&[])
     }
 }
 
 impl PreparedScenario<'_> {
     /// Base-year rates: the dataset's tariff rows as they stand (most specific wins).
     pub fn base_rates(&self) -> RateTable {
-        RateTable { n: self.dataset.economies.len(), rates: self.dataset.base_rate_table().to_vec() }
+        RateTable {
+            index: Arc::clone(self.dataset.flow_index()),
+            rates: self.dataset.base_rate_table().to_vec(),
+        }
     }
 
     /// The rates the scenario puts in force at `date`.
@@ -42,11 +48,16 @@ impl PreparedScenario<'_> {
             (0..self.dataset.agreements.len()).map(|a| self.agreement_active(a, date)).collect();
         let is_active =
             |agreement: Option<usize>| agreement.is_none_or(|a| active.get(a).copied().unwrap_or(false));
-        let measures: Vec<&PreparedMeasure> =
-            self.measures.iter().filter(|m| m.window.contains(date)).collect();
-        let mut applicable: Vec<&PreparedMeasure> = Vec::with_capacity(measures.len());
-        self.table(|s, v, r| {
-            let mut rate = self.base_row_rate(s, v, r, is_active);
+        // The measures in force, per importer: a flow looks only at its importer's.
+        let mut by_importer: Vec<Vec<&PreparedMeasure>> = vec![Vec::new(); self.dataset.economies.len()];
+        for m in self.measures.iter().filter(|m| m.window.contains(date)) {
+            if let Some(list) = by_importer.get_mut(m.importer) {
+                list.push(m);
+            }
+        }
+        let mut applicable: Vec<&PreparedMeasure> = Vec::new();
+        self.table(|s, i, v, r| {
+            let mut rate = self.base_row_rate(s, i, is_active);
             for (a, row) in self.dataset.agreement_rows(s, r) {
                 if !active.get(a).copied().unwrap_or(false) || !row.exporters.contains(&v) {
                     continue;
@@ -65,10 +76,8 @@ impl PreparedScenario<'_> {
                 }
             }
             applicable.clear();
-            applicable.extend(measures.iter().filter(|m| {
-                m.importer == r
-                    && m.exporters.get(v).copied().unwrap_or(false)
-                    && m.sectors.get(s).copied().unwrap_or(false)
+            applicable.extend(by_importer.get(r).into_iter().flatten().filter(|m| {
+                m.exporters.get(v).copied().unwrap_or(false) && m.sectors.get(s).copied().unwrap_or(false)
             }));
             let excluded = |authority: Authority| applicable.iter().any(|m| m.excludes.contains(&authority));
             for m in applicable.iter().filter(|m| !excluded(m.authority)) {
@@ -83,23 +92,23 @@ impl PreparedScenario<'_> {
         })
     }
 
-    fn table(&self, mut rate: impl FnMut(usize, usize, usize) -> f64) -> RateTable {
-        let n = self.dataset.economies.len();
-        let mut rates = Vec::with_capacity(self.dataset.sectors.len() * n * n);
+    /// The rate of every flow: `rate(sector, flow, exporter, importer)`, 0 for domestic shipments.
+    fn table(&self, mut rate: impl FnMut(usize, usize, usize, usize) -> f64) -> RateTable {
+        let index = self.dataset.flow_index();
+        let mut rates = Vec::with_capacity(index.len());
         for s in 0..self.dataset.sectors.len() {
-            for v in 0..n {
-                for r in 0..n {
-                    rates.push(if v == r { 0.0 } else { rate(s, v, r) });
-                }
+            for i in index.range(s) {
+                let (v, r) = index.pair(i);
+                rates.push(if v == r { 0.0 } else { rate(s, i, v, r) });
             }
         }
-        RateTable { n, rates }
+        RateTable { index: Arc::clone(index), rates }
     }
 
     /// The most specific base row whose basis is in force; a row granted under
     /// an agreement that is not in force falls back to the partner-wide rate.
-    fn base_row_rate(&self, s: usize, v: usize, r: usize, in_force: impl Fn(Option<usize>) -> bool) -> f64 {
-        let (specific, general) = self.dataset.base_rows(s, v, r);
+    fn base_row_rate(&self, s: usize, flow: usize, in_force: impl Fn(Option<usize>) -> bool) -> f64 {
+        let (specific, general) = self.dataset.base_rows(s, flow);
         specific
             .filter(|(_, agreement)| in_force(*agreement))
             .or(general)

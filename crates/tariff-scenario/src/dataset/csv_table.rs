@@ -20,6 +20,77 @@ pub(crate) struct Row<'t> {
     record: &'t csv::StringRecord,
 }
 
+fn reader_of<R: std::io::Read>(input: R) -> csv::Reader<R> {
+    // A large buffer: flows.csv of product-level data runs to hundreds of megabytes.
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
+/// Reads the header and checks it against the columns the format requires and allows.
+fn read_columns<R: std::io::Read>(
+    file: &str,
+    reader: &mut csv::Reader<R>,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<HashMap<String, usize>, DatasetError> {
+    let headers =
+        reader.headers().map_err(|e| DatasetError::at(file, 1, format!("unreadable header: {e}")))?.clone();
+    let mut columns = HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        if !required.contains(&name) && !optional.contains(&name) {
+            return Err(DatasetError::at(
+                file,
+                1,
+                format!("unknown column `{name}` (expected {})", required.join(",")),
+            ));
+        }
+        if columns.insert(name.to_owned(), i).is_some() {
+            return Err(DatasetError::at(file, 1, format!("column `{name}` appears twice")));
+        }
+    }
+    if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
+        return Err(DatasetError::at(
+            file,
+            1,
+            format!("missing column `{missing}` (expected {})", required.join(",")),
+        ));
+    }
+    Ok(columns)
+}
+
+/// Reads a CSV file row by row without keeping it: `each` sees every data row in
+/// file order (blank rows skipped), with the same checks and errors as
+/// [`CsvTable::parse`]. Memory stays that of one row, whatever the file's size.
+pub(crate) fn stream_rows<R: std::io::Read>(
+    file: &str,
+    input: R,
+    required: &[&str],
+    optional: &[&str],
+    mut each: impl FnMut(&Row<'_>) -> Result<(), DatasetError>,
+) -> Result<(), DatasetError> {
+    let mut reader = reader_of(input);
+    let columns = read_columns(file, &mut reader, required, optional)?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                return Err(DatasetError::at(file, line, format!("malformed row: {e}")));
+            }
+        }
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        each(&Row { file, line, columns: &columns, record: &record })?;
+    }
+}
+
 impl<'a> CsvTable<'a> {
     /// Parses `text`, requiring every column of `required` and refusing any
     /// column that is neither required nor in `optional`.
@@ -29,32 +100,8 @@ impl<'a> CsvTable<'a> {
         required: &[&str],
         optional: &[&str],
     ) -> Result<CsvTable<'a>, DatasetError> {
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| DatasetError::at(file, 1, format!("unreadable header: {e}")))?
-            .clone();
-        let mut columns = HashMap::new();
-        for (i, name) in headers.iter().enumerate() {
-            if !required.contains(&name) && !optional.contains(&name) {
-                return Err(DatasetError::at(
-                    file,
-                    1,
-                    format!("unknown column `{name}` (expected {})", required.join(",")),
-                ));
-            }
-            if columns.insert(name.to_owned(), i).is_some() {
-                return Err(DatasetError::at(file, 1, format!("column `{name}` appears twice")));
-            }
-        }
-        if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
-            return Err(DatasetError::at(
-                file,
-                1,
-                format!("missing column `{missing}` (expected {})", required.join(",")),
-            ));
-        }
+        let mut reader = reader_of(text.as_bytes());
+        let columns = read_columns(file, &mut reader, required, optional)?;
         let mut rows = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| {

@@ -2,15 +2,17 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    io::Read,
     path::{Path, PathBuf},
 };
 
 use serde::Deserialize;
 
 use super::{
-    Agreement, AgreementRate, Dataset, DatasetError, Economy, Provenance, Source, TariffRow,
-    csv_table::CsvTable,
+    Agreement, AgreementRate, Dataset, DatasetError, Economy, Source, TariffRow,
+    csv_table::{CsvTable, stream_rows},
     elasticity_files::{load_elasticities, load_sectors},
+    flows::{FlowBuilder, FlowTable},
     horizons::{Horizon, load_horizons},
 };
 use crate::Date;
@@ -30,6 +32,11 @@ pub trait FileSource {
     fn read(&self, name: &str) -> Result<Option<String>, DatasetError>;
     /// How to name the file in errors.
     fn name_of(&self, name: &str) -> String;
+    /// The file as a stream, `None` when it does not exist: the large files
+    /// (flows, tariffs) are read through this, never whole.
+    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + '_>>, DatasetError> {
+        Ok(self.read(name)?.map(|text| Box::new(std::io::Cursor::new(text.into_bytes())) as Box<dyn Read>))
+    }
 }
 
 /// A dataset folder on disk.
@@ -48,6 +55,15 @@ impl FileSource for DirSource {
 
     fn name_of(&self, name: &str) -> String {
         self.0.join(name).display().to_string()
+    }
+
+    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + '_>>, DatasetError> {
+        let path = self.0.join(name);
+        match std::fs::File::open(&path) {
+            Ok(file) => Ok(Some(Box::new(file))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DatasetError::in_file(&path.display().to_string(), e.to_string())),
+        }
     }
 }
 
@@ -131,8 +147,8 @@ pub(super) fn valid_code(code: &str) -> bool {
         && code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// How large a dataset may be: the model solves one `n x n` market per sector,
-/// so economies weigh quadratically.
+/// How large a dataset may be. Flows are stored sparsely, so rows weigh
+/// linearly; the economies bound the size of one sector market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DatasetLimits {
     pub max_economies: usize,
@@ -141,7 +157,7 @@ pub struct DatasetLimits {
 
 impl Default for DatasetLimits {
     fn default() -> Self {
-        DatasetLimits { max_economies: 250, max_sectors: 1000 }
+        DatasetLimits { max_economies: 250, max_sectors: 20_000 }
     }
 }
 
@@ -212,16 +228,11 @@ impl Dataset {
         let codes = Codes { economies: &economy_index, sectors: &sector_index };
 
         let n = economies.len();
-        let mut flows = vec![0.0; sectors.len() * n * n];
-        let mut provenance = vec![None; flows.len()];
-        load_flows(
-            &files.name_of(FLOWS_CSV),
-            &read(FLOWS_CSV)?,
-            &codes,
-            &source_ids,
-            &mut flows,
-            &mut provenance,
-        )?;
+        let open = |name: &str| -> Result<Box<dyn Read + '_>, DatasetError> {
+            files.open(name)?.ok_or_else(|| DatasetError::in_file(&files.name_of(name), "file is missing"))
+        };
+        let source_list: Vec<String> = meta.sources.iter().map(|s| s.id.clone()).collect();
+        let flows = load_flows(&files.name_of(FLOWS_CSV), open(FLOWS_CSV)?, &codes, source_list)?;
 
         let mut elasticities = Vec::with_capacity(sectors.len() * n);
         for s in &sectors {
@@ -246,7 +257,7 @@ impl Dataset {
             None => Vec::new(),
         };
         let tariffs_file = files.name_of(TARIFFS_CSV);
-        let tariffs = load_tariffs(&tariffs_file, &read(TARIFFS_CSV)?, &codes)?;
+        let tariffs = load_tariffs(&tariffs_file, open(TARIFFS_CSV)?, &codes)?;
 
         let dataset = Dataset {
             id: meta.id,
@@ -265,11 +276,11 @@ impl Dataset {
             tariffs,
             agreements,
             flows,
-            provenance,
             horizons,
             economy_index,
             sector_index,
-            tariff_lookup: Vec::new(),
+            general_rows: Vec::new(),
+            specific_rows: Vec::new(),
             tariff_agreement: Vec::new(),
             agreement_rows: Vec::new(),
             base_rates: Vec::new(),
@@ -362,64 +373,62 @@ fn load_economies(file: &str, text: &str) -> Result<Vec<Economy>, DatasetError> 
 
 fn load_flows(
     file: &str,
-    text: &str,
+    input: impl Read,
     codes: &Codes<'_>,
-    source_ids: &HashSet<&str>,
-    flows: &mut [f64],
-    provenance: &mut [Option<Provenance>],
-) -> Result<(), DatasetError> {
-    let table =
-        CsvTable::parse(file, text, &["exporter", "importer", "sector", "value", "source", "quality"], &[])?;
-    let n = codes.economies.len();
-    for row in table.rows() {
-        let exporter = codes.economy(&row, "exporter")?;
-        let importer = codes.economy(&row, "importer")?;
-        let sector = codes.sector(&row, "sector")?;
-        let value = row.number("value")?;
-        if value < 0.0 {
-            return Err(row.error(format!("value {value} is negative")));
-        }
-        let source = row.required("source")?;
-        if !source_ids.contains(source) {
-            return Err(row.error(format!("source `{source}` is not listed in dataset.toml")));
-        }
-        let quality = row.quality("quality")?;
-        let index = (sector * n + exporter) * n + importer;
-        let (Some(slot), Some(prov)) = (flows.get_mut(index), provenance.get_mut(index)) else {
-            return Err(row.error("flow index out of range"));
-        };
-        if prov.is_some() {
-            return Err(row.error("this exporter, importer and sector already has a row"));
-        }
-        *slot = value;
-        *prov = Some(Provenance { source: source.to_owned(), quality });
-    }
-    Ok(())
+    sources: Vec<String>,
+) -> Result<FlowTable, DatasetError> {
+    let source_index: HashMap<&str, usize> =
+        sources.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+    let mut builder = FlowBuilder::new(codes.sectors.len(), sources.clone());
+    stream_rows(
+        file,
+        input,
+        &["exporter", "importer", "sector", "value", "source", "quality"],
+        &[],
+        |row| {
+            let exporter = codes.economy(row, "exporter")?;
+            let importer = codes.economy(row, "importer")?;
+            let sector = codes.sector(row, "sector")?;
+            let value = row.number("value")?;
+            if value < 0.0 {
+                return Err(row.error(format!("value {value} is negative")));
+            }
+            let source = row.required("source")?;
+            let Some(&source) = source_index.get(source) else {
+                return Err(row.error(format!("source `{source}` is not listed in dataset.toml")));
+            };
+            let quality = row.quality("quality")?;
+            builder.push(row.line(), (sector, exporter, importer), value, source, quality);
+            Ok(())
+        },
+    )?;
+    builder.finish(file)
 }
 
-fn load_tariffs(file: &str, text: &str, codes: &Codes<'_>) -> Result<Vec<TariffRow>, DatasetError> {
-    let table = CsvTable::parse(file, text, &["importer", "exporter", "sector", "rate_pct", "basis"], &[])?;
+fn load_tariffs(file: &str, input: impl Read, codes: &Codes<'_>) -> Result<Vec<TariffRow>, DatasetError> {
     let mut rows: Vec<TariffRow> = Vec::new();
-    for row in table.rows() {
-        let importer = codes.economy(&row, "importer")?;
+    let mut seen: HashSet<(usize, Option<usize>, usize)> = HashSet::new();
+    stream_rows(file, input, &["importer", "exporter", "sector", "rate_pct", "basis"], &[], |row| {
+        let importer = codes.economy(row, "importer")?;
         let exporter = match row.required("exporter")? {
             "*" => None,
-            _ => Some(codes.economy(&row, "exporter")?),
+            _ => Some(codes.economy(row, "exporter")?),
         };
         if exporter == Some(importer) {
             return Err(row.error("a tariff on an economy's own goods (domestic shipments) is not allowed"));
         }
-        let sector = codes.sector(&row, "sector")?;
+        let sector = codes.sector(row, "sector")?;
         let rate_pct = row.number("rate_pct")?;
         if rate_pct < 0.0 {
             return Err(row.error(format!("rate_pct {rate_pct} is negative")));
         }
         let basis = row.required("basis")?.to_owned();
-        if rows.iter().any(|t| t.importer == importer && t.exporter == exporter && t.sector == sector) {
+        if !seen.insert((importer, exporter, sector)) {
             return Err(row.error("this importer, exporter and sector already has a rate"));
         }
         rows.push(TariffRow { importer, exporter, sector, rate_pct, basis });
-    }
+        Ok(())
+    })?;
     Ok(rows)
 }
 
@@ -493,27 +502,28 @@ fn load_agreements(file: &str, text: &str, codes: &Codes<'_>) -> Result<Vec<Agre
     Ok(agreements)
 }
 
-/// Every import flow needs a base rate, or the model would silently treat it as duty-free.
+/// Every import flow needs a base rate, or the model would silently treat it as
+/// duty-free. Reports the first such flow in (sector, importer, exporter) order.
 fn check_base_rates(dataset: &Dataset, file: &str) -> Result<(), DatasetError> {
-    let n = dataset.economies.len();
+    let mut first: Option<(usize, usize, usize)> = None;
     for s in 0..dataset.sectors.len() {
-        for r in 0..n {
-            for v in (0..n).filter(|&v| v != r && dataset.flow(s, v, r) > 0.0) {
-                let covered = dataset
-                    .tariffs
-                    .iter()
-                    .any(|t| t.importer == r && t.sector == s && t.exporter.is_none_or(|x| x == v));
-                if !covered {
-                    let (imp, exp, sec) =
-                        (&dataset.economies[r].code, &dataset.economies[v].code, &dataset.sectors[s].code);
-                    return Err(DatasetError::in_file(
-                        file,
-                        format!(
-                            "no base rate for {sec} from {exp} into {imp} (add a row `{imp},*,{sec},RATE,MFN`)"
-                        ),
-                    ));
-                }
+        for i in dataset.flows.index.range(s) {
+            let (v, r) = dataset.flows.index.pair(i);
+            if v == r || dataset.flows.values[i] <= 0.0 {
+                continue;
             }
+            let (specific, general) = dataset.base_rows(s, i);
+            if specific.is_none() && general.is_none() && first.is_none_or(|f| (s, r, v) < f) {
+                first = Some((s, r, v));
+            }
+        }
+        if let Some((s, r, v)) = first {
+            let (imp, exp, sec) =
+                (&dataset.economies[r].code, &dataset.economies[v].code, &dataset.sectors[s].code);
+            return Err(DatasetError::in_file(
+                file,
+                format!("no base rate for {sec} from {exp} into {imp} (add a row `{imp},*,{sec},RATE,MFN`)"),
+            ));
         }
     }
     Ok(())

@@ -4,15 +4,18 @@
 mod builtin;
 pub(crate) mod csv_table;
 mod elasticity_files;
+mod flows;
 mod horizons;
 mod load;
 mod proto;
 
-use std::{collections::HashMap, fmt};
+use std::{collections::HashMap, fmt, sync::Arc};
 
 use crate::Date;
 
 pub use builtin::{BUILTIN_DATASETS, DEFAULT_DATASET, builtin};
+pub(crate) use flows::FlowIndex;
+pub use flows::SectorFlows;
 pub use horizons::{Horizon, LONG_RUN, SHORT_RUN, SectorSet};
 pub use load::{DatasetLimits, DirSource, FileSource};
 pub use tariff_model::Structure;
@@ -174,8 +177,9 @@ pub struct Agreement {
     pub source: String,
 }
 
-/// A loaded, validated dataset. Matrices are indexed `[sector][exporter][importer]`
-/// by the positions of `sectors` and `economies`.
+/// A loaded, validated dataset. Sectors and economies are indexed by their
+/// positions in `sectors` and `economies`; flows are stored per sector, only
+/// those the dataset has a row for ([`Dataset::sector_flows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub id: String,
@@ -189,30 +193,27 @@ pub struct Dataset {
     pub sectors: Vec<Sector>,
     pub tariffs: Vec<TariffRow>,
     pub agreements: Vec<Agreement>,
-    flows: Vec<f64>,
-    provenance: Vec<Option<Provenance>>,
+    flows: flows::FlowTable,
     /// The elasticity sets: the long run first, then those of `horizons.csv`.
     horizons: Vec<Horizon>,
     economy_index: HashMap<String, usize>,
     sector_index: HashMap<String, usize>,
-    /// Per `[sector][importer]`: the partner-wide row and the row for each exporter,
-    /// as positions in `tariffs` (resolution looks these up for every flow).
-    tariff_lookup: Vec<TariffLookup>,
+    /// Per `[sector][importer]`: the partner-wide base row, as a position in
+    /// `tariffs` (`NO_ROW` when there is none).
+    general_rows: Vec<u32>,
+    /// Per flow: the base row for its exporter, if any (`NO_ROW`).
+    specific_rows: Vec<u32>,
     /// Per row of `tariffs`: the agreement its basis names, if any.
     tariff_agreement: Vec<Option<usize>>,
     /// Per `[sector][importer]`: the staged agreement rows that touch it, as
     /// (agreement, row) positions.
     agreement_rows: Vec<Vec<(usize, usize)>>,
-    /// The base-year rate of every flow, `[sector][exporter][importer]`.
+    /// The base-year rate of every flow, in flow order.
     base_rates: Vec<f64>,
 }
 
-/// Where one importer's base rows for one sector are.
-#[derive(Debug, Clone, PartialEq)]
-struct TariffLookup {
-    general: Option<usize>,
-    by_exporter: Vec<Option<usize>>,
-}
+/// No tariff row.
+const NO_ROW: u32 = u32::MAX;
 
 /// A base tariff row with the agreement it was granted under, if any.
 pub(crate) type BaseRow<'a> = (&'a TariffRow, Option<usize>);
@@ -238,32 +239,31 @@ impl Dataset {
         self.economies.iter().any(|e| e.groups.iter().any(|g| g == tag))
     }
 
-    fn flow_index(&self, sector: usize, exporter: usize, importer: usize) -> usize {
-        let n = self.economies.len();
-        (sector * n + exporter) * n + importer
-    }
-
-    /// Base-year shipments from `exporter` to `importer` (domestic on the diagonal).
+    /// Base-year shipments from `exporter` to `importer` (domestic on the
+    /// diagonal); 0 for a pair the dataset has no row for.
     pub fn flow(&self, sector: usize, exporter: usize, importer: usize) -> f64 {
-        self.flows.get(self.flow_index(sector, exporter, importer)).copied().unwrap_or(0.0)
+        self.flows.value(sector, exporter, importer)
     }
 
-    /// The `n x n` flow matrix of one sector, row-major `[exporter][importer]`.
-    pub fn sector_flows(&self, sector: usize) -> &[f64] {
-        let n2 = self.economies.len() * self.economies.len();
-        self.flows.get(sector * n2..(sector + 1) * n2).unwrap_or(&[])
+    /// One sector's flows: the pairs the dataset has rows for, sorted by
+    /// (exporter, importer).
+    pub fn sector_flows(&self, sector: usize) -> SectorFlows<'_> {
+        self.flows.sector(sector)
     }
 
     /// Where a flow figure comes from; `None` for a pair the dataset has no row for (zero).
     pub fn provenance(&self, sector: usize, exporter: usize, importer: usize) -> Option<&Provenance> {
-        self.provenance.get(self.flow_index(sector, exporter, importer)).and_then(Option::as_ref)
+        self.flows.provenance(sector, exporter, importer)
     }
 
     /// The number of flow rows, and how many of them are estimated.
     pub fn flow_row_counts(&self) -> (usize, usize) {
-        let rows = self.provenance.iter().flatten();
-        let estimated = rows.clone().filter(|p| p.quality == Quality::Estimated).count();
-        (rows.count(), estimated)
+        self.flows.row_counts()
+    }
+
+    /// Which pair each stored flow is, and where each sector's flows are.
+    pub(crate) fn flow_index(&self) -> &Arc<FlowIndex> {
+        &self.flows.index
     }
 
     /// The long-run elasticities of one economy in one sector.
@@ -292,42 +292,62 @@ impl Dataset {
         self.horizons.iter().position(|h| h.name == name)
     }
 
-    /// The most specific base rows of a flow: (the exporter's own, the partner-wide).
-    pub(crate) fn base_rows(
-        &self,
-        sector: usize,
-        exporter: usize,
-        importer: usize,
-    ) -> (Option<BaseRow<'_>>, Option<BaseRow<'_>>) {
-        let row =
-            |i: usize| self.tariffs.get(i).map(|t| (t, self.tariff_agreement.get(i).copied().flatten()));
-        let Some(lookup) = self.tariff_lookup.get(sector * self.economies.len() + importer) else {
-            return (None, None);
+    /// The most specific base rows of flow `flow` (a position in flow order) of
+    /// sector `sector`: (the exporter's own, the partner-wide).
+    pub(crate) fn base_rows(&self, sector: usize, flow: usize) -> (Option<BaseRow<'_>>, Option<BaseRow<'_>>) {
+        let row = |i: u32| {
+            (i != NO_ROW)
+                .then(|| self.tariffs.get(i as usize))
+                .flatten()
+                .map(|t| (t, self.tariff_agreement.get(i as usize).copied().flatten()))
         };
-        let specific = lookup.by_exporter.get(exporter).copied().flatten().and_then(row);
-        (specific, lookup.general.and_then(row))
+        let (_, importer) = self.flows.index.pair(flow);
+        let general = self.general_rows.get(sector * self.economies.len() + importer).copied();
+        (self.specific_rows.get(flow).copied().and_then(row), general.and_then(row))
     }
 
-    /// Indexes the base rows and their agreements once, after loading.
+    /// Indexes the base rows and their agreements once, after loading: in time
+    /// linear in the tariff rows and the flows.
     fn index_tariffs(&mut self) {
         let n = self.economies.len();
-        let empty = TariffLookup { general: None, by_exporter: vec![None; n] };
-        let mut lookup = vec![empty; self.sectors.len() * n];
+        let mut general = vec![NO_ROW; self.sectors.len() * n];
+        let mut specific: HashMap<(usize, usize, usize), u32> = HashMap::new();
         for (i, t) in self.tariffs.iter().enumerate() {
-            if let Some(slot) = lookup.get_mut(t.sector * n + t.importer) {
-                match t.exporter {
-                    None => slot.general = Some(i),
-                    Some(v) => {
-                        if let Some(e) = slot.by_exporter.get_mut(v) {
-                            *e = Some(i);
-                        }
+            let i = u32::try_from(i).unwrap_or(NO_ROW);
+            match t.exporter {
+                None => {
+                    if let Some(slot) = general.get_mut(t.sector * n + t.importer) {
+                        *slot = i;
+                    }
+                }
+                Some(v) => {
+                    specific.insert((t.sector, v, t.importer), i);
+                }
+            }
+        }
+        let index = Arc::clone(&self.flows.index);
+        let mut specific_rows = vec![NO_ROW; index.len()];
+        if !specific.is_empty() {
+            for s in 0..index.sectors() {
+                for i in index.range(s) {
+                    let (v, r) = index.pair(i);
+                    if let Some(&row) = specific.get(&(s, v, r)) {
+                        specific_rows[i] = row;
                     }
                 }
             }
         }
+        self.general_rows = general;
+        self.specific_rows = specific_rows;
+        let agreement_of: HashMap<&str, usize> = self
+            .agreements
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(a, agreement)| (agreement.code.as_str(), a))
+            .collect();
         self.tariff_agreement =
-            self.tariffs.iter().map(|t| self.agreements.iter().position(|a| a.code == t.basis)).collect();
-        self.tariff_lookup = lookup;
+            self.tariffs.iter().map(|t| agreement_of.get(t.basis.as_str()).copied()).collect();
         let mut agreement_rows = vec![Vec::new(); self.sectors.len() * n];
         for (a, agreement) in self.agreements.iter().enumerate() {
             for (i, row) in agreement.rates.iter().enumerate() {
@@ -337,14 +357,13 @@ impl Dataset {
             }
         }
         self.agreement_rows = agreement_rows;
-        let mut base_rates = Vec::with_capacity(self.sectors.len() * n * n);
-        for s in 0..self.sectors.len() {
-            for v in 0..n {
-                for r in 0..n {
-                    let (specific, general) = self.base_rows(s, v, r);
-                    let rate = specific.or(general).map_or(0.0, |(t, _)| t.rate_pct);
-                    base_rates.push(if v == r { 0.0 } else { rate });
-                }
+        let mut base_rates = Vec::with_capacity(index.len());
+        for s in 0..index.sectors() {
+            for i in index.range(s) {
+                let (v, r) = index.pair(i);
+                let (specific, general) = self.base_rows(s, i);
+                let rate = specific.or(general).map_or(0.0, |(t, _)| t.rate_pct);
+                base_rates.push(if v == r { 0.0 } else { rate });
             }
         }
         self.base_rates = base_rates;
@@ -363,7 +382,7 @@ impl Dataset {
         })
     }
 
-    /// The base-year rates of every flow, `[sector][exporter][importer]`.
+    /// The base-year rates of every flow, in flow order.
     pub(crate) fn base_rate_table(&self) -> &[f64] {
         &self.base_rates
     }

@@ -6,7 +6,7 @@
 //! sector figures and totals), so factors of exactly 1 give the point
 //! estimate's figures to the last bit.
 
-use tariff_model::{Market, ModelError};
+use tariff_model::{ModelError, SparseMarket};
 use tariff_proto::v1 as pb;
 
 use super::{
@@ -22,7 +22,7 @@ pub(crate) struct DateMarkets {
     pub(crate) dates: Vec<Date>,
     /// Per date, per sector: its market, or `None` where the sector's rates are
     /// those of the date before (its figures carry over, as in the point estimate).
-    markets: Vec<Vec<Option<Market>>>,
+    markets: Vec<Vec<Option<SparseMarket>>>,
 }
 
 /// A sector market that would not solve at some factors.
@@ -109,7 +109,7 @@ impl PreparedScenario<'_> {
 }
 
 /// The market with each elasticity multiplied by its group's factor.
-fn scaled_market(market: &Market, sector: usize, factors: &[f64]) -> Market {
+fn scaled_market(market: &SparseMarket, sector: usize, factors: &[f64]) -> SparseMarket {
     let factor = |p: Parameter| factors.get(group_index(sector, p)).copied().unwrap_or(1.0);
     let mut m = market.clone();
     for p in PARAMETERS {
