@@ -31,7 +31,7 @@ fn draws_on_one_thread(c: &mut Criterion) {
     for (name, text) in scenarios {
         let scenario = with_draws(text);
         let prepared = prepare_builtin(&scenario).unwrap();
-        let one_thread = EvaluateOptions { threads: 1 };
+        let one_thread = EvaluateOptions { threads: 1, ..Default::default() };
         group.bench_function(format!("{name}/10000-draws-1-thread"), |b| {
             b.iter(|| {
                 black_box(prepared.evaluate_with(&one_thread, &mut |_| ControlFlow::Continue(())).unwrap())

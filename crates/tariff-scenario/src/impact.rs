@@ -1,7 +1,10 @@
 //! Runs a prepared scenario: resolves the rates at each date, solves every sector
 //! market with the model, and reports the figures as a `ScenarioResult`.
 
-use std::ops::ControlFlow;
+use std::{
+    ops::ControlFlow,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+};
 
 use tariff_model::{ModelError, SolveOptions, Solver, SparseFlow, SparseMarket, SparseOutcome, solve_sparse};
 use tariff_proto::v1 as pb;
@@ -12,6 +15,7 @@ use crate::{
     pricing::structure_proto,
     resolve::RateTable,
     uncertainty::{EvaluateOptions, MergeError},
+    views::FlowSelection,
 };
 
 /// How far an evaluation has got: units of the current stage done out of all
@@ -85,9 +89,20 @@ impl PreparedScenario<'_> {
         &self,
         progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<pb::ScenarioResult, EvaluateError> {
+        self.point_estimate_with(&EvaluateOptions::default(), progress)
+    }
+
+    /// [`PreparedScenario::point_estimate`] with the sector markets solved on
+    /// `options.threads` threads, keeping the flows `options.flows` selects.
+    pub fn point_estimate_with(
+        &self,
+        options: &EvaluateOptions,
+        progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<pb::ScenarioResult, EvaluateError> {
         let dataset = self.dataset;
         let sectors = dataset.sectors.len();
         let total = u32::try_from(self.dates.len() * sectors).unwrap_or(u32::MAX);
+        let selection = options.flows.clone().unwrap_or_else(FlowSelection::all);
         let base = self.base_rates();
         let mut previous: Option<(RateTable, Vec<pb::SectorImpact>)> = None;
         let mut impacts = Vec::with_capacity(self.dates.len());
@@ -97,38 +112,40 @@ impl PreparedScenario<'_> {
             // solves of each date, and each sector's solve at trace level.
             let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_at(date));
             let solving = tracing::debug_span!("solve", %date, sectors).entered();
-            let mut sector_impacts = Vec::with_capacity(sectors);
-            for s in 0..sectors {
-                // Timelines repeat most sectors' rates from one date to the next: reuse those solves.
-                let unchanged = previous.as_ref().filter(|(prev, _)| prev.sector(s) == rates.sector(s));
-                let impact = match unchanged.and_then(|(_, impacts)| impacts.get(s)) {
-                    Some(same) => same.clone(),
-                    None => {
-                        let _sector =
-                            tracing::trace_span!("solve_sector", sector = %dataset.sectors[s].code).entered();
-                        let market = self.market(s, &base, &rates);
-                        let outcome = self.solve_market(s, &market).map_err(|source| {
-                            EvaluateError::Model { sector: dataset.sectors[s].code.clone(), date, source }
-                        })?;
-                        self.sector_impact(s, &market, &outcome)
-                    }
-                };
-                sector_impacts.push(impact);
-                done += 1;
-                let stage = format!("{date} {}", dataset.sectors[s].code);
-                if progress(&Progress { done, total, stage }).is_break() {
-                    return Err(EvaluateError::Cancelled);
-                }
+            // Timelines repeat most sectors' rates from one date to the next: reuse those solves.
+            let mut sector_impacts: Vec<Option<pb::SectorImpact>> = (0..sectors)
+                .map(|s| {
+                    let same = previous.as_ref().filter(|(prev, _)| prev.sector(s) == rates.sector(s));
+                    same.and_then(|(_, impacts)| impacts.get(s).cloned())
+                })
+                .collect();
+            let todo: Vec<usize> = (0..sectors).filter(|&s| sector_impacts[s].is_none()).collect();
+            let reused = u32::try_from(sectors - todo.len()).unwrap_or(u32::MAX);
+            done = done.saturating_add(reused);
+            let solved =
+                self.solve_sectors(date, &todo, (&base, &rates), &selection, options.threads(), &mut |s| {
+                    done += 1;
+                    let stage = format!("{date} {}", dataset.sectors[s].code);
+                    progress(&Progress { done, total, stage })
+                })?;
+            for (s, impact) in todo.into_iter().zip(solved) {
+                sector_impacts[s] = Some(impact);
             }
             drop(solving);
+            let mut sector_impacts: Vec<pb::SectorImpact> = sector_impacts.into_iter().flatten().collect();
+            let economies = figures::economy_totals(dataset, &sector_impacts);
+            let diagnostics = figures::worst_diagnostics(self.solver, &sector_impacts);
+            // Reuse needs the sectors as solved; the date keeps the view's flows.
+            let kept = sector_impacts.clone();
+            crate::views::keep_top(&mut sector_impacts, selection.top());
             impacts.push(pb::Impact {
                 date: date.to_string(),
-                economies: figures::economy_totals(dataset, &sector_impacts),
-                diagnostics: Some(figures::worst_diagnostics(self.solver, &sector_impacts)),
-                sectors: sector_impacts.clone(),
+                economies,
+                diagnostics: Some(diagnostics),
+                sectors: sector_impacts,
                 ..Default::default()
             });
-            previous = Some((rates, sector_impacts));
+            previous = Some((rates, kept));
         }
         let (uncertainty, sensitivity) = self.uncertainty_parts(progress)?;
         for (impact, rows) in impacts.iter_mut().zip(sensitivity) {
@@ -146,7 +163,93 @@ impl PreparedScenario<'_> {
             uncertainty,
             horizon: self.horizon().to_owned(),
             exchange_rates: self.pricing.moves.clone(),
+            view: options.flows.as_ref().map(|f| f.options().clone()),
         })
+    }
+
+    /// Solves the sectors `todo` at `date` on up to `threads` threads, in any
+    /// order, and returns their impacts in `todo`'s order. `solved` hears of
+    /// each sector as it is done, on this thread; `Break` stops every thread.
+    /// A failure reports the first failing sector in `todo`'s order, so the
+    /// error does not depend on the threads.
+    fn solve_sectors(
+        &self,
+        date: Date,
+        todo: &[usize],
+        (base, rates): (&RateTable, &RateTable),
+        selection: &FlowSelection,
+        threads: usize,
+        solved: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Vec<pb::SectorImpact>, EvaluateError> {
+        let dataset = self.dataset;
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let parent = tracing::Span::current();
+        let work = || {
+            let mut out = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&s) = todo.get(i) else { break };
+                let _sector =
+                    tracing::trace_span!(parent: &parent, "solve_sector", sector = %dataset.sectors[s].code)
+                        .entered();
+                let market = self.market(s, base, rates);
+                let impact = self
+                    .solve_market(s, &market)
+                    .map(|outcome| self.sector_impact(s, &market, &outcome, selection))
+                    .map_err(|source| EvaluateError::Model {
+                        sector: dataset.sectors[s].code.clone(),
+                        date,
+                        source,
+                    });
+                out.push((i, impact));
+            }
+            out
+        };
+        let mut results: Vec<Option<Result<pb::SectorImpact, EvaluateError>>> = Vec::new();
+        results.resize_with(todo.len(), || None);
+        let mut cancelled = false;
+        let threads = threads.clamp(1, todo.len().max(1));
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            for _ in 1..threads {
+                let tx = tx.clone();
+                let work = &work;
+                scope.spawn(move || {
+                    for item in work() {
+                        if tx.send(item).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            // This thread works too, then hears of the others' sectors.
+            let mine = work();
+            let mut record = |(i, impact): (usize, Result<pb::SectorImpact, EvaluateError>)| {
+                let failed = impact.is_err();
+                if let (Some(slot), Some(&s)) = (results.get_mut(i), todo.get(i)) {
+                    *slot = Some(impact);
+                    if failed || (!cancelled && solved(s).is_break()) {
+                        cancelled |= !failed;
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            };
+            mine.into_iter().for_each(&mut record);
+            rx.into_iter().for_each(&mut record);
+        });
+        // The first failure in todo's order (the sectors before it may not all have run).
+        if let Some(i) = results.iter().position(|r| matches!(r, Some(Err(_)))) {
+            if let Some(Some(Err(e))) = results.into_iter().nth(i) {
+                return Err(e);
+            }
+            return Err(EvaluateError::Cancelled);
+        }
+        if cancelled {
+            return Err(EvaluateError::Cancelled);
+        }
+        results.into_iter().map(|r| r.unwrap_or(Err(EvaluateError::Cancelled))).collect()
     }
 
     /// Solves sector `sector`'s market with the scenario's solver, market
@@ -189,15 +292,22 @@ impl PreparedScenario<'_> {
         sector: usize,
         market: &SparseMarket,
         outcome: &SparseOutcome,
+        selection: &FlowSelection,
     ) -> pb::SectorImpact {
         let economies = &self.dataset.economies;
         let mut flows = Vec::new();
+        let keep = selection.keeps_sector(sector);
+        let mut flow_count = 0u64;
         for (flow, o) in market.flows.iter().zip(&outcome.flows) {
             let (before, after) = (flow.base_value, o.new_value);
             if before == 0.0 && after == 0.0 {
                 continue;
             }
+            flow_count += 1;
             let (v, r) = (flow.exporter as usize, flow.importer as usize);
+            if !keep || !selection.keeps_flow(v, r) {
+                continue;
+            }
             let pct = |ratio: f64| (ratio - 1.0) * 100.0;
             let fx = outcome.exchange_rates.get(v).copied().unwrap_or(1.0);
             flows.push(pb::FlowImpact {
@@ -213,7 +323,8 @@ impl PreparedScenario<'_> {
                 fob_price_change_exporter_currency_pct: pct(o.fob_price / fx),
             });
         }
-        pb::SectorImpact {
+        let mut impact = pb::SectorImpact {
+            flow_count,
             sector: self.dataset.sectors[sector].code.clone(),
             economies: outcome
                 .economies
@@ -228,6 +339,9 @@ impl PreparedScenario<'_> {
                 iterations: outcome.diagnostics.iterations,
                 residual: outcome.diagnostics.residual,
             }),
-        }
+        };
+        // The date keeps its `top` flows over all sectors: they are among each sector's `top`.
+        crate::views::keep_top(std::slice::from_mut(&mut impact), selection.top());
+        impact
     }
 }

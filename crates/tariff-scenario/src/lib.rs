@@ -36,6 +36,7 @@ mod pricing;
 mod resolve;
 mod scenario_file;
 mod uncertainty;
+mod views;
 mod violation;
 
 use std::ops::ControlFlow;
@@ -54,6 +55,7 @@ pub use uncertainty::{
     DEFAULT_CHUNK_DRAWS, DRAWS_STAGE, EvaluateOptions, FIGURES, MergeError, SENSITIVITY_STAGE, band_of,
     chunk_draws, figure_of, figure_of_impact, figure_position, merge_draws,
 };
+pub use views::FlowSelection;
 pub use violation::{FieldViolation, Violations};
 
 /// Why a scenario produced no result.

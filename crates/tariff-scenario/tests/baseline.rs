@@ -32,10 +32,12 @@ fn without_new_figures(mut result: ScenarioResult) -> ScenarioResult {
     };
     result.horizon.clear();
     result.exchange_rates.clear();
+    result.view = None;
     for impact in &mut result.impacts {
         impact.economies.iter_mut().for_each(clear_economy);
         for sector in &mut impact.sectors {
             sector.market_structure = 0;
+            sector.flow_count = 0;
             sector.economies.iter_mut().for_each(clear_economy);
             for flow in &mut sector.flows {
                 flow.volume_change_pct = 0.0;

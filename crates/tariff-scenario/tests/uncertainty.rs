@@ -41,7 +41,7 @@ fn quiet(_: &tariff_scenario::Progress) -> ControlFlow<()> {
 }
 
 fn evaluate(scenario: &Scenario, threads: usize) -> pb::ScenarioResult {
-    prepared(scenario).evaluate_with(&EvaluateOptions { threads }, &mut quiet).unwrap()
+    prepared(scenario).evaluate_with(&EvaluateOptions { threads, ..Default::default() }, &mut quiet).unwrap()
 }
 
 fn bits(x: f64) -> u64 {
@@ -115,13 +115,15 @@ fn the_same_seed_gives_the_same_bytes_on_one_thread_or_four() {
 fn chunks_merged_in_any_order_give_the_bytes_of_one_run() {
     let scenario = autos(Uncertainty { chunk_draws: 70, ..draws(300, 7) });
     let p = prepared(&scenario);
-    let whole = p.evaluate_with(&EvaluateOptions { threads: 1 }, &mut quiet).unwrap();
+    let whole = p.evaluate_with(&EvaluateOptions { threads: 1, ..Default::default() }, &mut quiet).unwrap();
 
     let ranges = p.draw_chunks();
     assert_eq!(ranges, [0..70, 70..140, 140..210, 210..280, 280..300]);
     let mut chunks: Vec<pb::DrawSamples> = ranges
         .into_iter()
-        .map(|r| p.draw_samples(r, &EvaluateOptions { threads: 2 }, &mut quiet).unwrap())
+        .map(|r| {
+            p.draw_samples(r, &EvaluateOptions { threads: 2, ..Default::default() }, &mut quiet).unwrap()
+        })
         .collect();
     // Shuffled: the merge puts them back in draw order.
     chunks.swap(0, 3);
@@ -186,13 +188,14 @@ fn draws_report_progress_and_stop_soon_after_a_cancel() {
     let p = prepared(&autos(draws(100_000, 5)));
     let started = Instant::now();
     let mut seen = Vec::new();
-    let outcome = p.draw_samples(0..100_000, &EvaluateOptions { threads: 2 }, &mut |progress| {
-        assert_eq!(progress.stage, DRAWS_STAGE);
-        assert_eq!(progress.total, 100_000);
-        seen.push((started.elapsed(), progress.done));
-        // Cancel once some draws are done.
-        if progress.done > 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-    });
+    let outcome =
+        p.draw_samples(0..100_000, &EvaluateOptions { threads: 2, ..Default::default() }, &mut |progress| {
+            assert_eq!(progress.stage, DRAWS_STAGE);
+            assert_eq!(progress.total, 100_000);
+            seen.push((started.elapsed(), progress.done));
+            // Cancel once some draws are done.
+            if progress.done > 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        });
     let elapsed = started.elapsed();
     assert!(matches!(outcome, Err(EvaluateError::Cancelled)), "{outcome:?}");
     assert!(elapsed < Duration::from_secs(2), "cancelled after {elapsed:?}");
@@ -205,7 +208,7 @@ fn draws_report_progress_and_stop_soon_after_a_cancel() {
 
     // A cancel at the very first report stops before any real work.
     let started = Instant::now();
-    let outcome = p.evaluate_with(&EvaluateOptions { threads: 1 }, &mut |progress| {
+    let outcome = p.evaluate_with(&EvaluateOptions { threads: 1, ..Default::default() }, &mut |progress| {
         if progress.stage == DRAWS_STAGE { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     });
     assert!(matches!(outcome, Err(EvaluateError::Cancelled)));
@@ -216,7 +219,7 @@ fn draws_report_progress_and_stop_soon_after_a_cancel() {
 fn draws_progress_ends_at_the_total() {
     let p = prepared(&autos(draws(50, 5)));
     let mut last = None;
-    p.evaluate_with(&EvaluateOptions { threads: 2 }, &mut |progress| {
+    p.evaluate_with(&EvaluateOptions { threads: 2, ..Default::default() }, &mut |progress| {
         if progress.stage == DRAWS_STAGE {
             last = Some((progress.done, progress.total));
         }
@@ -415,7 +418,7 @@ fn ranges_follow_a_sector_wide_override_and_scale_per_economy_values() {
         ..Default::default()
     }];
     let p = prepared(&scenario);
-    let r = p.evaluate_with(&EvaluateOptions { threads: 1 }, &mut quiet).unwrap();
+    let r = p.evaluate_with(&EvaluateOptions { threads: 1, ..Default::default() }, &mut quiet).unwrap();
     let cars = &r.uncertainty.unwrap().groups[0];
     assert_eq!((cars.low, cars.value, cars.high), (10.0, 20.0, 30.0));
     // The dataset's range is relative: around an override of 4 it runs 4 x 5.6/8 to 4 x 13.3/8.

@@ -3,6 +3,7 @@
 //! the samples are the same bytes whatever the number of threads or however a
 //! job's draws are split into ranges.
 
+use crate::views::FlowSelection;
 use std::{
     ops::{ControlFlow, Range},
     sync::{
@@ -30,15 +31,17 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 pub const DRAWS_STAGE: &str = "draws";
 
 /// How evaluations run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvaluateOptions {
-    /// Threads computing uncertainty draws; 0 for the machine's available
-    /// parallelism. Results do not depend on it.
+    /// Threads solving sector markets and computing uncertainty draws; 0 for
+    /// the machine's available parallelism. Results do not depend on it.
     pub threads: usize,
+    /// Which flows the result keeps; `None` keeps every flow (the FULL view).
+    pub flows: Option<FlowSelection>,
 }
 
 impl EvaluateOptions {
-    fn threads(&self) -> usize {
+    pub(crate) fn threads(&self) -> usize {
         match self.threads {
             0 => thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,

@@ -64,7 +64,7 @@ impl PreparedScenario<'_> {
         options: &EvaluateOptions,
         progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<pb::ScenarioResult, EvaluateError> {
-        let point = self.point_estimate(progress)?;
+        let point = self.point_estimate_with(options, progress)?;
         let draws = self.draws();
         if draws == 0 {
             return Ok(point);
