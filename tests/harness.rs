@@ -281,7 +281,7 @@ pub fn every_step() -> WorkerConfig {
 /// Follows a job with `WatchJob` until it ends; every record seen, in order.
 pub async fn watch_to_end(client: &mut ScenarioServiceClient<Channel>, job_id: &str) -> Vec<Job> {
     let mut stream = client
-        .watch_job(tariff_proto::v1::WatchJobRequest { job_id: job_id.to_owned() })
+        .watch_job(tariff_proto::v1::WatchJobRequest { job_id: job_id.to_owned(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -299,7 +299,7 @@ pub async fn watch_to_end(client: &mut ScenarioServiceClient<Channel>, job_id: &
 pub async fn wait_until_done(client: &mut ScenarioServiceClient<Channel>, job_id: &str) -> Job {
     for _ in 0..600 {
         let job = client
-            .get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned() })
+            .get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned(), ..Default::default() })
             .await
             .unwrap()
             .into_inner();
@@ -311,7 +311,7 @@ pub async fn wait_until_done(client: &mut ScenarioServiceClient<Channel>, job_id
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let last = client.get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned() }).await;
+    let last = client.get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned(), ..Default::default() }).await;
     panic!("job {job_id} did not end within a minute: {last:?}");
 }
 
@@ -325,6 +325,7 @@ pub async fn submit(
         .submit_scenario(tariff_proto::v1::SubmitScenarioRequest {
             scenario: Some(scenario(file)),
             idempotency_key: idempotency_key.to_owned(),
+            ..Default::default()
         })
         .await
         .unwrap()

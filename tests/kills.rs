@@ -66,6 +66,7 @@ async fn workers_killed_mid_job_lose_nothing() {
             .submit_scenario(SubmitScenarioRequest {
                 scenario: Some(scenario(file)),
                 idempotency_key: format!("kill-{i}"),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -124,6 +125,7 @@ async fn a_nats_restart_with_200_jobs_in_flight_loses_no_accepted_job() {
                     let request = SubmitScenarioRequest {
                         scenario: Some(scenario("universal-10.json")),
                         idempotency_key: format!("restart-{i}"),
+                        ..Default::default()
                     };
                     match client.submit_scenario(request).await {
                         Ok(response) => (i, Ok(response.into_inner().job_id)),
@@ -163,6 +165,7 @@ async fn a_nats_restart_with_200_jobs_in_flight_loses_no_accepted_job() {
             let request = SubmitScenarioRequest {
                 scenario: Some(scenario("universal-10.json")),
                 idempotency_key: format!("restart-{i}"),
+                ..Default::default()
             };
             match client.clone().submit_scenario(request).await {
                 Ok(response) => {

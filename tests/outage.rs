@@ -18,6 +18,7 @@ async fn with_nats_down_submissions_are_unavailable_and_everything_recovers() {
     let request = || SubmitScenarioRequest {
         scenario: Some(scenario("universal-20.json")),
         idempotency_key: String::new(),
+        ..Default::default()
     };
 
     let before = client.submit_scenario(request()).await.unwrap().into_inner().job_id;

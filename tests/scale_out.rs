@@ -31,6 +31,7 @@ async fn two_workers_share_a_burst_of_200_jobs() {
                     .submit_scenario(SubmitScenarioRequest {
                         scenario: Some(scenario),
                         idempotency_key: format!("burst-{i}"),
+                        ..Default::default()
                     })
                     .await
                     .unwrap()
@@ -67,6 +68,6 @@ async fn a_job_submitted_through_one_gateway_is_read_and_watched_through_another
     let mut client = other.client().await;
     let seen = watch_to_end(&mut client, &job_id).await;
     assert_eq!(state(seen.last().unwrap()), JobState::Succeeded);
-    let job = client.get_job(GetJobRequest { job_id }).await.unwrap().into_inner();
+    let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(job.result, seen.last().unwrap().result);
 }

@@ -78,6 +78,7 @@ async fn sigterm_drains_gateway_and_worker_without_losing_jobs() {
         let request = SubmitScenarioRequest {
             scenario: Some(scenario("timeline-2025-2026.json")),
             idempotency_key: format!("term-{i}"),
+            ..Default::default()
         };
         ids.push(client.submit_scenario(request).await.unwrap().into_inner().job_id);
     }
@@ -104,6 +105,7 @@ async fn sigterm_drains_gateway_and_worker_without_losing_jobs() {
             .run_scenario(RunScenarioRequest {
                 scenario: Some(scenario("universal-10.json")),
                 idempotency_key: "last".into(),
+                ..Default::default()
             })
             .await
     });

@@ -35,6 +35,7 @@ async fn one_job_is_one_trace_from_the_caller_through_gateway_queue_and_worker()
     let mut request = tonic::Request::new(RunScenarioRequest {
         scenario: Some(scenario("timeline-2025-2026.json")),
         idempotency_key: String::new(),
+        ..Default::default()
     });
     request
         .metadata_mut()
@@ -134,6 +135,7 @@ async fn one_job_is_one_trace_from_the_caller_through_gateway_queue_and_worker()
         .run_scenario(RunScenarioRequest {
             scenario: Some(scenario("universal-10.json")),
             idempotency_key: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap();

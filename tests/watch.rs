@@ -27,6 +27,7 @@ async fn run_scenario_calls_leave_no_consumer_behind() {
             .run_scenario(RunScenarioRequest {
                 scenario: Some(scenario("universal-10.json")),
                 idempotency_key: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -1,4 +1,5 @@
-//! The progress bar of a job followed on a gateway, on stderr.
+//! The progress bars, on stderr: of a job followed on a gateway, and of a
+//! scenario computed in process.
 
 use std::{io::IsTerminal, time::Duration};
 
@@ -139,5 +140,49 @@ mod tests {
         );
         assert_eq!(describe(&job("sensitivity", 4, 60)).1, Shape::Steps);
         assert_eq!(describe(&Job::default()), ("UNKNOWN".to_owned(), Shape::Uncounted));
+    }
+}
+
+/// The progress of a scenario computed in process: drawn once it has run for
+/// a moment (small scenarios finish before), never when stderr is not a terminal.
+#[derive(Debug)]
+pub struct LocalProgress {
+    bar: ProgressBar,
+    started: std::time::Instant,
+    /// Whether the bar counts draws now (`None` before the first update).
+    draws: Option<bool>,
+}
+
+impl LocalProgress {
+    pub fn new() -> LocalProgress {
+        let bar = ProgressBar::hidden().with_style(style(COUNTED)).with_prefix("computing");
+        LocalProgress { bar, started: std::time::Instant::now(), draws: None }
+    }
+
+    /// Shows `p`; never stops the evaluation.
+    pub fn update(&mut self, p: &tariff_scenario::Progress) -> std::ops::ControlFlow<()> {
+        if self.bar.is_hidden()
+            && self.started.elapsed() > Duration::from_millis(500)
+            && std::io::stderr().is_terminal()
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        let draws = p.stage == tariff_scenario::DRAWS_STAGE;
+        if self.draws != Some(draws) {
+            self.bar.set_style(style(if draws { DRAWS } else { COUNTED }));
+            self.draws = Some(draws);
+        }
+        self.bar.set_length(u64::from(p.total));
+        self.bar.set_position(u64::from(p.done));
+        if !draws {
+            self.bar.set_message(p.stage.clone());
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+impl Drop for LocalProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
     }
 }

@@ -52,8 +52,21 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         idempotency_key: &str,
         headers: &[(String, String)],
     ) -> Result<Submitted, JobsError> {
+        self.submit_with_view(scenario, idempotency_key, headers, None).await
+    }
+
+    /// [`JobService::submit`], keeping in the record the result view the job
+    /// was asked for (readers apply it; the worker always computes every figure).
+    pub async fn submit_with_view(
+        &self,
+        scenario: Scenario,
+        idempotency_key: &str,
+        headers: &[(String, String)],
+        view: Option<tariff_proto::v1::ResultOptions>,
+    ) -> Result<Submitted, JobsError> {
         let job_id = record::job_id_for(idempotency_key);
-        let job = record::queued(&job_id, idempotency_key);
+        let mut job = record::queued(&job_id, idempotency_key);
+        job.view = view;
         let envelope = JobEnvelope {
             job_id: job_id.clone(),
             scenario: Some(scenario),

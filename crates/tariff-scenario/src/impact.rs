@@ -163,7 +163,7 @@ impl PreparedScenario<'_> {
             uncertainty,
             horizon: self.horizon().to_owned(),
             exchange_rates: self.pricing.moves.clone(),
-            view: options.flows.as_ref().map(|f| f.options().clone()),
+            view: Some(selection.options().clone()),
         })
     }
 

@@ -11,6 +11,7 @@ mod server;
 mod service;
 mod status;
 mod tls;
+mod views;
 mod wire_errors;
 
 pub use auth::{Authenticator, TOKENS_ENV, Token, TokenError, TokenSet, load_tokens};

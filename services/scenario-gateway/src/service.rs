@@ -14,7 +14,7 @@ use tonic::{
 };
 use tracing::{Instrument, Span, field::Empty};
 
-use crate::{deadline::grpc_timeout, status};
+use crate::{deadline::grpc_timeout, status, views};
 
 /// Limits a gateway enforces on requests.
 #[derive(Debug, Clone)]
@@ -155,7 +155,7 @@ fn trace_headers<T>(request: &Request<T>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn dataset_named(id: &str) -> Result<&'static dataset::Dataset, Status> {
+pub(crate) fn dataset_named(id: &str) -> Result<&'static dataset::Dataset, Status> {
     let id = if id.is_empty() { dataset::DEFAULT_DATASET } else { id };
     match dataset::builtin(id) {
         Some(Ok(d)) => Ok(d),
@@ -180,8 +180,12 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
             let headers = trace_headers(&request);
             let req = request.into_inner();
             let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
-            let submitted =
-                self.jobs.submit(scenario, &req.idempotency_key, &headers).await.map_err(status::from_jobs)?;
+            views::check(dataset_named(&scenario.dataset)?, req.view.as_ref())?;
+            let submitted = self
+                .jobs
+                .submit_with_view(scenario, &req.idempotency_key, &headers, req.view)
+                .await
+                .map_err(status::from_jobs)?;
             Span::current().record("job_id", submitted.job.job_id.as_str());
             tracing::info!(job_id = %submitted.job.job_id, deduplicated = submitted.deduplicated, "job submitted");
             Ok(Response::new(pb::SubmitScenarioResponse {
@@ -196,9 +200,11 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<Job>, Status> {
         let span = rpc_span("GetJob", request.metadata());
         traced(span, async move {
-            let id = request.into_inner().job_id;
-            check_job_id(&id)?;
-            Ok(Response::new(self.jobs.get(&id).await.map_err(status::from_jobs)?))
+            let req = request.into_inner();
+            check_job_id(&req.job_id)?;
+            let mut job = self.jobs.get(&req.job_id).await.map_err(status::from_jobs)?;
+            views::apply(&mut job, req.view.as_ref(), dataset_named)?;
+            Ok(Response::new(job))
         })
         .await
     }
@@ -208,14 +214,19 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     async fn watch_job(&self, request: Request<pb::WatchJobRequest>) -> Result<Response<JobStream>, Status> {
         let span = rpc_span("WatchJob", request.metadata());
         traced(span, async move {
-            let id = request.into_inner().job_id;
+            let req = request.into_inner();
+            let (id, view) = (req.job_id, req.view);
             check_job_id(&id)?;
             let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
             let mut closing = self.closing.clone();
             let until_closing = updates.take_until(async move {
                 let _ = closing.wait_for(|c| *c).await;
             });
-            let stream: JobStream = Box::pin(until_closing.map(|item| item.map_err(status::from_jobs)));
+            let stream: JobStream = Box::pin(until_closing.map(move |item| {
+                let mut job = item.map_err(status::from_jobs)?;
+                views::apply(&mut job, view.as_ref(), dataset_named)?;
+                Ok(job)
+            }));
             Ok(Response::new(stream))
         })
         .await
@@ -233,13 +244,15 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
                 .min(self.limits.max_run_wait);
             let req = request.into_inner();
             let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
-            let job = self
+            views::check(dataset_named(&scenario.dataset)?, req.view.as_ref())?;
+            let mut job = self
                 .jobs
                 .run(scenario, &req.idempotency_key, &headers, wait)
                 .await
                 .map_err(status::from_jobs)?;
             Span::current().record("job_id", job.job_id.as_str());
             tracing::info!(job_id = %job.job_id, state = ?JobState::try_from(job.state).ok(), "run answered");
+            views::apply(&mut job, req.view.as_ref(), dataset_named)?;
             match JobState::try_from(job.state) {
                 Ok(JobState::Succeeded) => {
                     Ok(Response::new(pb::RunScenarioResponse { job_id: job.job_id, result: job.result }))

@@ -122,8 +122,11 @@ fn scenario() -> Scenario {
 /// Runs one scenario through the gateway, with the caller's trace context when given.
 async fn run_one(address: SocketAddr, traceparent: Option<&str>) {
     let mut client = ScenarioServiceClient::connect(format!("http://{address}")).await.unwrap();
-    let mut request =
-        Request::new(RunScenarioRequest { scenario: Some(scenario()), idempotency_key: String::new() });
+    let mut request = Request::new(RunScenarioRequest {
+        scenario: Some(scenario()),
+        idempotency_key: String::new(),
+        ..Default::default()
+    });
     if let Some(value) = traceparent {
         request.metadata_mut().insert("traceparent", value.parse().unwrap());
     }

@@ -94,8 +94,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
             security: args.security.clone(),
             idempotency_key: None,
             wait: args.wait,
+            view: None,
         }),
-        None => Compute::Local { dataset: args.dataset.as_deref() },
+        None => Compute::Local { dataset: args.dataset.as_deref(), view: None },
     };
     let a = compute(&args.a, args.solver, how()).context("A")?;
     let b = compute(&args.b, args.solver, how()).context("B")?;

@@ -8,6 +8,7 @@ mod list;
 mod remote;
 mod run;
 mod source;
+mod view_arg;
 
 use clap::Subcommand;
 

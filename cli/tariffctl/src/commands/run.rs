@@ -6,15 +6,17 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use tariff_proto::v1::{self as pb, ScenarioResult};
-use tariff_scenario::{PreparedScenario, ScenarioError};
+use tariff_scenario::{EvaluateOptions, FlowSelection, PreparedScenario, ScenarioError};
 
 use super::{
     ChartArg,
     remote::{RemoteRun, SecurityArgs, WaitArg, run_remote},
     source::{read_scenario, resolve_dataset},
+    view_arg::ViewArg,
 };
 use crate::{
     output::{Format, print_result},
+    progress::LocalProgress,
     tornado::TornadoArg,
 };
 
@@ -53,6 +55,8 @@ pub struct RunArgs {
     chart: ChartArg,
     #[command(flatten)]
     tornado: TornadoArg,
+    #[command(flatten)]
+    view: ViewArg,
 }
 
 pub fn apply_solver(scenario: &mut pb::Scenario, solver: Option<SolverArg>) {
@@ -68,7 +72,7 @@ pub fn apply_solver(scenario: &mut pb::Scenario, solver: Option<SolverArg>) {
 /// Where a scenario is computed: in process on a dataset, or on a gateway.
 #[derive(Debug)]
 pub enum Compute<'a> {
-    Local { dataset: Option<&'a Path> },
+    Local { dataset: Option<&'a Path>, view: Option<pb::ResultOptions> },
     Remote(RemoteRun),
 }
 
@@ -76,15 +80,21 @@ pub enum Compute<'a> {
 pub fn compute(path: &Path, solver: Option<SolverArg>, how: Compute) -> anyhow::Result<ScenarioResult> {
     let dataset = match how {
         Compute::Remote(remote) => return run_remote(path, solver, remote),
-        Compute::Local { dataset } => dataset,
+        Compute::Local { dataset, view } => (dataset, view),
     };
+    let (dataset, view) = dataset;
     let mut scenario = read_scenario(path)?;
     apply_solver(&mut scenario, solver);
     let dataset = resolve_dataset(dataset, &scenario.dataset, path.parent())?;
     let shown = path.display();
     let prepared = PreparedScenario::new(&dataset, &scenario).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let flows = view
+        .map(|v| FlowSelection::resolve(&dataset, &v, pb::ResultView::Full))
+        .transpose()
+        .map_err(|e| anyhow!("{shown}: {e}"))?;
+    let mut bar = LocalProgress::new();
     prepared
-        .evaluate(&mut |_| std::ops::ControlFlow::Continue(()))
+        .evaluate_with(&EvaluateOptions { flows, ..Default::default() }, &mut |p| bar.update(p))
         .map_err(|e| anyhow!("{shown}: {}", ScenarioError::from(e)))
 }
 
@@ -110,9 +120,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 security: args.security,
                 idempotency_key: args.idempotency_key,
                 wait: args.wait,
+                view: args.view.options(),
             })
         }
-        None => Compute::Local { dataset: args.dataset.as_deref() },
+        None => Compute::Local { dataset: args.dataset.as_deref(), view: args.view.options() },
     };
     let result = compute(&args.scenario, args.solver, how)?;
     args.chart.write(&result, &args.tornado)?;

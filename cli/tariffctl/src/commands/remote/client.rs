@@ -117,11 +117,13 @@ impl Gateway {
         &mut self,
         scenario: pb::Scenario,
         idempotency_key: &str,
+        view: Option<pb::ResultOptions>,
     ) -> anyhow::Result<pb::SubmitScenarioResponse> {
         let request = self.request(
             pb::SubmitScenarioRequest {
                 scenario: Some(scenario),
                 idempotency_key: idempotency_key.to_owned(),
+                view,
             },
             Some(CALL_TIMEOUT),
         );
@@ -133,7 +135,10 @@ impl Gateway {
     }
 
     pub async fn get(&mut self, job_id: &str) -> anyhow::Result<Job> {
-        let request = self.request(pb::GetJobRequest { job_id: job_id.to_owned() }, Some(CALL_TIMEOUT));
+        let request = self.request(
+            pb::GetJobRequest { job_id: job_id.to_owned(), ..Default::default() },
+            Some(CALL_TIMEOUT),
+        );
         self.client.get_job(request).await.map(tonic::Response::into_inner).map_err(|s| self.error(&s))
     }
 
@@ -145,7 +150,8 @@ impl Gateway {
     /// Opens the job's event stream. No deadline on the call: the caller
     /// bounds the whole wait, and a deadline would cut a long job's stream.
     pub async fn watch(&mut self, job_id: &str) -> Result<Streaming<Job>, Status> {
-        let request = self.request(pb::WatchJobRequest { job_id: job_id.to_owned() }, None);
+        let request =
+            self.request(pb::WatchJobRequest { job_id: job_id.to_owned(), ..Default::default() }, None);
         self.client.watch_job(request).await.map(tonic::Response::into_inner)
     }
 

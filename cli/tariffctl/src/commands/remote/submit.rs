@@ -31,6 +31,8 @@ pub struct SubmitArgs {
     /// The solver, instead of the one the scenario names.
     #[arg(long, value_enum)]
     solver: Option<SolverArg>,
+    #[command(flatten)]
+    view: crate::commands::view_arg::ViewArg,
 }
 
 /// What `run --remote` needs besides the scenario.
@@ -40,6 +42,8 @@ pub struct RemoteRun {
     pub security: SecurityArgs,
     pub idempotency_key: Option<String>,
     pub wait: WaitArg,
+    /// The result view to submit with (`None`: the gateway's default).
+    pub view: Option<tariff_proto::v1::ResultOptions>,
 }
 
 /// The gateway only knows its built-in datasets. A scenario naming a folder
@@ -74,7 +78,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     let credentials = args.gateway.credentials()?;
     block_on(async move {
         let mut gateway = Gateway::connect(&args.gateway.address, credentials).await?;
-        let submitted = gateway.submit(scenario, &key).await?;
+        let submitted = gateway.submit(scenario, &key, args.view.options()).await?;
         if submitted.deduplicated {
             // stderr, so a script reading the id from stdout is not disturbed.
             let _ = writeln!(
@@ -99,7 +103,7 @@ pub fn run_remote(path: &Path, solver: Option<SolverArg>, run: RemoteRun) -> any
     let deadline = wait.deadline();
     block_on(async move {
         let mut gateway = before(deadline, wait.seconds, Gateway::connect(&run.address, credentials)).await?;
-        let submitted = before(deadline, wait.seconds, gateway.submit(scenario, &key)).await?;
+        let submitted = before(deadline, wait.seconds, gateway.submit(scenario, &key, run.view)).await?;
         let job = wait_for(&mut gateway, &submitted.job_id, wait, deadline).await?;
         into_result(job)
     })
