@@ -108,7 +108,11 @@ async fn an_oversized_request_is_resource_exhausted() {
     let mut big = scenario("universal-10.json");
     big.description = "x".repeat(64 * 1024);
     let status = client
-        .submit_scenario(SubmitScenarioRequest { scenario: Some(big), idempotency_key: String::new(), ..Default::default() })
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(big),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
@@ -121,7 +125,11 @@ async fn an_oversized_request_is_resource_exhausted() {
     let status = roomy
         .client()
         .await
-        .submit_scenario(SubmitScenarioRequest { scenario: Some(long), idempotency_key: String::new(), ..Default::default() })
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(long),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);

@@ -220,7 +220,11 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
         let mut still = Vec::new();
         for s in pending {
             let job_id = s.job_id.clone().unwrap();
-            match client.get_job(GetJobRequest { job_id, ..Default::default() }).await.map(tonic::Response::into_inner) {
+            match client
+                .get_job(GetJobRequest { job_id, ..Default::default() })
+                .await
+                .map(tonic::Response::into_inner)
+            {
                 Ok(job) if state(&job) == JobState::Succeeded => {
                     assert!(job.result.is_some(), "{} SUCCEEDED without a result", s.key);
                 }

@@ -311,7 +311,9 @@ pub async fn wait_until_done(client: &mut ScenarioServiceClient<Channel>, job_id
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let last = client.get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned(), ..Default::default() }).await;
+    let last = client
+        .get_job(tariff_proto::v1::GetJobRequest { job_id: job_id.to_owned(), ..Default::default() })
+        .await;
     panic!("job {job_id} did not end within a minute: {last:?}");
 }
 

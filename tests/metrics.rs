@@ -69,7 +69,11 @@ async fn submit(
     key: &str,
 ) -> (String, bool) {
     let response = client
-        .submit_scenario(SubmitScenarioRequest { scenario: Some(scenario), idempotency_key: key.to_owned(), ..Default::default() })
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(scenario),
+            idempotency_key: key.to_owned(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -90,7 +90,11 @@ async fn the_pipeline_runs_over_tls_on_least_privilege_users() {
     let response = gateway
         .client()
         .await
-        .run_scenario(RunScenarioRequest { scenario: Some(scenario.clone()), idempotency_key: String::new(), ..Default::default() })
+        .run_scenario(RunScenarioRequest {
+            scenario: Some(scenario.clone()),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -128,12 +128,16 @@ async fn unknown_jobs_are_not_found_and_bad_ids_invalid() {
     let nats = NatsServer::start().unwrap();
     let gateway = Gateway::start(isolated_config(&nats)).await;
     let mut client = gateway.client().await;
-    let missing = client.get_job(GetJobRequest { job_id: "0123456789abcdef".into(), ..Default::default() }).await.unwrap_err();
+    let missing = client
+        .get_job(GetJobRequest { job_id: "0123456789abcdef".into(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
     let missing =
         client.cancel_job(CancelJobRequest { job_id: "0123456789abcdef".into() }).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
-    let bad = client.get_job(GetJobRequest { job_id: "../etc".into(), ..Default::default() }).await.unwrap_err();
+    let bad =
+        client.get_job(GetJobRequest { job_id: "../etc".into(), ..Default::default() }).await.unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
     assert_eq!(bad.get_details_bad_request().unwrap().field_violations[0].field, "job_id");
 }
@@ -162,19 +166,30 @@ async fn an_invalid_scenario_is_refused_with_the_field_and_nothing_is_queued() {
     assert!(fields.contains(&"scenario.measures[0].importer".to_owned()), "{fields:?}");
     assert!(fields.contains(&"scenario.measures[0].rate_pct".to_owned()), "{fields:?}");
     let empty = client
-        .submit_scenario(SubmitScenarioRequest { scenario: None, idempotency_key: String::new(), ..Default::default() })
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: None,
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await;
     assert_eq!(empty.unwrap_err().code(), Code::InvalidArgument);
     let unknown_dataset = Scenario { dataset: "no-such-data".into(), ..Scenario::default() };
     let status = client
-        .run_scenario(RunScenarioRequest { scenario: Some(unknown_dataset), idempotency_key: String::new(), ..Default::default() })
+        .run_scenario(RunScenarioRequest {
+            scenario: Some(unknown_dataset),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "scenario.dataset");
 
     // Nothing was stored under the refused key, and no job reached the worker.
     let job_id = tariff_jobs::record::job_id_for("bad-one");
-    assert_eq!(client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap_err().code(),
+        Code::NotFound
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(worker.runs(), 0);
 }
@@ -198,8 +213,11 @@ async fn stopping_a_gateway_ends_open_watches_instead_of_waiting_for_the_job() {
     let gateway = Gateway::serve(tariff_jobs::JobService::new(backend.clone(), backend)).await;
     let mut client = gateway.client().await;
     let job_id = submit(&mut client, "universal-20.json", "").await;
-    let mut stream =
-        client.watch_job(tariff_proto::v1::WatchJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
+    let mut stream = client
+        .watch_job(tariff_proto::v1::WatchJobRequest { job_id, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(state(&stream.message().await.unwrap().unwrap()), JobState::Queued);
     tokio::time::timeout(Duration::from_secs(10), gateway.stop()).await.expect("the gateway drains");
     let end = tokio::time::timeout(Duration::from_secs(10), stream.message()).await.expect("the watch ends");
@@ -256,13 +274,21 @@ async fn results_too_large_for_a_record_travel_through_the_object_store() {
     let mut client = gateway.client().await;
     let scenario = scenario("section-232-autos-2025.json");
     let response = client
-        .run_scenario(RunScenarioRequest { scenario: Some(scenario.clone()), idempotency_key: String::new(), ..Default::default() })
+        .run_scenario(RunScenarioRequest {
+            scenario: Some(scenario.clone()),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     let local = run(builtin("jpus-2023").unwrap().unwrap(), &scenario).unwrap();
     assert_eq!(response.result.as_ref(), Some(&local));
-    let job = client.get_job(GetJobRequest { job_id: response.job_id, ..Default::default() }).await.unwrap().into_inner();
+    let job = client
+        .get_job(GetJobRequest { job_id: response.job_id, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(job.result, Some(local));
     assert!(job.result_object.is_empty(), "readers see the result in place");
 }
@@ -313,7 +339,11 @@ async fn horizons_structures_and_exchange_rates_pass_through_the_queue() {
 
     let unknown = Scenario { horizon: "medium_run".into(), ..scenario("backcast-2025-06.json") };
     let status = client
-        .submit_scenario(SubmitScenarioRequest { scenario: Some(unknown), idempotency_key: String::new(), ..Default::default() })
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(unknown),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);

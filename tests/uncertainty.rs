@@ -38,8 +38,11 @@ async fn the_same_seed_gives_the_same_bands_on_one_worker_and_on_three() {
     let local = run(builtin("jpus-2023").unwrap().unwrap(), &job).unwrap();
     assert_eq!(local.impacts[0].bands.len(), local.impacts[0].economies.len());
 
-    let call =
-        |key: &str| RunScenarioRequest { scenario: Some(job.clone()), idempotency_key: key.to_owned(), ..Default::default() };
+    let call = |key: &str| RunScenarioRequest {
+        scenario: Some(job.clone()),
+        idempotency_key: key.to_owned(),
+        ..Default::default()
+    };
     let alone = WorkerHandle::start(config.clone(), one_job_at_a_time()).await;
     let on_one = client.run_scenario(call("on-one")).await.unwrap().into_inner().result.unwrap();
     assert_eq!(on_one, local, "one worker, its chunks all its own");
@@ -86,7 +89,11 @@ async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
     let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
     let started = Instant::now();
     loop {
-        let job = client.get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() }).await.unwrap().into_inner();
+        let job = client
+            .get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
         let drawing = job.progress.as_ref().is_some_and(|p| p.stage == "draws" && p.done > 0);
         if drawing && workers.iter().all(|w| busy(w) > 0) {
             break;

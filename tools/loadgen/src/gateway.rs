@@ -65,8 +65,10 @@ pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) 
             Mode::Poll => {
                 let job_id = submit(client, scenario).await?;
                 loop {
-                    let job =
-                        client.get_job(pb::GetJobRequest { job_id: job_id.clone(), ..Default::default() }).await?.into_inner();
+                    let job = client
+                        .get_job(pb::GetJobRequest { job_id: job_id.clone(), ..Default::default() })
+                        .await?
+                        .into_inner();
                     if succeeded(&job_id, &job)? {
                         break;
                     }
@@ -75,8 +77,10 @@ pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) 
             }
             Mode::Submit => {
                 let job_id = submit(client, scenario).await?;
-                let mut updates =
-                    client.watch_job(pb::WatchJobRequest { job_id: job_id.clone(), ..Default::default() }).await?.into_inner();
+                let mut updates = client
+                    .watch_job(pb::WatchJobRequest { job_id: job_id.clone(), ..Default::default() })
+                    .await?
+                    .into_inner();
                 loop {
                     let Some(job) = updates.message().await? else {
                         bail!("job {job_id}: watch ended before the job did");
@@ -96,8 +100,11 @@ pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) 
 
 /// SubmitScenario; the new job's id.
 async fn submit(client: &mut Client, scenario: &pb::Scenario) -> anyhow::Result<String> {
-    let request =
-        pb::SubmitScenarioRequest { scenario: Some(scenario.clone()), idempotency_key: String::new(), ..Default::default() };
+    let request = pb::SubmitScenarioRequest {
+        scenario: Some(scenario.clone()),
+        idempotency_key: String::new(),
+        ..Default::default()
+    };
     Ok(client.submit_scenario(request).await?.into_inner().job_id)
 }
 
