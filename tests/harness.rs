@@ -94,14 +94,17 @@ impl Gateway {
     }
 
     /// Serves any job service.
-    pub async fn serve<R: tariff_jobs::RecordStore, Q: tariff_jobs::JobQueue>(
+    pub async fn serve<R: tariff_jobs::RecordStore + tariff_jobs::DatasetStore, Q: tariff_jobs::JobQueue>(
         jobs: JobService<R, Q>,
     ) -> Gateway {
         Gateway::serve_with(jobs, ServerOptions::default()).await
     }
 
     /// Serves any job service with the given options.
-    pub async fn serve_with<R: tariff_jobs::RecordStore, Q: tariff_jobs::JobQueue>(
+    pub async fn serve_with<
+        R: tariff_jobs::RecordStore + tariff_jobs::DatasetStore,
+        Q: tariff_jobs::JobQueue,
+    >(
         jobs: JobService<R, Q>,
         options: ServerOptions,
     ) -> Gateway {

@@ -85,6 +85,42 @@ pub trait ChunkStore: Clone + Send + Sync + 'static {
     fn delete_chunks(&self, job_id: &str, count: u32) -> impl Future<Output = Result<(), JobsError>> + Send;
 }
 
+/// One stored version of an uploaded dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDataset {
+    pub id: String,
+    /// `sha256:` and the hex digest of the dataset's canonical bundle.
+    pub digest: String,
+    /// Bytes of the bundle.
+    pub size: u64,
+    /// RFC 3339 time of the upload (the latest upload of an id is its `latest`).
+    pub uploaded_at: String,
+}
+
+/// Uploaded datasets, stored by id and content digest (the bundles are opaque
+/// here), and what the jobs in flight use.
+pub trait DatasetStore: Clone + Send + Sync + 'static {
+    /// Stores a bundle (again: an upload of the same content makes it the latest).
+    fn put_dataset(
+        &self,
+        id: &str,
+        digest: &str,
+        bundle: &[u8],
+    ) -> impl Future<Output = Result<StoredDataset, JobsError>> + Send;
+    /// The bundle of a version, `None` when there is no such version.
+    fn get_dataset(
+        &self,
+        id: &str,
+        digest: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, JobsError>> + Send;
+    /// Every stored version, by id, then oldest upload first.
+    fn list_datasets(&self) -> impl Future<Output = Result<Vec<StoredDataset>, JobsError>> + Send;
+    /// Removes a version; whether there was one.
+    fn delete_dataset(&self, id: &str, digest: &str) -> impl Future<Output = Result<bool, JobsError>> + Send;
+    /// The records of the jobs not yet ended (queued or running).
+    fn unfinished_jobs(&self) -> impl Future<Output = Result<Vec<Job>, JobsError>> + Send;
+}
+
 /// The message id of an envelope: the job id, or the job id and chunk index
 /// for a chunk (the queue stores each once within its dedup window).
 pub fn message_id(envelope: &JobEnvelope) -> String {

@@ -12,7 +12,8 @@ pub mod telemetry;
 mod worker;
 
 pub use backend::{
-    ChunkStore, Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated, message_id,
+    ChunkStore, Created, DatasetStore, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored,
+    StoredDataset, Updated, message_id,
 };
 pub use error::JobsError;
 pub use service::{JobService, Submitted};

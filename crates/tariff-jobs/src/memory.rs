@@ -15,12 +15,15 @@ use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use crate::{
     JobsError,
     backend::{
-        ChunkStore, Created, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored, Updated,
-        message_id,
+        ChunkStore, Created, DatasetStore, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored,
+        StoredDataset, Updated, message_id,
     },
 };
 
 type Queued = (Vec<u8>, Vec<(String, String)>, u32);
+
+/// An uploaded version: its bundle, its record, and its upload's sequence number.
+type UploadedDataset = (Arc<Vec<u8>>, StoredDataset, u64);
 
 #[derive(Debug)]
 struct Inner {
@@ -34,6 +37,9 @@ struct Inner {
     published: Mutex<std::collections::HashSet<String>>,
     /// Chunk results by (job id, chunk index).
     chunks: Mutex<HashMap<(String, u32), Vec<u8>>>,
+    /// Uploaded datasets by (id, digest): the bundle, its record and an upload
+    /// sequence number (timestamps can tie within a millisecond).
+    datasets: Mutex<HashMap<(String, String), UploadedDataset>>,
     receiver: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
 }
 
@@ -55,6 +61,7 @@ impl Default for MemoryBackend {
                 queue,
                 published: Mutex::new(std::collections::HashSet::new()),
                 chunks: Mutex::new(HashMap::new()),
+                datasets: Mutex::new(HashMap::new()),
                 dead_letters: Mutex::new(Vec::new()),
                 receiver: tokio::sync::Mutex::new(receiver),
             }),
@@ -255,5 +262,50 @@ impl Delivery for MemoryDelivery {
             letters.push((job_id.to_owned(), reason.to_owned()));
         }
         Ok(())
+    }
+}
+
+impl DatasetStore for MemoryBackend {
+    async fn put_dataset(&self, id: &str, digest: &str, bundle: &[u8]) -> Result<StoredDataset, JobsError> {
+        let stored = StoredDataset {
+            id: id.to_owned(),
+            digest: digest.to_owned(),
+            size: bundle.len() as u64,
+            uploaded_at: crate::record::now_rfc3339(),
+        };
+        let sequence = self.bump();
+        let mut datasets = self.inner.datasets.lock().unwrap_or_else(|e| e.into_inner());
+        datasets.insert(
+            (id.to_owned(), digest.to_owned()),
+            (Arc::new(bundle.to_vec()), stored.clone(), sequence),
+        );
+        Ok(stored)
+    }
+
+    async fn get_dataset(&self, id: &str, digest: &str) -> Result<Option<Vec<u8>>, JobsError> {
+        let datasets = self.inner.datasets.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(datasets.get(&(id.to_owned(), digest.to_owned())).map(|(bytes, _, _)| bytes.to_vec()))
+    }
+
+    async fn list_datasets(&self) -> Result<Vec<StoredDataset>, JobsError> {
+        let datasets = self.inner.datasets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<(StoredDataset, u64)> =
+            datasets.values().map(|(_, s, seq)| (s.clone(), *seq)).collect();
+        all.sort_by(|a, b| (&a.0.id, a.1).cmp(&(&b.0.id, b.1)));
+        Ok(all.into_iter().map(|(s, _)| s).collect())
+    }
+
+    async fn delete_dataset(&self, id: &str, digest: &str) -> Result<bool, JobsError> {
+        let mut datasets = self.inner.datasets.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(datasets.remove(&(id.to_owned(), digest.to_owned())).is_some())
+    }
+
+    async fn unfinished_jobs(&self) -> Result<Vec<Job>, JobsError> {
+        Ok(self
+            .records()
+            .values()
+            .filter(|s| !crate::record::is_terminal(&s.job))
+            .map(|s| s.job.clone())
+            .collect())
     }
 }

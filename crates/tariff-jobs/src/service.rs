@@ -33,6 +33,11 @@ pub struct JobService<R, Q> {
 impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
     /// A job service; its metrics go to the global meter provider installed
     /// before this call (none: not recorded).
+    /// The record store (which also holds uploaded datasets on both backends).
+    pub fn records(&self) -> &R {
+        &self.records
+    }
+
     pub fn new(records: R, queue: Q) -> Self {
         let metrics = JobMetrics::global();
         metrics.announce_gateway();
@@ -67,6 +72,8 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         let job_id = record::job_id_for(idempotency_key);
         let mut job = record::queued(&job_id, idempotency_key);
         job.view = view;
+        // What the job runs on, pinned (the gateway names uploaded versions `id@digest`).
+        job.dataset.clone_from(&scenario.dataset);
         let envelope = JobEnvelope {
             job_id: job_id.clone(),
             scenario: Some(scenario),

@@ -33,11 +33,28 @@ pub enum TokenError {
     Empty { origin: String },
 }
 
+/// What a call may do, as the authenticator leaves it in the request's
+/// extensions for the handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Tokens are off: everything.
+    Open,
+    /// A token with the read role: run scenarios, follow jobs, read datasets.
+    Read,
+    /// A token with the write role: also upload and delete datasets.
+    Write,
+}
+
+/// The name suffix that gives a token the write role (`ops+write:TOKEN`).
+pub const WRITE_SUFFIX: &str = "+write";
+
 /// One accepted token: its SHA-256 digest and the label logs use for it.
 #[derive(Clone)]
 pub struct Token {
     digest: [u8; 32],
     name: Option<String>,
+    /// Whether the token has the write role.
+    write: bool,
     /// The name, or where the token was read (`tokens-file:3`, `TARIFF_TOKENS:2`).
     label: String,
 }
@@ -46,6 +63,11 @@ impl Token {
     /// What logs may say about the token's holder: its name, or where it was read.
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// What calls with this token may do.
+    pub fn access(&self) -> Access {
+        if self.write { Access::Write } else { Access::Read }
     }
 }
 
@@ -71,7 +93,9 @@ pub struct TokenSet {
 impl TokenSet {
     /// Tokens one per line: blank lines and lines starting with `#` are
     /// skipped, `name:token` names a token (split at the first `:`, so a token
-    /// containing `:` needs a name). `origin` names the text in errors.
+    /// containing `:` needs a name); a name ending in `+write` (`ops+write:TOKEN`)
+    /// gives the token the write role (uploading and deleting datasets), every
+    /// other token has the read role. `origin` names the text in errors.
     pub fn parse_lines(text: &str, origin: &str) -> Result<TokenSet, TokenError> {
         Self::parse(text.lines(), origin, "line", "tokens-file")
     }
@@ -117,6 +141,8 @@ impl TokenSet {
                 Some((name, token)) => (Some(name.trim()), token.trim()),
                 None => (None, entry),
             };
+            let write = name.is_some_and(|n| n.ends_with(WRITE_SUFFIX));
+            let name = name.map(|n| n.strip_suffix(WRITE_SUFFIX).unwrap_or(n));
             if let Some(name) = name
                 && (name.is_empty()
                     || name.len() > MAX_NAME
@@ -134,6 +160,7 @@ impl TokenSet {
             }
             tokens.push(Token {
                 digest: digest(token),
+                write,
                 name: name.map(str::to_owned),
                 label: name.map_or_else(|| format!("{label_prefix}:{number}"), str::to_owned),
             });
@@ -244,8 +271,9 @@ impl Authenticator {
 }
 
 impl Interceptor for Authenticator {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let Some(tokens) = &self.tokens else {
+            request.extensions_mut().insert(Access::Open);
             return Ok(request);
         };
         let peer = request.remote_addr();
@@ -258,6 +286,8 @@ impl Interceptor for Authenticator {
                         peer = peer.map(tracing::field::display),
                         "auth: call authenticated"
                     );
+                    let access = token.access();
+                    request.extensions_mut().insert(access);
                     return Ok(request);
                 }
                 None => Refusal::Unknown,

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tariff_jobs::{JobService, Worker, WorkerConfig, memory::MemoryBackend};
 use tariff_scenario::ScenarioLimits;
-use tariff_worker::ScenarioRunner;
+use tariff_worker::{ScenarioRunner, StoreFetch};
 use tokio::{sync::watch, task::JoinHandle};
 
 /// An in-process job backend with `workers` workers pulling from it.
@@ -21,10 +21,17 @@ impl Embedded {
     pub fn start(workers: usize, config: WorkerConfig, limits: ScenarioLimits) -> Embedded {
         let backend = MemoryBackend::default();
         let (stop, stopped) = watch::channel(false);
+        // One cache for the workers of the process, as the datasets are the same.
+        let runner = ScenarioRunner {
+            datasets: Some(std::sync::Arc::new(StoreFetch {
+                store: backend.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            })),
+            ..ScenarioRunner::new(limits)
+        };
         let workers = (0..workers.max(1))
             .map(|_| {
-                let worker =
-                    Worker::new(backend.clone(), ScenarioRunner { limits: limits.clone() }, config.clone());
+                let worker = Worker::new(backend.clone(), runner.clone(), config.clone());
                 let mut stopped = stopped.clone();
                 let consumer = backend.consumer();
                 tokio::spawn(worker.run(consumer, async move {

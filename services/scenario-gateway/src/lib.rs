@@ -5,6 +5,7 @@
 //! ([`TlsSettings`]).
 
 mod auth;
+mod datasets;
 mod deadline;
 mod embedded;
 mod server;
@@ -14,7 +15,8 @@ mod tls;
 mod views;
 mod wire_errors;
 
-pub use auth::{Authenticator, TOKENS_ENV, Token, TokenError, TokenSet, load_tokens};
+pub use auth::{Access, Authenticator, TOKENS_ENV, Token, TokenError, TokenSet, WRITE_SUFFIX, load_tokens};
+pub use datasets::UploadLimits;
 pub use embedded::Embedded;
 pub use server::{ServerOptions, serve};
 pub use service::{Gateway, GatewayLimits};

@@ -31,9 +31,15 @@ struct Args {
     /// Longest wait of RunScenario, in seconds, whatever the caller's deadline.
     #[arg(long, env = "TARIFF_MAX_RUN_WAIT_SECS", default_value_t = 300)]
     max_run_wait_secs: u64,
-    /// Largest request accepted, in bytes.
+    /// Largest request accepted, in bytes (an upload is many requests: see --max-upload-mb).
     #[arg(long, env = "TARIFF_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_request_bytes: usize,
+    /// Largest dataset upload accepted (files or archive), in MiB.
+    #[arg(long, env = "TARIFF_MAX_UPLOAD_MB", default_value_t = 1024)]
+    max_upload_mb: u64,
+    /// Memory for uploaded datasets kept loaded between calls (validating scenarios on them), in MiB.
+    #[arg(long, env = "TARIFF_DATASET_CACHE_MB", default_value_t = 1024)]
+    dataset_cache_mb: u64,
     /// Seconds after which a client connection is closed (so new replicas get traffic).
     #[arg(long, env = "TARIFF_MAX_CONNECTION_AGE_SECS", default_value_t = 300)]
     max_connection_age_secs: u64,
@@ -84,6 +90,10 @@ async fn main() -> anyhow::Result<()> {
         limits: GatewayLimits {
             max_run_wait: Duration::from_secs(args.max_run_wait_secs),
             scenario: args.limits.limits(),
+            upload: scenario_gateway::UploadLimits {
+                max_bytes: args.max_upload_mb << 20,
+                cache_bytes: args.dataset_cache_mb << 20,
+            },
             ..GatewayLimits::default()
         },
         max_request_bytes: args.max_request_bytes,

@@ -4,9 +4,9 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use futures::{Stream, StreamExt};
 use opentelemetry::{global, propagation::Extractor};
-use tariff_jobs::{JobQueue, JobService, RecordStore, record, telemetry};
+use tariff_jobs::{DatasetStore, JobQueue, JobService, RecordStore, record, telemetry};
 use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
-use tariff_scenario::{ScenarioLimits, dataset, prepare_builtin_with};
+use tariff_scenario::{PreparedScenario, ScenarioLimits, dataset::DatasetHandle};
 use tokio::sync::watch;
 use tonic::{
     Code, Request, Response, Status,
@@ -14,7 +14,12 @@ use tonic::{
 };
 use tracing::{Instrument, Span, field::Empty};
 
-use crate::{deadline::grpc_timeout, status, views};
+use crate::{
+    auth::Access,
+    datasets::{Datasets, UploadLimits},
+    deadline::grpc_timeout,
+    status, views,
+};
 
 /// Limits a gateway enforces on requests.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub struct GatewayLimits {
     pub max_idempotency_key: usize,
     /// How much one scenario may ask for.
     pub scenario: ScenarioLimits,
+    /// How large an uploaded dataset may be.
+    pub upload: UploadLimits,
 }
 
 impl Default for GatewayLimits {
@@ -36,6 +43,7 @@ impl Default for GatewayLimits {
             default_run_wait: Duration::from_secs(60),
             max_idempotency_key: 128,
             scenario: ScenarioLimits::default(),
+            upload: UploadLimits::default(),
         }
     }
 }
@@ -44,20 +52,31 @@ impl Default for GatewayLimits {
 #[derive(Debug, Clone)]
 pub struct Gateway<R, Q> {
     jobs: JobService<R, Q>,
+    datasets: Datasets<R>,
     limits: GatewayLimits,
     closing: watch::Receiver<bool>,
 }
 
-impl<R: RecordStore, Q: JobQueue> Gateway<R, Q> {
+impl<R: RecordStore + DatasetStore, Q: JobQueue> Gateway<R, Q> {
     /// `closing` turns true when the server shuts down: open watches then end,
     /// so the drain does not wait on jobs and clients re-attach elsewhere.
     pub fn new(jobs: JobService<R, Q>, limits: GatewayLimits, closing: watch::Receiver<bool>) -> Self {
-        Gateway { jobs, limits, closing }
+        let datasets = Datasets::new(jobs.records().clone(), limits.upload);
+        Gateway { jobs, datasets, limits, closing }
     }
 
     /// Checks a submission; the scenario is validated against its dataset, so a
     /// job is only queued when it can run.
-    fn check_submission(&self, scenario: Option<&pb::Scenario>, key: &str) -> Result<pb::Scenario, Status> {
+    /// The scenario comes back with its dataset pinned: an uploaded dataset
+    /// named by id becomes `id@digest`, so a later upload never changes the job.
+    async fn check_submission(
+        &self,
+        scenario: Option<&pb::Scenario>,
+        key: &str,
+        view: Option<&pb::ResultOptions>,
+    ) -> Result<pb::Scenario, Status> {
+        let scenario = scenario.ok_or_else(|| status::invalid_field("scenario", "required"))?;
+        let dataset = self.datasets.resolve(&scenario.dataset).await.map_err(|s| in_scenario(&s))?;
         let _validate = tracing::debug_span!("validate").entered();
         if key.len() > self.limits.max_idempotency_key {
             return Err(status::invalid_field(
@@ -68,9 +87,22 @@ impl<R: RecordStore, Q: JobQueue> Gateway<R, Q> {
         if key.chars().any(char::is_control) {
             return Err(status::invalid_field("idempotency_key", "contains control characters"));
         }
-        let scenario = scenario.ok_or_else(|| status::invalid_field("scenario", "required"))?;
-        prepare_builtin_with(scenario, &self.limits.scenario).map_err(|v| status::invalid_scenario(&v))?;
-        Ok(scenario.clone())
+        PreparedScenario::with_limits(&dataset, scenario, &self.limits.scenario)
+            .map_err(|v| status::invalid_scenario(&v))?;
+        views::check(&dataset, view)?;
+        let mut scenario = scenario.clone();
+        if let DatasetHandle::Uploaded { .. } = dataset {
+            scenario.dataset = dataset.pinned_name();
+        }
+        Ok(scenario)
+    }
+
+    /// Cuts a job's result to the view asked for, on the dataset it ran on.
+    async fn view(&self, job: &mut Job, requested: Option<&pb::ResultOptions>) -> Result<(), Status> {
+        let Some(result) = &job.result else { return Ok(()) };
+        let named = if job.dataset.is_empty() { result.dataset.clone() } else { job.dataset.clone() };
+        let dataset = self.datasets.resolve(&named).await?;
+        views::apply(job, requested, &dataset)
     }
 }
 
@@ -155,22 +187,29 @@ fn trace_headers<T>(request: &Request<T>) -> Vec<(String, String)> {
         .collect()
 }
 
-pub(crate) fn dataset_named(id: &str) -> Result<&'static dataset::Dataset, Status> {
-    let id = if id.is_empty() { dataset::DEFAULT_DATASET } else { id };
-    match dataset::builtin(id) {
-        Some(Ok(d)) => Ok(d),
-        Some(Err(e)) => Err(Status::internal(format!("built-in dataset {id} unusable: {e}"))),
-        None => Err(status::invalid_field(
-            "dataset",
-            format!("unknown dataset `{id}` (built in: {})", dataset::BUILTIN_DATASETS.join(", ")),
+/// A `dataset` field error of a scenario, under `scenario.` in the request.
+fn in_scenario(status: &Status) -> Status {
+    if status.code() == tonic::Code::InvalidArgument {
+        status::invalid_field("scenario.dataset", status.message().trim_start_matches("dataset: "))
+    } else {
+        status.clone()
+    }
+}
+
+/// Uploading and deleting need the write role when tokens are on.
+fn require_write<T>(request: &Request<T>) -> Result<(), Status> {
+    match request.extensions().get::<Access>() {
+        Some(Access::Read) => Err(Status::permission_denied(
+            "this token may not change datasets: a token with the write role is needed (see the README, \"Tokens\")",
         )),
+        Some(Access::Write | Access::Open) | None => Ok(()),
     }
 }
 
 type JobStream = Pin<Box<dyn Stream<Item = Result<Job, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
+impl<R: RecordStore + DatasetStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     async fn submit_scenario(
         &self,
         request: Request<pb::SubmitScenarioRequest>,
@@ -179,8 +218,7 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
         traced(span, async move {
             let headers = trace_headers(&request);
             let req = request.into_inner();
-            let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
-            views::check(dataset_named(&scenario.dataset)?, req.view.as_ref())?;
+            let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key, req.view.as_ref()).await?;
             let submitted = self
                 .jobs
                 .submit_with_view(scenario, &req.idempotency_key, &headers, req.view)
@@ -203,7 +241,7 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
             let req = request.into_inner();
             check_job_id(&req.job_id)?;
             let mut job = self.jobs.get(&req.job_id).await.map_err(status::from_jobs)?;
-            views::apply(&mut job, req.view.as_ref(), dataset_named)?;
+            self.view(&mut job, req.view.as_ref()).await?;
             Ok(Response::new(job))
         })
         .await
@@ -222,10 +260,14 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
             let until_closing = updates.take_until(async move {
                 let _ = closing.wait_for(|c| *c).await;
             });
-            let stream: JobStream = Box::pin(until_closing.map(move |item| {
-                let mut job = item.map_err(status::from_jobs)?;
-                views::apply(&mut job, view.as_ref(), dataset_named)?;
-                Ok(job)
+            let gateway = self.clone();
+            let stream: JobStream = Box::pin(until_closing.then(move |item| {
+                let (gateway, view) = (gateway.clone(), view.clone());
+                async move {
+                    let mut job = item.map_err(status::from_jobs)?;
+                    gateway.view(&mut job, view.as_ref()).await?;
+                    Ok(job)
+                }
             }));
             Ok(Response::new(stream))
         })
@@ -243,8 +285,8 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
                 .unwrap_or(self.limits.default_run_wait)
                 .min(self.limits.max_run_wait);
             let req = request.into_inner();
-            let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key)?;
-            views::check(dataset_named(&scenario.dataset)?, req.view.as_ref())?;
+            let scenario =
+                self.check_submission(req.scenario.as_ref(), &req.idempotency_key, req.view.as_ref()).await?;
             let mut job = self
                 .jobs
                 .run(scenario, &req.idempotency_key, &headers, wait)
@@ -252,7 +294,7 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
                 .map_err(status::from_jobs)?;
             Span::current().record("job_id", job.job_id.as_str());
             tracing::info!(job_id = %job.job_id, state = ?JobState::try_from(job.state).ok(), "run answered");
-            views::apply(&mut job, req.view.as_ref(), dataset_named)?;
+            self.view(&mut job, req.view.as_ref()).await?;
             match JobState::try_from(job.state) {
                 Ok(JobState::Succeeded) => {
                     Ok(Response::new(pb::RunScenarioResponse { job_id: job.job_id, result: job.result }))
@@ -290,7 +332,7 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     ) -> Result<Response<pb::ListEconomiesResponse>, Status> {
         let span = rpc_span("ListEconomies", request.metadata());
         traced(span, async move {
-            let d = dataset_named(&request.into_inner().dataset)?;
+            let d = self.datasets.resolve(&request.into_inner().dataset).await?;
             Ok(Response::new(pb::ListEconomiesResponse { economies: d.economies_proto() }))
         })
         .await
@@ -302,7 +344,7 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     ) -> Result<Response<pb::ListSectorsResponse>, Status> {
         let span = rpc_span("ListSectors", request.metadata());
         traced(span, async move {
-            let d = dataset_named(&request.into_inner().dataset)?;
+            let d = self.datasets.resolve(&request.into_inner().dataset).await?;
             Ok(Response::new(pb::ListSectorsResponse { sectors: d.sectors_proto() }))
         })
         .await
@@ -314,7 +356,7 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     ) -> Result<Response<pb::ListAgreementsResponse>, Status> {
         let span = rpc_span("ListAgreements", request.metadata());
         traced(span, async move {
-            let d = dataset_named(&request.into_inner().dataset)?;
+            let d = self.datasets.resolve(&request.into_inner().dataset).await?;
             Ok(Response::new(pb::ListAgreementsResponse { agreements: d.agreements_proto() }))
         })
         .await
@@ -325,9 +367,41 @@ impl<R: RecordStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
         request: Request<pb::GetDatasetRequest>,
     ) -> Result<Response<DatasetInfo>, Status> {
         let span = rpc_span("GetDataset", request.metadata());
+        traced(
+            span,
+            async move { Ok(Response::new(self.datasets.info(&request.into_inner().dataset).await?)) },
+        )
+        .await
+    }
+
+    async fn upload_dataset(
+        &self,
+        request: Request<tonic::Streaming<pb::UploadDatasetRequest>>,
+    ) -> Result<Response<DatasetInfo>, Status> {
+        let span = rpc_span("UploadDataset", request.metadata());
         traced(span, async move {
-            let d = dataset_named(&request.into_inner().dataset)?;
-            Ok(Response::new(d.info_proto()))
+            require_write(&request)?;
+            Ok(Response::new(self.datasets.upload(request.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn list_datasets(
+        &self,
+        request: Request<pb::ListDatasetsRequest>,
+    ) -> Result<Response<pb::ListDatasetsResponse>, Status> {
+        let span = rpc_span("ListDatasets", request.metadata());
+        traced(span, async move { Ok(Response::new(self.datasets.list().await?)) }).await
+    }
+
+    async fn delete_dataset(
+        &self,
+        request: Request<pb::DeleteDatasetRequest>,
+    ) -> Result<Response<pb::DeleteDatasetResponse>, Status> {
+        let span = rpc_span("DeleteDataset", request.metadata());
+        traced(span, async move {
+            require_write(&request)?;
+            Ok(Response::new(self.datasets.delete(&request.into_inner().dataset).await?))
         })
         .await
     }

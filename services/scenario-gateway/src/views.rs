@@ -20,29 +20,30 @@ pub fn default_view(flows: u64) -> ResultView {
     if flows <= DEFAULT_FULL_FLOWS { ResultView::Full } else { ResultView::Summary }
 }
 
+fn invalid_view(violations: &tariff_scenario::Violations) -> Status {
+    let list: Vec<(String, String)> =
+        violations.0.iter().map(|v| (v.field.clone(), v.reason.clone())).collect();
+    status::invalid(&list)
+}
+
 /// Checks a view's codes against the dataset, before a job is queued.
 pub fn check(dataset: &Dataset, view: Option<&pb::ResultOptions>) -> Result<(), Status> {
     match view {
         Some(options) => FlowSelection::resolve(dataset, options, ResultView::Full)
             .map(|_| ())
-            .map_err(|v| status::invalid_scenario(&v)),
+            .map_err(|v| invalid_view(&v)),
         None => Ok(()),
     }
 }
 
 /// Cuts the job's result down to `requested`, or to the view it was submitted
 /// with, or to the default for its size.
-pub fn apply(
-    job: &mut Job,
-    requested: Option<&pb::ResultOptions>,
-    dataset_of: impl Fn(&str) -> Result<&'static Dataset, Status>,
-) -> Result<(), Status> {
+pub fn apply(job: &mut Job, requested: Option<&pb::ResultOptions>, dataset: &Dataset) -> Result<(), Status> {
     let Some(result) = job.result.as_mut() else { return Ok(()) };
     let options = requested.or(job.view.as_ref()).cloned().unwrap_or_default();
     let flows: u64 = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flow_count).sum();
-    let dataset = dataset_of(&result.dataset)?;
-    let selection = FlowSelection::resolve(dataset, &options, default_view(flows))
-        .map_err(|v| status::invalid_scenario(&v))?;
+    let selection =
+        FlowSelection::resolve(dataset, &options, default_view(flows)).map_err(|v| invalid_view(&v))?;
     selection.apply(dataset, result);
     Ok(())
 }

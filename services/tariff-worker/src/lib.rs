@@ -6,4 +6,4 @@ mod limits;
 mod runner;
 
 pub use limits::LimitArgs;
-pub use runner::ScenarioRunner;
+pub use runner::{DEFAULT_DATASET_CACHE_BYTES, DatasetFetch, ScenarioRunner, StoreFetch};

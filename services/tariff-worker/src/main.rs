@@ -31,6 +31,9 @@ struct Args {
     /// The largest encoded result kept; a larger one fails its job.
     #[arg(long, env = "TARIFF_MAX_RESULT_BYTES", default_value_t = WorkerConfig::default().max_result_bytes)]
     max_result_bytes: usize,
+    /// Memory for uploaded datasets kept loaded between jobs (least recently used leave first), in MiB.
+    #[arg(long, env = "TARIFF_DATASET_CACHE_MB", default_value_t = tariff_worker::DEFAULT_DATASET_CACHE_BYTES >> 20)]
+    dataset_cache_mb: u64,
     /// Seconds between two readings of the consumer's backlog (the
     /// `tariff_consumer_pending` metric).
     #[arg(long, env = "TARIFF_BACKLOG_INTERVAL_SECS", default_value_t = 5)]
@@ -78,9 +81,17 @@ async fn main() -> anyhow::Result<()> {
         let every = Duration::from_secs(args.backlog_interval_secs.max(1));
         tokio::spawn(async move { backend.observe_backlog(every, std::future::pending()).await })
     };
+    let runner = ScenarioRunner {
+        datasets: Some(std::sync::Arc::new(tariff_worker::StoreFetch {
+            store: backend.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        })),
+        cache: std::sync::Arc::new(tariff_scenario::dataset::DatasetCache::new(args.dataset_cache_mb << 20)),
+        ..ScenarioRunner::new(args.limits.limits())
+    };
     let worker = Worker::new(
         backend,
-        ScenarioRunner { limits: args.limits.limits() },
+        runner,
         WorkerConfig {
             concurrency,
             progress_interval: Duration::from_millis(args.progress_interval_ms),

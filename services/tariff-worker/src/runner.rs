@@ -1,37 +1,131 @@
-//! What a worker does with one job: the scenario on its built-in dataset.
+//! What a worker does with one job: the scenario on its dataset, built in or
+//! an uploaded version fetched by digest and kept in a bounded cache.
 
-use std::ops::ControlFlow;
+use std::{ops::ControlFlow, sync::Arc};
 
 use prost::Message;
 use tariff_jobs::{JobRunner, RunFailure};
 use tariff_proto::v1::{ChunkTask, DrawSamples, JobError, Progress, Scenario, ScenarioResult};
 use tariff_scenario::{
-    EvaluateError, EvaluateOptions, PreparedScenario, ScenarioLimits, chunk_draws, merge_draws,
-    prepare_builtin_with,
+    EvaluateError, EvaluateOptions, PreparedScenario, ScenarioLimits, chunk_draws,
+    dataset::{DatasetCache, DatasetHandle, DatasetLimits, DatasetName, builtin_handle},
+    merge_draws,
 };
 
+/// Where a worker finds the bundles of uploaded datasets.
+pub trait DatasetFetch: Send + Sync + std::fmt::Debug + 'static {
+    /// The bundle of a version; `None` when it is not stored.
+    ///
+    /// # Errors
+    /// The store cannot be reached.
+    fn fetch(&self, id: &str, digest: &str) -> Result<Option<Vec<u8>>, String>;
+}
+
+/// A [`DatasetFetch`] over a job backend's dataset store, from the blocking
+/// threads runners run on.
+#[derive(Debug, Clone)]
+pub struct StoreFetch<S> {
+    pub store: S,
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl<S: tariff_jobs::DatasetStore + std::fmt::Debug> DatasetFetch for StoreFetch<S> {
+    fn fetch(&self, id: &str, digest: &str) -> Result<Option<Vec<u8>>, String> {
+        self.runtime.block_on(self.store.get_dataset(id, digest)).map_err(|e| e.to_string())
+    }
+}
+
+/// The default memory budget of the cache of uploaded datasets.
+pub const DEFAULT_DATASET_CACHE_BYTES: u64 = 1 << 30;
+
 /// Runs scenarios with the model, in process, within its limits.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScenarioRunner {
     pub limits: ScenarioLimits,
+    /// Uploaded datasets: where to fetch them (`None`: built-in datasets only).
+    pub datasets: Option<Arc<dyn DatasetFetch>>,
+    /// Loaded uploaded datasets, shared by the runner's clones.
+    pub cache: Arc<DatasetCache>,
+    /// Size limits of uploaded datasets.
+    pub dataset_limits: DatasetLimits,
+}
+
+impl Default for ScenarioRunner {
+    fn default() -> Self {
+        ScenarioRunner {
+            limits: ScenarioLimits::default(),
+            datasets: None,
+            cache: Arc::new(DatasetCache::new(DEFAULT_DATASET_CACHE_BYTES)),
+            dataset_limits: DatasetLimits::default(),
+        }
+    }
+}
+
+fn invalid(field: &str, message: String) -> RunFailure {
+    RunFailure::Failed(JobError { code: "INVALID_ARGUMENT".into(), message, field: field.into() })
 }
 
 impl ScenarioRunner {
-    /// The scenario validated against the built-in dataset and the limits.
-    fn prepare(&self, scenario: &Scenario) -> Result<PreparedScenario<'static>, RunFailure> {
+    /// A runner within `limits`, with built-in datasets only.
+    pub fn new(limits: ScenarioLimits) -> ScenarioRunner {
+        ScenarioRunner { limits, ..ScenarioRunner::default() }
+    }
+
+    /// The dataset a job names: built in, or the version its gateway pinned.
+    fn dataset(&self, scenario: &Scenario) -> Result<DatasetHandle, RunFailure> {
+        let named = if scenario.dataset.is_empty() {
+            tariff_scenario::dataset::DEFAULT_DATASET
+        } else {
+            &scenario.dataset
+        };
+        let name = DatasetName::parse(named).map_err(|reason| invalid("scenario.dataset", reason))?;
+        if name.digest.is_none()
+            && let Some(found) = builtin_handle(&name.id)
+        {
+            return found.map_err(|e| invalid("scenario.dataset", format!("built-in dataset unusable: {e}")));
+        }
+        let (Some(digest), Some(fetch)) = (name.digest.as_deref(), self.datasets.as_ref()) else {
+            return Err(invalid(
+                "scenario.dataset",
+                format!("unknown dataset `{named}` (a job names a built-in id or an uploaded `id@digest`)"),
+            ));
+        };
+        let dataset = self.cache.get_or_load(
+            digest,
+            &self.dataset_limits,
+            || match fetch.fetch(&name.id, digest) {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => {
+                    Err(invalid("scenario.dataset", format!("dataset `{named}` is not stored (deleted?)")))
+                }
+                Err(e) => Err(RunFailure::Failed(JobError {
+                    code: "UNAVAILABLE".into(),
+                    message: format!("dataset `{named}` could not be fetched: {e}"),
+                    field: String::new(),
+                })),
+            },
+            |e| invalid("scenario.dataset", format!("stored dataset `{named}` does not load: {e}")),
+        )?;
+        Ok(DatasetHandle::Uploaded { dataset, digest: digest.to_owned() })
+    }
+
+    /// Runs `f` on the scenario validated against its dataset and the limits.
+    fn with_prepared<T>(
+        &self,
+        scenario: &Scenario,
+        f: impl FnOnce(&PreparedScenario<'_>) -> Result<T, RunFailure>,
+    ) -> Result<T, RunFailure> {
+        let dataset = tracing::debug_span!("dataset").in_scope(|| self.dataset(scenario))?;
         // The gateway validated already; a job from elsewhere is checked again.
-        tracing::debug_span!("prepare").in_scope(|| prepare_builtin_with(scenario, &self.limits)).map_err(
-            |violations| {
+        let prepared = tracing::debug_span!("prepare")
+            .in_scope(|| PreparedScenario::with_limits(&dataset, scenario, &self.limits))
+            .map_err(|violations| {
                 let first = violations.0.first().cloned().unwrap_or_else(|| {
                     tariff_scenario::FieldViolation { field: String::new(), reason: violations.to_string() }
                 });
-                RunFailure::Failed(JobError {
-                    code: "INVALID_ARGUMENT".into(),
-                    message: first.reason,
-                    field: format!("scenario.{}", first.field),
-                })
-            },
-        )
+                invalid(&format!("scenario.{}", first.field), first.reason)
+            })?;
+        f(&prepared)
     }
 }
 
@@ -65,7 +159,7 @@ impl JobRunner for ScenarioRunner {
     ) -> Result<ScenarioResult, RunFailure> {
         // With uncertainty, the draws run on every CPU and report progress in
         // draws (stage `draws`) about every 200 ms; a cancel stops them between draws.
-        self.prepare(scenario)?.evaluate(&mut forward(progress)).map_err(failure)
+        self.with_prepared(scenario, |p| p.evaluate(&mut forward(progress)).map_err(failure))
     }
 
     /// Uncertainty draws in chunks of the scenario's `chunk_draws`, which
@@ -76,9 +170,9 @@ impl JobRunner for ScenarioRunner {
         if scenario.uncertainty.as_ref().is_none_or(|u| u.draws <= chunk_draws(u)) {
             return Vec::new();
         }
-        let Ok(prepared) = self.prepare(scenario) else { return Vec::new() };
-        prepared
-            .draw_chunks()
+        let chunks = self.with_prepared(scenario, |prepared| Ok(prepared.draw_chunks()));
+        chunks
+            .unwrap_or_default()
             .into_iter()
             .enumerate()
             .map(|(index, range)| ChunkTask {
@@ -94,7 +188,7 @@ impl JobRunner for ScenarioRunner {
         scenario: &Scenario,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
-        self.prepare(scenario)?.point_estimate(&mut forward(progress)).map_err(failure)
+        self.with_prepared(scenario, |p| p.point_estimate(&mut forward(progress)).map_err(failure))
     }
 
     fn run_chunk(
@@ -104,10 +198,9 @@ impl JobRunner for ScenarioRunner {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Vec<u8>, RunFailure> {
         let range = chunk.first_draw..chunk.first_draw.saturating_add(chunk.draws);
-        let samples = self
-            .prepare(scenario)?
-            .draw_samples(range, &EvaluateOptions::default(), &mut forward(progress))
-            .map_err(failure)?;
+        let samples = self.with_prepared(scenario, |p| {
+            p.draw_samples(range, &EvaluateOptions::default(), &mut forward(progress)).map_err(failure)
+        })?;
         Ok(samples.encode_to_vec())
     }
 
@@ -191,7 +284,7 @@ mod tests {
 
     #[test]
     fn too_many_draws_are_refused_with_the_field() {
-        let runner = ScenarioRunner { limits: ScenarioLimits { max_draws: 10, ..ScenarioLimits::default() } };
+        let runner = ScenarioRunner::new(ScenarioLimits { max_draws: 10, ..ScenarioLimits::default() });
         let outcome = runner.run(&with_draws(11), &mut |_| ControlFlow::Continue(()));
         let Err(RunFailure::Failed(error)) = outcome else { panic!("{outcome:?}") };
         assert_eq!(

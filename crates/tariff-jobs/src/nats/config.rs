@@ -24,6 +24,9 @@ pub struct NatsConfig {
     pub watch_recheck: Duration,
     /// Object store for results too large for a record.
     pub results_bucket: String,
+    /// Object store of uploaded datasets, one object per version (`<id>/<digest>`),
+    /// kept until deleted.
+    pub datasets_bucket: String,
     /// Dead-letter stream, subjects `<dlq_subject_prefix>.>`.
     pub dlq_stream: String,
     pub dlq_subject_prefix: String,
@@ -59,6 +62,7 @@ impl Default for NatsConfig {
             updates_subject_prefix: "tariff.updates".into(),
             watch_recheck: Duration::from_secs(2),
             results_bucket: "TARIFF_RESULTS".into(),
+            datasets_bucket: "TARIFF_DATASETS".into(),
             dlq_stream: "TARIFF_DLQ".into(),
             dlq_subject_prefix: "tariff.dlq".into(),
             replicas: 1,
@@ -83,6 +87,7 @@ impl NatsConfig {
         self.stream = format!("{upper}_{}", self.stream);
         self.bucket = format!("{upper}_{}", self.bucket);
         self.results_bucket = format!("{upper}_{}", self.results_bucket);
+        self.datasets_bucket = format!("{upper}_{}", self.datasets_bucket);
         self.dlq_stream = format!("{upper}_{}", self.dlq_stream);
         self.consumer = format!("{lower}-{}", self.consumer);
         self.subject_prefix = format!("{lower}.{}", self.subject_prefix);

@@ -6,6 +6,7 @@ mod backlog;
 mod chunks;
 mod config;
 mod consumer;
+mod datasets;
 mod reaper;
 mod records;
 
@@ -35,6 +36,7 @@ pub struct NatsBackend {
     js: jetstream::Context,
     kv: kv::Store,
     objects: object_store::ObjectStore,
+    datasets: object_store::ObjectStore,
     config: Arc<NatsConfig>,
 }
 
@@ -109,8 +111,8 @@ impl NatsBackend {
         let client = options.connect(urls).await.map_err(JobsError::unavailable)?;
         let js = jetstream::ContextBuilder::new().timeout(config.op_timeout).build(client.clone());
         let deadline = config.op_timeout * 3;
-        let (kv, objects) = timed(deadline, setup(&js, &config)).await?;
-        Ok(NatsBackend { client, js, kv, objects, config: Arc::new(config) })
+        let (kv, objects, datasets) = timed(deadline, setup(&js, &config)).await?;
+        Ok(NatsBackend { client, js, kv, objects, datasets, config: Arc::new(config) })
     }
 
     /// Connects, retrying with backoff until it succeeds (services at start-up:
@@ -203,7 +205,7 @@ pub(crate) async fn timed<T>(
 async fn setup(
     js: &jetstream::Context,
     config: &NatsConfig,
-) -> Result<(kv::Store, object_store::ObjectStore), JobsError> {
+) -> Result<(kv::Store, object_store::ObjectStore, object_store::ObjectStore), JobsError> {
     js.get_or_create_stream(stream::Config {
         name: config.stream.clone(),
         subjects: vec![format!("{}.>", config.subject_prefix)],
@@ -287,7 +289,20 @@ async fn setup(
             .await
             .map_err(JobsError::unavailable)?,
     };
-    Ok((kv, objects))
+    let datasets = match js.get_object_store(&config.datasets_bucket).await {
+        Ok(store) => store,
+        Err(_) => js
+            .create_object_store(object_store::Config {
+                bucket: config.datasets_bucket.clone(),
+                description: Some("uploaded datasets, by id and content digest".into()),
+                storage: stream::StorageType::File,
+                num_replicas: config.replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(JobsError::unavailable)?,
+    };
+    Ok((kv, objects, datasets))
 }
 
 /// A bucket made by an earlier version has no republish yet: add it, since

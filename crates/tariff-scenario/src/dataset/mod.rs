@@ -2,6 +2,8 @@
 //! scenario is computed on, loaded from a folder or from the built-in copies.
 
 mod builtin;
+mod bundle;
+mod cache;
 pub(crate) mod csv_table;
 mod elasticity_files;
 mod flows;
@@ -14,6 +16,8 @@ use std::{collections::HashMap, fmt, sync::Arc};
 use crate::Date;
 
 pub use builtin::{BUILTIN_DATASETS, DEFAULT_DATASET, builtin};
+pub use bundle::{BundleError, DATASET_FILES, DatasetBundle, digest_of, valid_digest};
+pub use cache::{DatasetCache, DatasetHandle, DatasetName, LoadError, builtin_handle, load_bundle};
 pub(crate) use flows::FlowIndex;
 pub use flows::SectorFlows;
 pub use horizons::{Horizon, LONG_RUN, SHORT_RUN, SectorSet};

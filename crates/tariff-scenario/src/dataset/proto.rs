@@ -141,6 +141,7 @@ impl Dataset {
             flow_rows: u32::try_from(rows).unwrap_or(u32::MAX),
             estimated_flow_rows: u32::try_from(estimated).unwrap_or(u32::MAX),
             horizons: self.horizons_proto(),
+            digest: String::new(),
         }
     }
 }
