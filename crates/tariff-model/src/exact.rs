@@ -9,18 +9,18 @@ use crate::market::Prepared;
 use crate::{Diagnostics, ModelError, SolveOptions, Solver};
 
 /// Below this distance from 1, `Es` uses the Cobb-Douglas (geometric) composite.
-const GEOMETRIC_ES: f64 = 1e-9;
+pub(crate) const GEOMETRIC_ES: f64 = 1e-9;
 /// Below this `|1 - Es|`, `Pvr^(1-Es) - 1` is computed with `exp_m1`, per flow.
-const NEAR_ONE_ES: f64 = 0.01;
+pub(crate) const NEAR_ONE_ES: f64 = 0.01;
 /// ... provided `|(1 - Es) ln Pvr|` stays below this.
-const NEAR_BASE: f64 = 0.5;
+pub(crate) const NEAR_BASE: f64 = 0.5;
 /// Below this bound on `|(1 - Es) ln Pvr|`, `Pvr^(1-Es)` is the product of a
 /// per-exporter and a per-flow power, far from over- or underflow.
-const PRODUCT_LIMIT: f64 = 300.0;
+pub(crate) const PRODUCT_LIMIT: f64 = 300.0;
 /// Step halvings before the line search gives up.
-const MAX_HALVINGS: u32 = 40;
+pub(crate) const MAX_HALVINGS: u32 = 40;
 /// Armijo constant of the sufficient-decrease test.
-const ARMIJO: f64 = 1e-4;
+pub(crate) const ARMIJO: f64 = 1e-4;
 /// Below this residual, Newton reuses the last factorised Jacobian (a chord
 /// step): close to the solution that is as good as a fresh one, at a fraction
 /// of the cost.
@@ -29,7 +29,7 @@ const CHORD_BELOW: f64 = 1e-6;
 /// refreshes the Jacobian.
 const CHORD_RATE: f64 = 1e-2;
 /// Stages of the continuation fallback.
-const CONTINUATION_STAGES: u32 = 8;
+pub(crate) const CONTINUATION_STAGES: u32 = 8;
 
 /// Hands out slices of one allocation: the solver's working memory is allocated
 /// once per solve.

@@ -45,8 +45,13 @@ pub use error::ModelError;
 pub use market::{Market, Pricing, SolveOptions, Solver, Structure};
 pub use outcome::{Diagnostics, EconomyOutcome, MarketOutcome};
 pub use pricing::solve_with;
-pub use sparse::{FlowOutcome, SparseFlow, SparseMarket, SparseOutcome, solve_sparse};
-pub use synthetic::synthetic_markets;
+pub use sparse::{
+    FlowOutcome, Layout, SPARSE_MAX_FILL, SPARSE_MIN_ECONOMIES, SparseFlow, SparseMarket, SparseOutcome,
+    solve_sparse, solve_sparse_with_layout,
+};
+pub use synthetic::{
+    synthetic_markets, synthetic_sparse_iter, synthetic_sparse_market, synthetic_sparse_markets,
+};
 
 /// Solves one sector market with the chosen solver.
 ///

@@ -122,7 +122,7 @@ impl MarketOutcome {
 }
 
 impl EconomyOutcome {
-    fn is_finite(&self) -> bool {
+    pub(crate) fn is_finite(&self) -> bool {
         [
             self.exports_before,
             self.exports_after,

@@ -24,15 +24,15 @@ const ROUNDING: f64 = 4.0 * f64::EPSILON;
 const MAX_ITERATIONS: u32 = 100;
 
 /// One source of an importer's market.
-struct Source {
-    v: usize,
+pub(crate) struct Source {
+    pub v: usize,
     /// Base expenditure `M0 T0` at internal prices.
-    w: f64,
+    pub w: f64,
     /// `ln(T1 / T0)`, exactly 0 where unshocked.
-    lt: f64,
+    pub lt: f64,
     /// `y = a + b L`.
-    a: f64,
-    b: f64,
+    pub a: f64,
+    pub b: f64,
 }
 
 /// One importer's sources, in ascending exporter order (as `R0` was summed).
@@ -52,7 +52,7 @@ fn sources(prep: &Prepared<'_>, r: usize) -> Vec<Source> {
 
 /// The log composite price implied by `L`, and its derivative in `L`. At the base
 /// point (`L = 0`, no shock) it is exactly 0: the sum of `w` equals `R0`.
-fn composite(sources: &[Source], r0: f64, es: f64, l: f64) -> (f64, f64) {
+pub(crate) fn composite(sources: &[Source], r0: f64, es: f64, l: f64) -> (f64, f64) {
     let one_m = 1.0 - es;
     if one_m.abs() < GEOMETRIC_ES {
         let (mut lc, mut d) = (0.0, 0.0);
@@ -74,7 +74,7 @@ fn composite(sources: &[Source], r0: f64, es: f64, l: f64) -> (f64, f64) {
 }
 
 /// Solves `composite(L) = L` for one importer; returns `L` and the iterations.
-fn solve_importer(sources: &[Source], r0: f64, es: f64) -> Result<(f64, u32), ModelError> {
+pub(crate) fn solve_importer(sources: &[Source], r0: f64, es: f64) -> Result<(f64, u32), ModelError> {
     let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
     let mut l = 0.0;
     let mut best = f64::INFINITY;
