@@ -241,6 +241,30 @@ impl WorkerHandle {
         runs: Arc<AtomicUsize>,
     ) -> WorkerHandle {
         let backend = NatsBackend::connect(config, auth).await.expect("worker connects to NATS");
+        WorkerHandle::start_on(backend, worker, runner, runs).await
+    }
+
+    /// A worker as the binary runs one: the scenario runner, fetching uploaded
+    /// datasets from NATS by digest.
+    pub async fn start_with_uploads(config: NatsConfig, worker: WorkerConfig) -> WorkerHandle {
+        let backend =
+            NatsBackend::connect(config, &NatsAuth::default()).await.expect("worker connects to NATS");
+        let runner = ScenarioRunner {
+            datasets: Some(Arc::new(tariff_worker::StoreFetch {
+                store: backend.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            })),
+            ..ScenarioRunner::default()
+        };
+        WorkerHandle::start_on(backend, worker, runner, Arc::default()).await
+    }
+
+    async fn start_on<J: JobRunner>(
+        backend: NatsBackend,
+        worker: WorkerConfig,
+        runner: J,
+        runs: Arc<AtomicUsize>,
+    ) -> WorkerHandle {
         let consumer = backend.consumer(worker.concurrency).await.expect("consumer");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

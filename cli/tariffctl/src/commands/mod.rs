@@ -4,6 +4,7 @@ mod backcast;
 mod calibrate;
 mod chart_arg;
 mod compare;
+mod dataset;
 mod list;
 mod remote;
 mod run;
@@ -35,6 +36,8 @@ pub enum Command {
     Backcast(backcast::BackcastArgs),
     /// Fit chosen elasticities, within their published ranges, to chosen observed figures.
     Calibrate(calibrate::CalibrateArgs),
+    /// Datasets: upload, list and delete them on a gateway.
+    Dataset(dataset::DatasetArgs),
 }
 
 impl Command {
@@ -49,6 +52,7 @@ impl Command {
             Command::List(args) => list::list(args),
             Command::Backcast(args) => backcast::run(args),
             Command::Calibrate(args) => calibrate::run(args),
+            Command::Dataset(args) => dataset::run(args),
         }
     }
 }

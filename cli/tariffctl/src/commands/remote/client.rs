@@ -155,6 +155,26 @@ impl Gateway {
         self.client.watch_job(request).await.map(tonic::Response::into_inner)
     }
 
+    /// Streams an upload; no deadline beyond the caller's (large datasets take a while).
+    pub async fn upload_dataset(
+        &mut self,
+        parts: Vec<pb::UploadDatasetRequest>,
+    ) -> anyhow::Result<pb::DatasetInfo> {
+        let request = self.request(tokio_stream::iter(parts), None);
+        self.client.upload_dataset(request).await.map(tonic::Response::into_inner).map_err(|s| self.error(&s))
+    }
+
+    pub async fn list_datasets(&mut self) -> anyhow::Result<pb::ListDatasetsResponse> {
+        let request = self.request(pb::ListDatasetsRequest {}, Some(CALL_TIMEOUT));
+        self.client.list_datasets(request).await.map(tonic::Response::into_inner).map_err(|s| self.error(&s))
+    }
+
+    pub async fn delete_dataset(&mut self, dataset: &str) -> anyhow::Result<pb::DeleteDatasetResponse> {
+        let request =
+            self.request(pb::DeleteDatasetRequest { dataset: dataset.to_owned() }, Some(CALL_TIMEOUT));
+        self.client.delete_dataset(request).await.map(tonic::Response::into_inner).map_err(|s| self.error(&s))
+    }
+
     /// A request carrying the bearer token, if there is one.
     fn request<T>(&self, message: T, timeout: Option<Duration>) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);

@@ -4,6 +4,7 @@
 
 mod client;
 mod credentials;
+pub mod datasets;
 mod follow;
 mod handshake;
 mod job;
