@@ -210,8 +210,8 @@ impl FileSource for DatasetBundle {
         name.to_owned()
     }
 
-    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + '_>>, DatasetError> {
-        Ok(self.files.get(name).map(|data| Box::new(data.as_slice()) as Box<dyn Read + '_>))
+    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + Send + '_>>, DatasetError> {
+        Ok(self.files.get(name).map(|data| Box::new(data.as_slice()) as Box<dyn Read + Send + '_>))
     }
 }
 

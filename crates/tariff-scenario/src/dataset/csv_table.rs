@@ -1,7 +1,7 @@
 //! A strict reader for the dataset's CSV files: exact headers, and every error
 //! with the file and line it comes from.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{DatasetError, Quality};
 
@@ -17,7 +17,16 @@ pub(crate) struct Row<'t> {
     file: &'t str,
     line: usize,
     columns: &'t HashMap<String, usize>,
-    record: &'t csv::StringRecord,
+    record: Record<'t>,
+}
+
+/// A row's cells: parsed as text (small files), or as bytes checked to be UTF-8
+/// and trimmed per cell when read (the large files, where this is most of the
+/// parsing time).
+#[derive(Clone, Copy)]
+enum Record<'t> {
+    Text(&'t csv::StringRecord),
+    Bytes(&'t csv::ByteRecord),
 }
 
 fn reader_of<R: std::io::Read>(input: R) -> csv::Reader<R> {
@@ -38,8 +47,10 @@ fn read_columns<R: std::io::Read>(
 ) -> Result<HashMap<String, usize>, DatasetError> {
     let headers =
         reader.headers().map_err(|e| DatasetError::at(file, 1, format!("unreadable header: {e}")))?.clone();
-    let mut columns = HashMap::new();
+    let mut columns = HashMap::default();
     for (i, name) in headers.iter().enumerate() {
+        // The streamed files are read untrimmed: trim the header here.
+        let name = name.trim();
         if !required.contains(&name) && !optional.contains(&name) {
             return Err(DatasetError::at(
                 file,
@@ -71,11 +82,11 @@ pub(crate) fn stream_rows<R: std::io::Read>(
     optional: &[&str],
     mut each: impl FnMut(&Row<'_>) -> Result<(), DatasetError>,
 ) -> Result<(), DatasetError> {
-    let mut reader = reader_of(input);
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 16).from_reader(input);
     let columns = read_columns(file, &mut reader, required, optional)?;
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) => {
@@ -83,11 +94,18 @@ pub(crate) fn stream_rows<R: std::io::Read>(
                 return Err(DatasetError::at(file, line, format!("malformed row: {e}")));
             }
         }
-        if record.iter().all(str::is_empty) {
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        if let Err(e) = std::str::from_utf8(record.as_slice()) {
+            return Err(DatasetError::at(
+                file,
+                line,
+                format!("not UTF-8 text (byte {} of the row)", e.valid_up_to()),
+            ));
+        }
+        if record.iter().all(|cell| cell.trim_ascii().is_empty()) {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        each(&Row { file, line, columns: &columns, record: &record })?;
+        each(&Row { file, line, columns: &columns, record: Record::Bytes(&record) })?;
     }
 }
 
@@ -123,7 +141,7 @@ impl<'a> CsvTable<'a> {
             file: self.file,
             line: *line,
             columns: &self.columns,
-            record,
+            record: Record::Text(record),
         })
     }
 }
@@ -141,7 +159,14 @@ impl Row<'_> {
 
     /// The text of a column (empty when the column is optional and absent).
     pub(crate) fn text(&self, column: &str) -> &str {
-        self.columns.get(column).and_then(|&i| self.record.get(i)).unwrap_or("")
+        let Some(&i) = self.columns.get(column) else { return "" };
+        match self.record {
+            Record::Text(r) => r.get(i).unwrap_or(""),
+            // The whole row was checked to be UTF-8, and trimming ASCII keeps it so.
+            Record::Bytes(r) => {
+                r.get(i).and_then(|cell| std::str::from_utf8(cell.trim_ascii()).ok()).unwrap_or("")
+            }
+        }
     }
 
     /// A non-empty text cell.

@@ -189,16 +189,32 @@ impl FlowBuilder {
                 *slot += 1;
             }
         }
-        let mut duplicate: Option<u64> = None;
-        for s in 0..sectors {
-            let part = &mut sorted[offsets[s]..offsets[s + 1]];
-            part.sort_unstable_by_key(|r| (r.exporter, r.importer, r.line));
-            for w in part.windows(2) {
-                if (w[0].exporter, w[0].importer) == (w[1].exporter, w[1].importer) {
-                    duplicate = Some(duplicate.map_or(w[1].line, |d| d.min(w[1].line)));
+        // Each sector sorted on its own; the sectors in two halves on two threads.
+        let sort = |rows: &mut [RawFlow], bounds: &[usize]| -> Option<u64> {
+            let base = bounds.first().copied().unwrap_or(0);
+            let mut duplicate: Option<u64> = None;
+            for w in bounds.windows(2) {
+                let part = &mut rows[w[0] - base..w[1] - base];
+                part.sort_unstable_by_key(|r| (r.exporter, r.importer, r.line));
+                for pair in part.windows(2) {
+                    if (pair[0].exporter, pair[0].importer) == (pair[1].exporter, pair[1].importer) {
+                        duplicate = Some(duplicate.map_or(pair[1].line, |d| d.min(pair[1].line)));
+                    }
                 }
             }
-        }
+            duplicate
+        };
+        let middle = offsets.partition_point(|&o| o < sorted.len() / 2).min(sectors);
+        let (first, second) = sorted.split_at_mut(offsets[middle]);
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(|| sort(first, &offsets[..=middle]));
+            let b = sort(second, &offsets[middle..]);
+            (a.join().unwrap_or(None), b)
+        });
+        let duplicate = match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
         if let Some(line) = duplicate {
             return Err(DatasetError::at(
                 file,

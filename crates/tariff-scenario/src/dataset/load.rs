@@ -1,7 +1,7 @@
 //! Reading a dataset's files into a validated [`Dataset`].
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     io::Read,
     path::{Path, PathBuf},
 };
@@ -34,8 +34,10 @@ pub trait FileSource {
     fn name_of(&self, name: &str) -> String;
     /// The file as a stream, `None` when it does not exist: the large files
     /// (flows, tariffs) are read through this, never whole.
-    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + '_>>, DatasetError> {
-        Ok(self.read(name)?.map(|text| Box::new(std::io::Cursor::new(text.into_bytes())) as Box<dyn Read>))
+    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + Send + '_>>, DatasetError> {
+        Ok(self
+            .read(name)?
+            .map(|text| Box::new(std::io::Cursor::new(text.into_bytes())) as Box<dyn Read + Send>))
     }
 }
 
@@ -57,7 +59,7 @@ impl FileSource for DirSource {
         self.0.join(name).display().to_string()
     }
 
-    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + '_>>, DatasetError> {
+    fn open(&self, name: &str) -> Result<Option<Box<dyn Read + Send + '_>>, DatasetError> {
         let path = self.0.join(name);
         match std::fs::File::open(&path) {
             Ok(file) => Ok(Some(Box::new(file))),
@@ -211,7 +213,7 @@ impl Dataset {
         }
 
         let economies = load_economies(&files.name_of(ECONOMIES_CSV), &read(ECONOMIES_CSV)?)?;
-        let economy_index: HashMap<String, usize> =
+        let economy_index: rustc_hash::FxHashMap<String, usize> =
             economies.iter().enumerate().map(|(i, e)| (e.code.clone(), i)).collect();
         let sectors = load_sectors(&files.name_of(SECTORS_CSV), &read(SECTORS_CSV)?)?;
         let too_many = |file: &str, what: &str, count: usize, max: usize| {
@@ -223,16 +225,30 @@ impl Dataset {
         if sectors.len() > limits.max_sectors {
             return Err(too_many(SECTORS_CSV, "sectors", sectors.len(), limits.max_sectors));
         }
-        let sector_index: HashMap<String, usize> =
+        let sector_index: rustc_hash::FxHashMap<String, usize> =
             sectors.iter().enumerate().map(|(i, s)| (s.code.clone(), i)).collect();
         let codes = Codes { economies: &economy_index, sectors: &sector_index };
 
         let n = economies.len();
-        let open = |name: &str| -> Result<Box<dyn Read + '_>, DatasetError> {
+        let open = |name: &str| -> Result<Box<dyn Read + Send + '_>, DatasetError> {
             files.open(name)?.ok_or_else(|| DatasetError::in_file(&files.name_of(name), "file is missing"))
         };
         let source_list: Vec<String> = meta.sources.iter().map(|s| s.id.clone()).collect();
-        let flows = load_flows(&files.name_of(FLOWS_CSV), open(FLOWS_CSV)?, &codes, source_list)?;
+        // The two large files are parsed at once, on two threads; their errors
+        // still come in the order the files are checked in (flows first,
+        // tariffs after the elasticities, horizons and agreements).
+        let (flows_file, tariffs_file) = (files.name_of(FLOWS_CSV), files.name_of(TARIFFS_CSV));
+        let (flows_input, tariffs_input) = (open(FLOWS_CSV), open(TARIFFS_CSV));
+        let (flows, tariffs) = std::thread::scope(|scope| {
+            let tariffs =
+                scope.spawn(|| tariffs_input.and_then(|input| load_tariffs(&tariffs_file, input, &codes)));
+            let flows = flows_input.and_then(|input| load_flows(&flows_file, input, &codes, source_list));
+            let tariffs = tariffs
+                .join()
+                .unwrap_or_else(|_| Err(DatasetError::in_file(&tariffs_file, "reading the file stopped")));
+            (flows, tariffs)
+        });
+        let flows = flows?;
 
         let mut elasticities = Vec::with_capacity(sectors.len() * n);
         for s in &sectors {
@@ -256,8 +272,7 @@ impl Dataset {
             Some(text) => load_agreements(&files.name_of(AGREEMENTS_TOML), &text, &codes)?,
             None => Vec::new(),
         };
-        let tariffs_file = files.name_of(TARIFFS_CSV);
-        let tariffs = load_tariffs(&tariffs_file, open(TARIFFS_CSV)?, &codes)?;
+        let tariffs = tariffs?;
 
         let dataset = Dataset {
             id: meta.id,
@@ -293,8 +308,8 @@ impl Dataset {
 }
 
 pub(super) struct Codes<'a> {
-    pub(super) economies: &'a HashMap<String, usize>,
-    sectors: &'a HashMap<String, usize>,
+    pub(super) economies: &'a rustc_hash::FxHashMap<String, usize>,
+    sectors: &'a rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Codes<'_> {
@@ -377,7 +392,7 @@ fn load_flows(
     codes: &Codes<'_>,
     sources: Vec<String>,
 ) -> Result<FlowTable, DatasetError> {
-    let source_index: HashMap<&str, usize> =
+    let source_index: rustc_hash::FxHashMap<&str, usize> =
         sources.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
     let mut builder = FlowBuilder::new(codes.sectors.len(), sources.clone());
     stream_rows(

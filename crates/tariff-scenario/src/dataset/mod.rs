@@ -200,8 +200,8 @@ pub struct Dataset {
     flows: flows::FlowTable,
     /// The elasticity sets: the long run first, then those of `horizons.csv`.
     horizons: Vec<Horizon>,
-    economy_index: HashMap<String, usize>,
-    sector_index: HashMap<String, usize>,
+    economy_index: rustc_hash::FxHashMap<String, usize>,
+    sector_index: rustc_hash::FxHashMap<String, usize>,
     /// Per `[sector][importer]`: the partner-wide base row, as a position in
     /// `tariffs` (`NO_ROW` when there is none).
     general_rows: Vec<u32>,
