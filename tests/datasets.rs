@@ -11,7 +11,10 @@ use std::{
 };
 
 use tariff_e2e::{Gateway, WorkerHandle, every_step, isolated_config, wait_until_done};
-use tariff_proto::v1::{GetJobRequest, ResultOptions, ResultView, ScenarioResult, SubmitScenarioRequest};
+use tariff_proto::v1::{
+    GetJobRequest, GetResultFlowsRequest, ResultFlow, ResultOptions, ResultView, ScenarioResult,
+    SubmitScenarioRequest,
+};
 use tariff_test_support::NatsServer;
 
 /// A workspace binary next to this test's own directory (target/<profile>/).
@@ -155,11 +158,12 @@ async fn an_uploaded_dataset_gives_what_tariffctl_run_gives_on_its_folder() {
         .await
         .unwrap()
         .into_inner();
-    let done = wait_until_done(&mut client, &job.job_id).await;
+    let job_id = job.job_id;
+    let done = wait_until_done(&mut client, &job_id).await;
     assert!(done.result.unwrap().impacts[0].sectors.iter().all(|s| s.flows.is_empty()), "submitted SUMMARY");
     let full_view = ResultOptions { view: ResultView::Full.into(), flows: None };
     let full = client
-        .get_job(GetJobRequest { job_id: job.job_id, view: Some(full_view) })
+        .get_job(GetJobRequest { job_id: job_id.clone(), view: Some(full_view) })
         .await
         .unwrap()
         .into_inner()
@@ -177,6 +181,52 @@ async fn an_uploaded_dataset_gives_what_tariffctl_run_gives_on_its_folder() {
     ]));
     assert_eq!(full, local_full);
     assert_eq!(full.impacts[0].sectors.iter().map(|s| s.flows.len() as u64).sum::<u64>(), flows);
+
+    // And page by page through GetResultFlows, in (date, sector, exporter, importer) order.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .get_result_flows(GetResultFlowsRequest {
+                job_id: job_id.clone(),
+                page_size: 2_000,
+                page_token: token,
+                filter: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.total_flows, flows);
+        paged.extend(page.flows);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let expected: Vec<ResultFlow> = local_full
+        .impacts
+        .iter()
+        .flat_map(|i| {
+            i.sectors.iter().flat_map(move |s| {
+                s.flows.iter().map(move |f| ResultFlow {
+                    date: i.date.clone(),
+                    sector: s.sector.clone(),
+                    flow: Some(f.clone()),
+                })
+            })
+        })
+        .collect();
+    assert_eq!(paged, expected);
+    let bad = client
+        .get_result_flows(GetResultFlowsRequest {
+            job_id: job_id.clone(),
+            page_token: "x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert!(bad.message().starts_with("page_token"), "{}", bad.message());
 
     // Deleted once no job uses it; then a run by id is refused.
     assert!(tariffctl(&["dataset", "delete", pinned, "--remote", &remote]).contains(pinned));

@@ -196,6 +196,10 @@ fn in_scenario(status: &Status) -> Status {
     }
 }
 
+fn job_state_name(state: i32) -> &'static str {
+    JobState::try_from(state).map_or("unknown state", |s| s.as_str_name())
+}
+
 /// Uploading and deleting need the write role when tokens are on.
 fn require_write<T>(request: &Request<T>) -> Result<(), Status> {
     match request.extensions().get::<Access>() {
@@ -402,6 +406,33 @@ impl<R: RecordStore + DatasetStore, Q: JobQueue> ScenarioService for Gateway<R, 
         traced(span, async move {
             require_write(&request)?;
             Ok(Response::new(self.datasets.delete(&request.into_inner().dataset).await?))
+        })
+        .await
+    }
+
+    async fn get_result_flows(
+        &self,
+        request: Request<pb::GetResultFlowsRequest>,
+    ) -> Result<Response<pb::GetResultFlowsResponse>, Status> {
+        let span = rpc_span("GetResultFlows", request.metadata());
+        traced(span, async move {
+            let req = request.into_inner();
+            check_job_id(&req.job_id)?;
+            let job = self.jobs.get(&req.job_id).await.map_err(status::from_jobs)?;
+            if job.state != JobState::Succeeded as i32 {
+                return Err(Status::failed_precondition(format!(
+                    "job {} has no result ({}): flows come with a succeeded job",
+                    job.job_id,
+                    job_state_name(job.state)
+                )));
+            }
+            let named = if job.dataset.is_empty() {
+                job.result.as_ref().map(|r| r.dataset.clone()).unwrap_or_default()
+            } else {
+                job.dataset.clone()
+            };
+            let dataset = self.datasets.resolve(&named).await?;
+            Ok(Response::new(views::page(job, &req, &dataset)?))
         })
         .await
     }

@@ -47,3 +47,56 @@ pub fn apply(job: &mut Job, requested: Option<&pb::ResultOptions>, dataset: &Dat
     selection.apply(dataset, result);
     Ok(())
 }
+
+/// Flows per page when the request names no size, and the most.
+pub const DEFAULT_PAGE_FLOWS: usize = 1_000;
+pub const MAX_PAGE_FLOWS: usize = 20_000;
+
+/// One page of a succeeded job's flows. The token is the position of the
+/// page's first flow among the filtered flows.
+pub fn page(
+    job: Job,
+    request: &pb::GetResultFlowsRequest,
+    dataset: &Dataset,
+) -> Result<pb::GetResultFlowsResponse, Status> {
+    let size = match request.page_size as usize {
+        0 => DEFAULT_PAGE_FLOWS,
+        n => n.min(MAX_PAGE_FLOWS),
+    };
+    let start: usize = match request.page_token.as_str() {
+        "" => 0,
+        token => token
+            .parse()
+            .map_err(|_| status::invalid_field("page_token", "not a token this call returned"))?,
+    };
+    let options = pb::ResultOptions { view: ResultView::Full.into(), flows: request.filter.clone() };
+    let selection = FlowSelection::resolve(dataset, &options, ResultView::Full).map_err(|v| {
+        let list: Vec<(String, String)> =
+            v.0.iter().map(|v| (v.field.replacen("view.flows", "filter", 1), v.reason.clone())).collect();
+        status::invalid(&list)
+    })?;
+    let Some(mut result) = job.result else {
+        return Ok(pb::GetResultFlowsResponse::default());
+    };
+    selection.apply(dataset, &mut result);
+    let total: usize = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flows.len()).sum();
+    let mut flows = Vec::with_capacity(size.min(total.saturating_sub(start)));
+    let all = result.impacts.into_iter().flat_map(|impact| {
+        let date = impact.date;
+        impact.sectors.into_iter().flat_map(move |sector| {
+            let (date, code) = (date.clone(), sector.sector);
+            sector.flows.into_iter().map(move |flow| pb::ResultFlow {
+                date: date.clone(),
+                sector: code.clone(),
+                flow: Some(flow),
+            })
+        })
+    });
+    flows.extend(all.skip(start).take(size));
+    let end = start.saturating_add(flows.len());
+    Ok(pb::GetResultFlowsResponse {
+        flows,
+        next_page_token: if end < total { end.to_string() } else { String::new() },
+        total_flows: total as u64,
+    })
+}
