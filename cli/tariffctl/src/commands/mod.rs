@@ -36,7 +36,7 @@ pub enum Command {
     Backcast(backcast::BackcastArgs),
     /// Fit chosen elasticities, within their published ranges, to chosen observed figures.
     Calibrate(calibrate::CalibrateArgs),
-    /// Datasets: upload, list and delete them on a gateway.
+    /// Datasets: import, synthesise and check folders; upload, list and delete them on a gateway.
     Dataset(dataset::DatasetArgs),
 }
 

@@ -6,6 +6,18 @@ use clap::{Args, Subcommand};
 
 use super::remote::{GatewayArg, datasets};
 
+mod bar;
+mod check;
+mod import;
+mod synth;
+
+/// How `dataset check` and `dataset synth` print their summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct DatasetArgs {
     #[command(subcommand)]
@@ -20,6 +32,12 @@ enum DatasetCommand {
     List(ListArgs),
     /// Delete an uploaded version (`id@digest`), or every version of an id, from a gateway.
     Delete(DeleteArgs),
+    /// Import published trade and tariff files (BACI, Comtrade, WITS) through a concordance into a dataset folder.
+    Import(Box<import::ImportArgs>),
+    /// Write a synthetic gravity-shaped dataset (deterministic by seed) of any size.
+    Synth(synth::SynthArgs),
+    /// Load a dataset folder with the loader and summarise it; non-zero exit with the loader's error.
+    Check(check::CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -52,5 +70,8 @@ pub fn run(args: DatasetArgs) -> anyhow::Result<()> {
         DatasetCommand::Upload(a) => datasets::upload(&a.gateway, &a.path, a.id.as_deref()),
         DatasetCommand::List(a) => datasets::list(&a.gateway),
         DatasetCommand::Delete(a) => datasets::delete(&a.gateway, &a.dataset),
+        DatasetCommand::Import(a) => import::run(*a),
+        DatasetCommand::Synth(a) => synth::run(a),
+        DatasetCommand::Check(a) => check::run(a),
     }
 }
