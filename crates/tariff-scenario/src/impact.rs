@@ -181,12 +181,16 @@ impl PreparedScenario<'_> {
         threads: usize,
         solved: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<pb::SectorImpact>, EvaluateError> {
+        if todo.is_empty() {
+            return Ok(Vec::new());
+        }
         let dataset = self.dataset;
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let parent = tracing::Span::current();
-        let work = || {
-            let mut out = Vec::new();
+        // Each solved sector is sent at once, so this thread reports progress (and
+        // hears of a cancel) as sectors finish; it solves nothing itself.
+        let work = |tx: std::sync::mpsc::Sender<(usize, Result<pb::SectorImpact, EvaluateError>)>| {
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&s) = todo.get(i) else { break };
@@ -202,9 +206,10 @@ impl PreparedScenario<'_> {
                         date,
                         source,
                     });
-                out.push((i, impact));
+                if tx.send((i, impact)).is_err() {
+                    break;
+                }
             }
-            out
         };
         let mut results: Vec<Option<Result<pb::SectorImpact, EvaluateError>>> = Vec::new();
         results.resize_with(todo.len(), || None);
@@ -212,21 +217,12 @@ impl PreparedScenario<'_> {
         let threads = threads.clamp(1, todo.len().max(1));
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::channel();
-            for _ in 1..threads {
-                let tx = tx.clone();
-                let work = &work;
-                scope.spawn(move || {
-                    for item in work() {
-                        if tx.send(item).is_err() {
-                            break;
-                        }
-                    }
-                });
+            for _ in 0..threads {
+                let (tx, work) = (tx.clone(), &work);
+                scope.spawn(move || work(tx));
             }
             drop(tx);
-            // This thread works too, then hears of the others' sectors.
-            let mine = work();
-            let mut record = |(i, impact): (usize, Result<pb::SectorImpact, EvaluateError>)| {
+            for (i, impact) in rx {
                 let failed = impact.is_err();
                 if let (Some(slot), Some(&s)) = (results.get_mut(i), todo.get(i)) {
                     *slot = Some(impact);
@@ -235,9 +231,7 @@ impl PreparedScenario<'_> {
                         stop.store(true, Ordering::Relaxed);
                     }
                 }
-            };
-            mine.into_iter().for_each(&mut record);
-            rx.into_iter().for_each(&mut record);
+            }
         });
         // The first failure in todo's order (the sectors before it may not all have run).
         if let Some(i) = results.iter().position(|r| matches!(r, Some(Err(_)))) {

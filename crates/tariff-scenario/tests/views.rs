@@ -129,3 +129,26 @@ fn unknown_codes_name_their_field() {
     assert_eq!(fields, ["view.flows.economies[1]", "view.flows.sectors[0]"]);
     assert!(err.0[0].reason.contains("ATLANTIS"));
 }
+
+#[test]
+fn progress_comes_sector_by_sector_and_a_cancel_stops_the_threads() {
+    let dataset = builtin(DEFAULT_DATASET).unwrap().unwrap();
+    let scenario = scenario();
+    let prepared = PreparedScenario::new(dataset, &scenario).unwrap();
+    let options = EvaluateOptions { threads: 2, ..Default::default() };
+    let mut seen = Vec::new();
+    prepared
+        .evaluate_with(&options, &mut |p| {
+            seen.push(p.done);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, (1..=dataset.sectors.len() as u32).collect::<Vec<_>>());
+    let mut calls = 0;
+    let outcome = prepared.evaluate_with(&options, &mut |_| {
+        calls += 1;
+        ControlFlow::Break(())
+    });
+    assert!(matches!(outcome, Err(tariff_scenario::EvaluateError::Cancelled)));
+    assert_eq!(calls, 1, "no progress after the cancel");
+}
