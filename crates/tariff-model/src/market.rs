@@ -103,18 +103,18 @@ pub(crate) struct Prepared<'a> {
     pub ex: &'a [f64],
 }
 
-fn check_len(field: &'static str, v: &[f64], expected: usize) -> Result<(), ModelError> {
+pub(crate) fn check_len(field: &'static str, v: &[f64], expected: usize) -> Result<(), ModelError> {
     if v.len() == expected { Ok(()) } else { Err(ModelError::Dimension { field, expected, found: v.len() }) }
 }
 
-fn check_finite(field: &'static str, v: &[f64]) -> Result<(), ModelError> {
+pub(crate) fn check_finite(field: &'static str, v: &[f64]) -> Result<(), ModelError> {
     match v.iter().position(|x| !x.is_finite()) {
         Some(index) => Err(ModelError::NonFinite { field, index }),
         None => Ok(()),
     }
 }
 
-fn check_sign(
+pub(crate) fn check_sign(
     field: &'static str,
     v: &[f64],
     ok: impl Fn(f64) -> bool,

@@ -48,7 +48,7 @@ pub fn solve_with(
 }
 
 /// The exchange-rate factors, checked; empty when no currency moves.
-fn exchange_factors(n: usize, pricing: &Pricing) -> Result<Vec<f64>, ModelError> {
+pub(crate) fn exchange_factors(n: usize, pricing: &Pricing) -> Result<Vec<f64>, ModelError> {
     let fx = &pricing.exchange_rates;
     if !pricing.moves_currencies() {
         return Ok(Vec::new());

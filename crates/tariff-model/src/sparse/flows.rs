@@ -8,7 +8,10 @@
 //! two-pass counting sort.
 
 use super::SparseMarket;
-use crate::{ModelError, Pricing, SolveOptions};
+use crate::{
+    ModelError, SolveOptions,
+    market::{check_finite, check_len, check_sign},
+};
 
 /// A validated sparse market, its flows sorted importer-major (by importer,
 /// then exporter), with the base quantities every solver needs.
@@ -91,7 +94,7 @@ fn sorted_positions(market: &SparseMarket, len: usize) -> Vec<usize> {
 
 /// The checks of [`SparseMarket::validate_flows`], in `O(nnz + n)`; returns the
 /// sorted positions when they pass.
-fn check_flows(market: &SparseMarket) -> Result<Vec<usize>, ModelError> {
+pub(crate) fn check_flows(market: &SparseMarket) -> Result<Vec<usize>, ModelError> {
     let n = market.n;
     let flows = &market.flows;
     let first_outside = flows.iter().position(|f| f.exporter as usize >= n || f.importer as usize >= n);
@@ -112,29 +115,6 @@ fn check_flows(market: &SparseMarket) -> Result<Vec<usize>, ModelError> {
             Err(ModelError::FlowIndex { index, exporter: f.exporter, importer: f.importer, n })
         }
         (None, None) => Ok(order),
-    }
-}
-
-fn check_len(field: &'static str, v: &[f64], expected: usize) -> Result<(), ModelError> {
-    if v.len() == expected { Ok(()) } else { Err(ModelError::Dimension { field, expected, found: v.len() }) }
-}
-
-fn check_finite(field: &'static str, v: &[f64]) -> Result<(), ModelError> {
-    match v.iter().position(|x| !x.is_finite()) {
-        Some(index) => Err(ModelError::NonFinite { field, index }),
-        None => Ok(()),
-    }
-}
-
-fn check_sign(
-    field: &'static str,
-    v: &[f64],
-    ok: impl Fn(f64) -> bool,
-    requirement: &'static str,
-) -> Result<(), ModelError> {
-    match v.iter().position(|&x| !ok(x)) {
-        Some(index) => Err(ModelError::Elasticity { field, index, value: v[index], requirement }),
-        None => Ok(()),
     }
 }
 
@@ -260,25 +240,6 @@ pub(crate) fn prepare<'a>(market: &'a SparseMarket, options: &SolveOptions) -> R
         flows.start[r + 1] += flows.start[r];
     }
     Ok(flows)
-}
-
-/// The exchange-rate factors, checked as the dense path checks them; empty
-/// when no currency moves.
-pub(crate) fn exchange_factors(n: usize, pricing: &Pricing) -> Result<Vec<f64>, ModelError> {
-    let fx = &pricing.exchange_rates;
-    if !pricing.moves_currencies() {
-        return Ok(Vec::new());
-    }
-    if fx.len() != n {
-        return Err(ModelError::Dimension { field: "exchange_rates", expected: n, found: fx.len() });
-    }
-    if let Some(index) = fx.iter().position(|f| !f.is_finite()) {
-        return Err(ModelError::NonFinite { field: "exchange_rates", index });
-    }
-    if let Some(index) = fx.iter().position(|&f| f <= 0.0) {
-        return Err(ModelError::ExchangeRate { index, value: fx[index] });
-    }
-    Ok(fx.clone())
 }
 
 /// The new tariff factors the solver sees: `T1` of each entry times

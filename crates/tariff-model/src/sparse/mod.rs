@@ -195,17 +195,7 @@ impl SparseMarket {
     /// [`ModelError::FlowIndex`] or [`ModelError::DuplicateFlow`] for the first
     /// offending flow (its position in `flows`).
     pub fn validate_flows(&self) -> Result<(), ModelError> {
-        let n = self.n;
-        let mut seen = std::collections::HashSet::with_capacity(self.flows.len());
-        for (index, f) in self.flows.iter().enumerate() {
-            if f.exporter as usize >= n || f.importer as usize >= n {
-                return Err(ModelError::FlowIndex { index, exporter: f.exporter, importer: f.importer, n });
-            }
-            if !seen.insert((f.exporter, f.importer)) {
-                return Err(ModelError::DuplicateFlow { index, exporter: f.exporter, importer: f.importer });
-            }
-        }
-        Ok(())
+        flows::check_flows(self).map(|_| ())
     }
 }
 
@@ -288,7 +278,7 @@ fn solve_flows(
     pricing: &Pricing,
 ) -> Result<SparseOutcome, ModelError> {
     let flows = flows::prepare(market, options)?;
-    let fx = flows::exchange_factors(market.n, pricing)?;
+    let fx = crate::pricing::exchange_factors(market.n, pricing)?;
     let t1 = flows::shocked_tariffs(&flows, market, &fx)?;
     let result = match (pricing.structure, solver) {
         (Structure::Integrated, Solver::Exact) => exact::solve(&flows, &t1, options)?,
