@@ -3,7 +3,7 @@
 //! Internal arrays of importer-indexed data are importer-major (`[r * n + v]`) so
 //! that the per-importer sums over sources run over contiguous memory.
 
-use crate::figures::{Changes, SolverResult};
+use crate::figures::{Changes, SolverResult, exact_consumer_surplus, exact_producer_surplus};
 use crate::linalg::{lu_apply, lu_factor};
 use crate::market::Prepared;
 use crate::{Diagnostics, ModelError, SolveOptions, Solver};
@@ -596,19 +596,11 @@ fn outcome(prep: &Prepared<'_>, st: &State<'_>, iterations: u32) -> SolverResult
         }
     }
     let changes = (0..n)
-        .map(|e| {
-            let (ln_pc, em1) = (st.ln_pc[e], 1.0 + prep.em[e]);
-            let ex1 = 1.0 + prep.ex[e];
-            Changes {
-                world_price: st.y[e].exp_m1(),
-                consumer_price: ln_pc.exp_m1(),
-                consumer_surplus: if em1 == 0.0 {
-                    -prep.r0[e] * ln_pc
-                } else {
-                    -prep.r0[e] * (em1 * ln_pc).exp_m1() / em1
-                },
-                producer_surplus: prep.x0[e] * (ex1 * st.y[e]).exp_m1() / ex1,
-            }
+        .map(|e| Changes {
+            world_price: st.y[e].exp_m1(),
+            consumer_price: st.ln_pc[e].exp_m1(),
+            consumer_surplus: exact_consumer_surplus(prep.r0[e], prep.em[e], st.ln_pc[e]),
+            producer_surplus: exact_producer_surplus(prep.x0[e], prep.ex[e], st.y[e]),
         })
         .collect();
     SolverResult {

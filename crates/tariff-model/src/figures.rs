@@ -11,6 +11,31 @@ pub(crate) struct Changes {
     pub producer_surplus: f64,
 }
 
+/// The exact model's consumer surplus change of an importer with base
+/// expenditure `r0`, import-demand elasticity `em` and composite price change
+/// `ln_pc` (in logs): `-R0 (P^(1+Em) - 1) / (1+Em)`, `-R0 ln P` at `Em = -1`.
+pub(crate) fn exact_consumer_surplus(r0: f64, em: f64, ln_pc: f64) -> f64 {
+    let em1 = 1.0 + em;
+    if em1 == 0.0 { -r0 * ln_pc } else { -r0 * (em1 * ln_pc).exp_m1() / em1 }
+}
+
+/// The exact model's producer surplus change of an exporter with base
+/// shipments `x0`, supply elasticity `ex` and world price change `y` (in logs).
+pub(crate) fn exact_producer_surplus(x0: f64, ex: f64, y: f64) -> f64 {
+    let ex1 = 1.0 + ex;
+    x0 * (ex1 * y).exp_m1() / ex1
+}
+
+/// GSIM's consumer surplus change (second order in the price change `phat`).
+pub(crate) fn gsim_consumer_surplus(r0: f64, em: f64, phat: f64) -> f64 {
+    -r0 * phat * (1.0 + 0.5 * em * phat)
+}
+
+/// GSIM's producer surplus change (second order in the price change `x`).
+pub(crate) fn gsim_producer_surplus(x0: f64, ex: f64, x: f64) -> f64 {
+    x * x0 * (1.0 + 0.5 * ex * x)
+}
+
 /// Price and surplus results of a solver, per economy index. When currencies
 /// move, prices and values are in each economy's own currency (exporters' for
 /// world prices and flows, importers' for composite prices), at base rates.

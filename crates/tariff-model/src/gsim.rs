@@ -1,6 +1,6 @@
 //! GSIM (Francois & Hall 2003): the linearised model, solved with one LU.
 
-use crate::figures::{Changes, SolverResult};
+use crate::figures::{Changes, SolverResult, gsim_consumer_surplus, gsim_producer_surplus};
 use crate::linalg::lu_solve;
 use crate::market::Prepared;
 use crate::{Diagnostics, ModelError, Solver};
@@ -89,8 +89,8 @@ pub(crate) fn solve(prep: &Prepared<'_>) -> Result<SolverResult, ModelError> {
         .map(|e| Changes {
             world_price: x[e],
             consumer_price: phat[e],
-            consumer_surplus: -r0[e] * phat[e] * (1.0 + 0.5 * em[e] * phat[e]),
-            producer_surplus: x[e] * x0[e] * (1.0 + 0.5 * ex[e] * x[e]),
+            consumer_surplus: gsim_consumer_surplus(r0[e], em[e], phat[e]),
+            producer_surplus: gsim_producer_surplus(x0[e], ex[e], x[e]),
         })
         .collect();
     Ok(SolverResult {

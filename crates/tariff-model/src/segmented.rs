@@ -12,7 +12,9 @@
 //!
 //! GSIM: the linearised equations of one importer solve in closed form.
 
-use crate::figures::{Changes, SolverResult};
+use crate::figures::{
+    Changes, SolverResult, exact_consumer_surplus, gsim_consumer_surplus, gsim_producer_surplus,
+};
 use crate::market::Prepared;
 use crate::{Diagnostics, ModelError, SolveOptions, Solver};
 
@@ -165,18 +167,11 @@ pub(crate) fn solve_exact(prep: &Prepared<'_>, options: &SolveOptions) -> Result
     }
     let world_price = mean_prices(prep, &fob_price);
     let changes = (0..n)
-        .map(|e| {
-            let em1 = 1.0 + prep.em[e];
-            Changes {
-                world_price: world_price[e] - 1.0,
-                consumer_price: ln_pc[e].exp_m1(),
-                consumer_surplus: if em1 == 0.0 {
-                    -prep.r0[e] * ln_pc[e]
-                } else {
-                    -prep.r0[e] * (em1 * ln_pc[e]).exp_m1() / em1
-                },
-                producer_surplus: producer_surplus[e],
-            }
+        .map(|e| Changes {
+            world_price: world_price[e] - 1.0,
+            consumer_price: ln_pc[e].exp_m1(),
+            consumer_surplus: exact_consumer_surplus(prep.r0[e], prep.em[e], ln_pc[e]),
+            producer_surplus: producer_surplus[e],
         })
         .collect();
     Ok(SolverResult {
@@ -228,7 +223,7 @@ pub(crate) fn solve_gsim(prep: &Prepared<'_>) -> Result<SolverResult, ModelError
             volume[i] = 1.0 + mhat;
             fob_price[i] = 1.0 + xv;
             new_values[i] = prep.m0[i] * (1.0 + mhat) * (1.0 + xv);
-            producer_surplus[v] += xv * prep.m0[i] * (1.0 + 0.5 * ex * xv);
+            producer_surplus[v] += gsim_producer_surplus(prep.m0[i], ex, xv);
             phat[r] += theta * ((1.0 + xv) * (that + 1.0) - 1.0);
         }
     }
@@ -240,7 +235,7 @@ pub(crate) fn solve_gsim(prep: &Prepared<'_>) -> Result<SolverResult, ModelError
         .map(|e| Changes {
             world_price: world_price[e] - 1.0,
             consumer_price: phat[e],
-            consumer_surplus: -prep.r0[e] * phat[e] * (1.0 + 0.5 * prep.em[e] * phat[e]),
+            consumer_surplus: gsim_consumer_surplus(prep.r0[e], prep.em[e], phat[e]),
             producer_surplus: producer_surplus[e],
         })
         .collect();

@@ -23,7 +23,7 @@ use super::gmres::Gmres;
 use crate::exact::{
     ARMIJO, CONTINUATION_STAGES, GEOMETRIC_ES, MAX_HALVINGS, NEAR_BASE, NEAR_ONE_ES, PRODUCT_LIMIT,
 };
-use crate::figures::Changes;
+use crate::figures::{Changes, exact_consumer_surplus, exact_producer_surplus};
 use crate::{Diagnostics, ModelError, SolveOptions, Solver};
 
 /// GMRES stops at `FORCING * max|f|` relative to `||f||` (inexact Newton:
@@ -562,19 +562,11 @@ fn outcome(data: &Data<'_>, st: &State, iterations: u32) -> FlowResult {
         fob_price[e] = st.p[v];
     }
     let changes = (0..n)
-        .map(|e| {
-            let (ln_pc, em1) = (st.ln_pc[e], 1.0 + fl.em[e]);
-            let ex1 = 1.0 + fl.ex[e];
-            Changes {
-                world_price: st.y[e].exp_m1(),
-                consumer_price: ln_pc.exp_m1(),
-                consumer_surplus: if em1 == 0.0 {
-                    -fl.r0[e] * ln_pc
-                } else {
-                    -fl.r0[e] * (em1 * ln_pc).exp_m1() / em1
-                },
-                producer_surplus: fl.x0[e] * (ex1 * st.y[e]).exp_m1() / ex1,
-            }
+        .map(|e| Changes {
+            world_price: st.y[e].exp_m1(),
+            consumer_price: st.ln_pc[e].exp_m1(),
+            consumer_surplus: exact_consumer_surplus(fl.r0[e], fl.em[e], st.ln_pc[e]),
+            producer_surplus: exact_producer_surplus(fl.x0[e], fl.ex[e], st.y[e]),
         })
         .collect();
     FlowResult {

@@ -10,7 +10,7 @@
 use super::figures::FlowResult;
 use super::flows::Flows;
 use super::gmres::Gmres;
-use crate::figures::Changes;
+use crate::figures::{Changes, gsim_consumer_surplus, gsim_producer_surplus};
 use crate::{Diagnostics, ModelError, Solver};
 
 /// GMRES stops at this residual relative to `||b||`.
@@ -157,8 +157,8 @@ pub(crate) fn solve(flows: &Flows<'_>, t1: &[f64]) -> Result<FlowResult, ModelEr
         .map(|e| Changes {
             world_price: x[e],
             consumer_price: phat[e],
-            consumer_surplus: -r0[e] * phat[e] * (1.0 + 0.5 * em[e] * phat[e]),
-            producer_surplus: x[e] * x0[e] * (1.0 + 0.5 * ex[e] * x[e]),
+            consumer_surplus: gsim_consumer_surplus(r0[e], em[e], phat[e]),
+            producer_surplus: gsim_producer_surplus(x0[e], ex[e], x[e]),
         })
         .collect();
     Ok(FlowResult {

@@ -6,7 +6,7 @@
 
 use super::figures::FlowResult;
 use super::flows::Flows;
-use crate::figures::Changes;
+use crate::figures::{Changes, exact_consumer_surplus, gsim_consumer_surplus, gsim_producer_surplus};
 use crate::segmented::{Source, composite, solve_importer};
 use crate::{Diagnostics, ModelError, SolveOptions, Solver};
 
@@ -77,18 +77,11 @@ pub(crate) fn solve_exact(
     }
     let world_price = mean_prices(flows, &fob_price);
     let changes = (0..n)
-        .map(|e| {
-            let em1 = 1.0 + flows.em[e];
-            Changes {
-                world_price: world_price[e] - 1.0,
-                consumer_price: ln_pc[e].exp_m1(),
-                consumer_surplus: if em1 == 0.0 {
-                    -flows.r0[e] * ln_pc[e]
-                } else {
-                    -flows.r0[e] * (em1 * ln_pc[e]).exp_m1() / em1
-                },
-                producer_surplus: producer_surplus[e],
-            }
+        .map(|e| Changes {
+            world_price: world_price[e] - 1.0,
+            consumer_price: ln_pc[e].exp_m1(),
+            consumer_surplus: exact_consumer_surplus(flows.r0[e], flows.em[e], ln_pc[e]),
+            producer_surplus: producer_surplus[e],
         })
         .collect();
     Ok(FlowResult {
@@ -143,7 +136,7 @@ pub(crate) fn solve_gsim(flows: &Flows<'_>, t1: &[f64]) -> Result<FlowResult, Mo
             volume[e] = 1.0 + mhat;
             fob_price[e] = 1.0 + xv;
             new_values[e] = flows.m0[e] * (1.0 + mhat) * (1.0 + xv);
-            producer_surplus[v] += xv * flows.m0[e] * (1.0 + 0.5 * ex * xv);
+            producer_surplus[v] += gsim_producer_surplus(flows.m0[e], ex, xv);
             phat[r] += theta * ((1.0 + xv) * (that + 1.0) - 1.0);
         }
     }
@@ -155,7 +148,7 @@ pub(crate) fn solve_gsim(flows: &Flows<'_>, t1: &[f64]) -> Result<FlowResult, Mo
         .map(|e| Changes {
             world_price: world_price[e] - 1.0,
             consumer_price: phat[e],
-            consumer_surplus: -flows.r0[e] * phat[e] * (1.0 + 0.5 * flows.em[e] * phat[e]),
+            consumer_surplus: gsim_consumer_surplus(flows.r0[e], flows.em[e], phat[e]),
             producer_surplus: producer_surplus[e],
         })
         .collect();
