@@ -107,7 +107,7 @@ impl PreparedScenario<'_> {
         let mut previous: Option<(RateTable, Vec<pb::SectorImpact>)> = None;
         let mut impacts = Vec::with_capacity(self.dates.len());
         let mut done = 0u32;
-        for &date in &self.dates {
+        for (d, &date) in self.dates.iter().enumerate() {
             // Spans (for traces; nothing is logged): tariff resolution and the
             // solves of each date, and each sector's solve at trace level.
             let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_at(date));
@@ -135,8 +135,10 @@ impl PreparedScenario<'_> {
             let mut sector_impacts: Vec<pb::SectorImpact> = sector_impacts.into_iter().flatten().collect();
             let economies = figures::economy_totals(dataset, &sector_impacts);
             let diagnostics = figures::worst_diagnostics(self.solver, &sector_impacts);
-            // Reuse needs the sectors as solved; the date keeps the view's flows.
-            let kept = sector_impacts.clone();
+            // The next date reuses the sectors as solved (a copy, as this date
+            // keeps only the view's flows); the last date needs no copy, and a
+            // result of millions of flows is not held twice.
+            let kept = if d + 1 < self.dates.len() { sector_impacts.clone() } else { Vec::new() };
             crate::views::keep_top(&mut sector_impacts, selection.top());
             impacts.push(pb::Impact {
                 date: date.to_string(),
