@@ -209,7 +209,7 @@ impl FlowBuilder {
         let (a, b) = std::thread::scope(|scope| {
             let a = scope.spawn(|| sort(first, &offsets[..=middle]));
             let b = sort(second, &offsets[middle..]);
-            (a.join().unwrap_or(None), b)
+            (a.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), b)
         });
         let duplicate = match (a, b) {
             (Some(x), Some(y)) => Some(x.min(y)),
