@@ -52,7 +52,7 @@ pub enum EvaluateError {
     /// Draws asked for outside the scenario's `0..draws`.
     #[error("draws {start}..{end} are not within the scenario's {draws} uncertainty draws")]
     DrawRange { start: u32, end: u32, draws: u32 },
-    /// The draws' samples did not make bands.
+    /// The chunks of a split job (draws or sectors) did not fit together.
     #[error(transparent)]
     Merge(#[from] MergeError),
     /// The progress callback asked to stop.
@@ -99,10 +99,72 @@ impl PreparedScenario<'_> {
         options: &EvaluateOptions,
         progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<pb::ScenarioResult, EvaluateError> {
-        let dataset = self.dataset;
-        let sectors = dataset.sectors.len();
-        let total = u32::try_from(self.dates.len() * sectors).unwrap_or(u32::MAX);
         let selection = options.flows.clone().unwrap_or_else(FlowSelection::all);
+        let sectors = 0..self.dataset.sectors.len();
+        let solved = self.solve_range(sectors, &selection, options.threads(), progress)?;
+        let mut result = self.result_frame(&selection);
+        for (impact, sectors) in result.impacts.iter_mut().zip(solved) {
+            self.complete_impact(impact, sectors, &selection);
+        }
+        let (uncertainty, sensitivity) = self.uncertainty_parts(progress)?;
+        for (impact, rows) in result.impacts.iter_mut().zip(sensitivity) {
+            impact.sensitivity = rows;
+        }
+        result.uncertainty = uncertainty;
+        Ok(result)
+    }
+
+    /// The result without figures: what the scenario and dataset say, and one
+    /// impact per date with only its date.
+    pub(crate) fn result_frame(&self, selection: &FlowSelection) -> pb::ScenarioResult {
+        let dataset = self.dataset;
+        pb::ScenarioResult {
+            scenario_id: self.id.clone(),
+            scenario_name: self.name.clone(),
+            dataset: dataset.id.clone(),
+            base_year: dataset.base_year,
+            currency: dataset.currency.clone(),
+            unit: dataset.unit.clone(),
+            solver: solver_proto(self.solver).into(),
+            impacts: self
+                .dates
+                .iter()
+                .map(|date| pb::Impact { date: date.to_string(), ..Default::default() })
+                .collect(),
+            uncertainty: None,
+            horizon: self.horizon().to_owned(),
+            exchange_rates: self.pricing.moves.clone(),
+            view: Some(selection.options().clone()),
+        }
+    }
+
+    /// Fills in one date's impact from every sector's, in dataset order: the
+    /// economy totals, the worst diagnostics, and the date's `top` flows.
+    pub(crate) fn complete_impact(
+        &self,
+        impact: &mut pb::Impact,
+        mut sectors: Vec<pb::SectorImpact>,
+        selection: &FlowSelection,
+    ) {
+        impact.economies = figures::economy_totals(self.dataset, &sectors);
+        impact.diagnostics = Some(figures::worst_diagnostics(self.solver, &sectors));
+        crate::views::keep_top(&mut sectors, selection.top());
+        impact.sectors = sectors;
+    }
+
+    /// The impacts of the sectors `range` at every date, in dataset order,
+    /// keeping the flows `selection` keeps (each sector's `top` at most).
+    /// Progress counts sector solves over `range` and the dates.
+    pub(crate) fn solve_range(
+        &self,
+        range: std::ops::Range<usize>,
+        selection: &FlowSelection,
+        threads: usize,
+        progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<Vec<Vec<pb::SectorImpact>>, EvaluateError> {
+        let dataset = self.dataset;
+        let range = range.start.min(dataset.sectors.len())..range.end.min(dataset.sectors.len());
+        let total = u32::try_from(self.dates.len() * range.len()).unwrap_or(u32::MAX);
         let base = self.base_rates();
         let mut previous: Option<(RateTable, Vec<pb::SectorImpact>)> = None;
         let mut impacts = Vec::with_capacity(self.dates.len());
@@ -111,62 +173,37 @@ impl PreparedScenario<'_> {
             // Spans (for traces; nothing is logged): tariff resolution and the
             // solves of each date, and each sector's solve at trace level.
             let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_at(date));
-            let solving = tracing::debug_span!("solve", %date, sectors).entered();
+            let solving = tracing::debug_span!("solve", %date, sectors = range.len()).entered();
             // Timelines repeat most sectors' rates from one date to the next: reuse those solves.
-            let mut sector_impacts: Vec<Option<pb::SectorImpact>> = (0..sectors)
-                .map(|s| {
+            let mut sector_impacts: Vec<Option<pb::SectorImpact>> = range
+                .clone()
+                .enumerate()
+                .map(|(k, s)| {
                     let same = previous.as_ref().filter(|(prev, _)| prev.sector(s) == rates.sector(s));
-                    same.and_then(|(_, impacts)| impacts.get(s).cloned())
+                    same.and_then(|(_, impacts)| impacts.get(k).cloned())
                 })
                 .collect();
-            let todo: Vec<usize> = (0..sectors).filter(|&s| sector_impacts[s].is_none()).collect();
-            let reused = u32::try_from(sectors - todo.len()).unwrap_or(u32::MAX);
+            let todo: Vec<usize> = range.clone().filter(|&s| sector_impacts[s - range.start].is_none()).collect();
+            let reused = u32::try_from(range.len() - todo.len()).unwrap_or(u32::MAX);
             done = done.saturating_add(reused);
-            let solved =
-                self.solve_sectors(date, &todo, (&base, &rates), &selection, options.threads(), &mut |s| {
-                    done += 1;
-                    let stage = format!("{date} {}", dataset.sectors[s].code);
-                    progress(&Progress { done, total, stage })
-                })?;
+            let solved = self.solve_sectors(date, &todo, (&base, &rates), selection, threads, &mut |s| {
+                done += 1;
+                let stage = format!("{date} {}", dataset.sectors[s].code);
+                progress(&Progress { done, total, stage })
+            })?;
             for (s, impact) in todo.into_iter().zip(solved) {
-                sector_impacts[s] = Some(impact);
+                sector_impacts[s - range.start] = Some(impact);
             }
             drop(solving);
-            let mut sector_impacts: Vec<pb::SectorImpact> = sector_impacts.into_iter().flatten().collect();
-            let economies = figures::economy_totals(dataset, &sector_impacts);
-            let diagnostics = figures::worst_diagnostics(self.solver, &sector_impacts);
+            let sector_impacts: Vec<pb::SectorImpact> = sector_impacts.into_iter().flatten().collect();
             // The next date reuses the sectors as solved (a copy, as this date
-            // keeps only the view's flows); the last date needs no copy, and a
+            // may keep fewer flows); the last date needs no copy, and a
             // result of millions of flows is not held twice.
             let kept = if d + 1 < self.dates.len() { sector_impacts.clone() } else { Vec::new() };
-            crate::views::keep_top(&mut sector_impacts, selection.top());
-            impacts.push(pb::Impact {
-                date: date.to_string(),
-                economies,
-                diagnostics: Some(diagnostics),
-                sectors: sector_impacts,
-                ..Default::default()
-            });
+            impacts.push(sector_impacts);
             previous = Some((rates, kept));
         }
-        let (uncertainty, sensitivity) = self.uncertainty_parts(progress)?;
-        for (impact, rows) in impacts.iter_mut().zip(sensitivity) {
-            impact.sensitivity = rows;
-        }
-        Ok(pb::ScenarioResult {
-            scenario_id: self.id.clone(),
-            scenario_name: self.name.clone(),
-            dataset: dataset.id.clone(),
-            base_year: dataset.base_year,
-            currency: dataset.currency.clone(),
-            unit: dataset.unit.clone(),
-            solver: solver_proto(self.solver).into(),
-            impacts,
-            uncertainty,
-            horizon: self.horizon().to_owned(),
-            exchange_rates: self.pricing.moves.clone(),
-            view: Some(selection.options().clone()),
-        })
+        Ok(impacts)
     }
 
     /// Solves the sectors `todo` at `date` on up to `threads` threads, in any

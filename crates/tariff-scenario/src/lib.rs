@@ -35,6 +35,7 @@ mod prepared;
 mod pricing;
 mod resolve;
 mod scenario_file;
+mod sector_chunks;
 mod uncertainty;
 mod views;
 mod violation;
@@ -55,7 +56,8 @@ pub use uncertainty::{
     DEFAULT_CHUNK_DRAWS, DRAWS_STAGE, EvaluateOptions, FIGURES, MergeError, SENSITIVITY_STAGE, band_of,
     chunk_draws, figure_of, figure_of_impact, figure_position, merge_draws,
 };
-pub use views::FlowSelection;
+pub use sector_chunks::{add_chunk_flows, chunk_sector_flows};
+pub use views::{FlowSelection, keep_top};
 pub use violation::{FieldViolation, Violations};
 
 /// Why a scenario produced no result.

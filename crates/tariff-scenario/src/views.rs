@@ -108,26 +108,51 @@ impl FlowSelection {
     pub fn apply(&self, dataset: &Dataset, result: &mut pb::ScenarioResult) {
         for impact in &mut result.impacts {
             for sector in &mut impact.sectors {
-                let s = dataset.sector(&sector.sector);
-                if !s.is_some_and(|s| self.keeps_sector(s)) {
-                    sector.flows = Vec::new();
-                    continue;
-                }
-                sector.flows.retain(|f| match (dataset.economy(&f.exporter), dataset.economy(&f.importer)) {
-                    (Some(v), Some(r)) => self.keeps_flow(v, r),
-                    _ => false,
-                });
+                self.apply_to_sector(dataset, sector);
             }
             keep_top(&mut impact.sectors, self.top);
         }
         result.view = Some(self.options.clone());
+    }
+
+    /// Drops the flows of one sector the selection does not keep, and keeps
+    /// at most `top` of the rest (the date's `top` are among them).
+    pub fn apply_to_sector(&self, dataset: &Dataset, sector: &mut pb::SectorImpact) {
+        let s = dataset.sector(&sector.sector);
+        if !s.is_some_and(|s| self.keeps_sector(s)) {
+            sector.flows = Vec::new();
+            return;
+        }
+        if self.economies.is_some() {
+            sector.flows.retain(|f| match (dataset.economy(&f.exporter), dataset.economy(&f.importer)) {
+                (Some(v), Some(r)) => self.keeps_flow(v, r),
+                _ => false,
+            });
+        }
+        keep_top(std::slice::from_mut(sector), self.top);
+    }
+
+    /// Whether the selection keeps any flow at all (not SUMMARY).
+    pub fn keeps_flows(&self) -> bool {
+        self.keep
+    }
+
+    /// Whether the selection filters by economy or keeps a date's `top` only:
+    /// then which flows are kept, and how many, depends on every flow.
+    pub fn looks_at_flows(&self) -> bool {
+        self.economies.is_some() || self.top > 0
+    }
+
+    /// Whether the selection keeps flows of sector `code` (an unknown code: no).
+    pub fn keeps_sector_code(&self, dataset: &Dataset, code: &str) -> bool {
+        dataset.sector(code).is_some_and(|s| self.keeps_sector(s))
     }
 }
 
 /// Keeps, over the sectors of one date, the `top` flows with the largest
 /// absolute change in value (ties by sector, exporter, importer: sectors are in
 /// dataset order and flows in (exporter, importer) order, so position decides).
-pub(crate) fn keep_top(sectors: &mut [pb::SectorImpact], top: usize) {
+pub fn keep_top(sectors: &mut [pb::SectorImpact], top: usize) {
     let total: usize = sectors.iter().map(|s| s.flows.len()).sum();
     if top == 0 || total <= top {
         return;

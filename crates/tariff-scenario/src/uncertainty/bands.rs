@@ -29,6 +29,15 @@ pub enum MergeError {
     /// A chunk reaches past the scenario's draws.
     #[error("chunk at draw {first_draw} ends at draw {end}, past the scenario's {draws} draws")]
     PastEnd { first_draw: u32, end: u64, draws: u32 },
+    /// A sector chunk whose dates are not the result's.
+    #[error("sector chunk {chunk}: its dates are not the result's")]
+    SectorDates { chunk: usize },
+    /// A sector chunk with a sector out of the dataset's order, or not in it.
+    #[error("sector chunk {chunk}: sector `{sector}` is out of order or not in the dataset")]
+    SectorOrder { chunk: usize, sector: String },
+    /// The sector chunks do not cover every sector.
+    #[error("at {date}, the sector chunks hold {found} of the {expected} sectors")]
+    SectorsMissing { date: String, found: usize, expected: usize },
 }
 
 /// The value at position `p * (n - 1)` of the sorted sample, interpolating
