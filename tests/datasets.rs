@@ -1,15 +1,16 @@
 //! An uploaded dataset through the real stack: tariffctl synthesises a dataset
 //! folder and uploads it to a gateway on NATS, two workers compute on it, and
-//! the result (SUMMARY view, then every flow) is the one `tariffctl run` gives
-//! on the same folder.
+//! the result (SUMMARY view, then every flow, whole and in pages, and
+//! filtered) is the one `tariffctl run` gives on the same folder; the same
+//! with the job split by sector across the two workers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::PathBuf, process::Command};
 
 use tariff_e2e::{Gateway, WorkerHandle, every_step, isolated_config, wait_until_done};
 use tariff_proto::v1::{
-    GetJobRequest, GetResultFlowsRequest, ResultFlow, ResultOptions, ResultView, ScenarioResult,
-    SubmitScenarioRequest,
+    FlowFilter, GetJobRequest, GetResultFlowsRequest, ResultFlow, ResultOptions, ResultView, ScenarioResult,
+    SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
 };
 use tariff_test_support::NatsServer;
 
@@ -38,12 +39,68 @@ fn parse(json: &str) -> ScenarioResult {
 // threads of their own meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_uploaded_dataset_gives_what_tariffctl_run_gives_on_its_folder() {
+    round_trip(tariff_worker::DEFAULT_SPLIT_FLOWS).await;
+}
+
+/// About 7,000 flows in chunks of at most 1,000 flow solves: eight or more
+/// chunks, which either worker computes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_split_by_sector_gives_what_tariffctl_run_gives() {
+    round_trip(1_000).await;
+}
+
+fn flows_of(result: &ScenarioResult) -> Vec<ResultFlow> {
+    result
+        .impacts
+        .iter()
+        .flat_map(|i| {
+            i.sectors.iter().flat_map(move |s| {
+                s.flows.iter().map(move |f| ResultFlow {
+                    date: i.date.clone(),
+                    sector: s.sector.clone(),
+                    flow: Some(f.clone()),
+                })
+            })
+        })
+        .collect()
+}
+
+async fn all_pages(
+    client: &mut ScenarioServiceClient<tonic::transport::Channel>,
+    job_id: &str,
+    filter: Option<FlowFilter>,
+    expected_total: u64,
+) -> Vec<ResultFlow> {
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .get_result_flows(GetResultFlowsRequest {
+                job_id: job_id.to_owned(),
+                page_size: 2_000,
+                page_token: token,
+                filter: filter.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.total_flows, expected_total);
+        paged.extend(page.flows);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    paged
+}
+
+async fn round_trip(split_flows: u64) {
     let nats = NatsServer::start().unwrap();
     let config = isolated_config(&nats);
     let gateway = Gateway::start(config.clone()).await;
     let _workers = [
-        WorkerHandle::start_with_uploads(config.clone(), every_step()).await,
-        WorkerHandle::start_with_uploads(config, every_step()).await,
+        WorkerHandle::start_splitting(config.clone(), every_step(), split_flows).await,
+        WorkerHandle::start_splitting(config, every_step(), split_flows).await,
     ];
     let tmp = tempfile::tempdir().unwrap();
     let folder = tmp.path().join("synth");
@@ -118,6 +175,9 @@ async fn an_uploaded_dataset_gives_what_tariffctl_run_gives_on_its_folder() {
         .into_inner();
     let job_id = job.job_id;
     let done = wait_until_done(&mut client, &job_id).await;
+    // Progress counts sector solves whether or not the job was split.
+    assert_eq!(done.progress.as_ref().map(|p| (p.done, p.total)), Some((60, 60)));
+    assert_eq!(done.flow_chunks.is_some(), split_flows < flows, "stored in parts when split");
     assert!(done.result.unwrap().impacts[0].sectors.iter().all(|s| s.flows.is_empty()), "submitted SUMMARY");
     let full_view = ResultOptions { view: ResultView::Full.into(), flows: None };
     let full = client
@@ -141,40 +201,46 @@ async fn an_uploaded_dataset_gives_what_tariffctl_run_gives_on_its_folder() {
     assert_eq!(full.impacts[0].sectors.iter().map(|s| s.flows.len() as u64).sum::<u64>(), flows);
 
     // And page by page through GetResultFlows, in (date, sector, exporter, importer) order.
-    let mut paged = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .get_result_flows(GetResultFlowsRequest {
-                job_id: job_id.clone(),
-                page_size: 2_000,
-                page_token: token,
-                filter: None,
-            })
+    let expected = flows_of(&local_full);
+    assert_eq!(all_pages(&mut client, &job_id, None, flows).await, expected);
+
+    // Filtered: by sector (read in place), by economy and top (gathered), as
+    // a view of GetJob and in pages, as the local run's.
+    let filters = [
+        FlowFilter { sectors: vec!["S003".into(), "S041".into()], ..Default::default() },
+        FlowFilter { economies: vec!["E003".into()], top: 40, ..Default::default() },
+    ];
+    for filter in filters {
+        let mut args = vec!["run", scenario_arg, "--dataset", folder_arg, "--format", "json"];
+        for s in &filter.sectors {
+            args.extend(["--flows-sector", s]);
+        }
+        for e in &filter.economies {
+            args.extend(["--flows-economy", e]);
+        }
+        let top = filter.top.to_string();
+        if filter.top > 0 {
+            args.extend(["--top", &top]);
+        }
+        let local = parse(&tariffctl(&args));
+        let view = ResultOptions { view: ResultView::Full.into(), flows: Some(filter.clone()) };
+        let viewed = client
+            .get_job(GetJobRequest { job_id: job_id.clone(), view: Some(view) })
             .await
             .unwrap()
-            .into_inner();
-        assert_eq!(page.total_flows, flows);
-        paged.extend(page.flows);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
+            .into_inner()
+            .result
+            .unwrap();
+        assert_eq!(viewed, local, "{filter:?}");
+        let expected = flows_of(&local);
+        assert!(!expected.is_empty(), "{filter:?}");
+        let total = expected.len() as u64;
+        assert_eq!(
+            all_pages(&mut client, &job_id, Some(filter.clone()), total).await,
+            expected,
+            "{filter:?}"
+        );
     }
-    let expected: Vec<ResultFlow> = local_full
-        .impacts
-        .iter()
-        .flat_map(|i| {
-            i.sectors.iter().flat_map(move |s| {
-                s.flows.iter().map(move |f| ResultFlow {
-                    date: i.date.clone(),
-                    sector: s.sector.clone(),
-                    flow: Some(f.clone()),
-                })
-            })
-        })
-        .collect();
-    assert_eq!(paged, expected);
     let bad = client
         .get_result_flows(GetResultFlowsRequest {
             job_id: job_id.clone(),

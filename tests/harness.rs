@@ -94,7 +94,10 @@ impl Gateway {
     }
 
     /// Serves any job service.
-    pub async fn serve<R: tariff_jobs::RecordStore + tariff_jobs::DatasetStore, Q: tariff_jobs::JobQueue>(
+    pub async fn serve<
+        R: tariff_jobs::RecordStore + tariff_jobs::DatasetStore + tariff_jobs::ChunkStore,
+        Q: tariff_jobs::JobQueue,
+    >(
         jobs: JobService<R, Q>,
     ) -> Gateway {
         Gateway::serve_with(jobs, ServerOptions::default()).await
@@ -102,7 +105,7 @@ impl Gateway {
 
     /// Serves any job service with the given options.
     pub async fn serve_with<
-        R: tariff_jobs::RecordStore + tariff_jobs::DatasetStore,
+        R: tariff_jobs::RecordStore + tariff_jobs::DatasetStore + tariff_jobs::ChunkStore,
         Q: tariff_jobs::JobQueue,
     >(
         jobs: JobService<R, Q>,
@@ -175,11 +178,12 @@ impl JobRunner for CountingRunner {
     fn run_head(
         &self,
         scenario: &Scenario,
+        chunks: &[ChunkTask],
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         let _busy = Busy::new(&self.busy);
         self.runs.fetch_add(1, Ordering::SeqCst);
-        self.inner.run_head(scenario, progress)
+        self.inner.run_head(scenario, chunks, progress)
     }
 
     fn run_chunk(
@@ -198,9 +202,10 @@ impl JobRunner for CountingRunner {
         &self,
         scenario: &Scenario,
         head: ScenarioResult,
-        chunks: Vec<Vec<u8>>,
+        chunks: &[ChunkTask],
+        data: &mut dyn Iterator<Item = Vec<u8>>,
     ) -> Result<ScenarioResult, RunFailure> {
-        self.inner.merge(scenario, head, chunks)
+        self.inner.merge(scenario, head, chunks, data)
     }
 }
 
@@ -247,6 +252,12 @@ impl WorkerHandle {
     /// A worker as the binary runs one: the scenario runner, fetching uploaded
     /// datasets from NATS by digest.
     pub async fn start_with_uploads(config: NatsConfig, worker: WorkerConfig) -> WorkerHandle {
+        WorkerHandle::start_splitting(config, worker, tariff_worker::DEFAULT_SPLIT_FLOWS).await
+    }
+
+    /// [`WorkerHandle::start_with_uploads`] splitting jobs of more than
+    /// `split_flows` flow solves by sector.
+    pub async fn start_splitting(config: NatsConfig, worker: WorkerConfig, split_flows: u64) -> WorkerHandle {
         let backend =
             NatsBackend::connect(config, &NatsAuth::default()).await.expect("worker connects to NATS");
         let runner = ScenarioRunner {
@@ -254,6 +265,7 @@ impl WorkerHandle {
                 store: backend.clone(),
                 runtime: tokio::runtime::Handle::current(),
             })),
+            split_flows,
             ..ScenarioRunner::default()
         };
         WorkerHandle::start_on(backend, worker, runner, Arc::default()).await

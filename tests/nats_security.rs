@@ -128,7 +128,7 @@ async fn the_worker_cannot_publish_jobs_and_the_gateway_cannot_pull_them() {
     // It may offer chunks of the jobs it runs to the other workers.
     let chunk = JobEnvelope {
         job_id: "split-job".into(),
-        chunk: Some(ChunkTask { index: 0, first_draw: 0, draws: 10 }),
+        chunk: Some(ChunkTask { index: 0, first_draw: 0, draws: 10, ..ChunkTask::default() }),
         ..JobEnvelope::default()
     };
     let offered = tokio::time::timeout(Duration::from_secs(5), JobQueue::publish(&worker, &chunk, &[])).await;

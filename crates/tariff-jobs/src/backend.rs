@@ -44,6 +44,14 @@ pub trait RecordStore: Clone + Send + Sync + 'static {
     fn create(&self, job: &Job) -> impl Future<Output = Result<Created, JobsError>> + Send;
     /// The current record.
     fn get(&self, job_id: &str) -> impl Future<Output = Result<Option<Stored>, JobsError>> + Send;
+    /// The current record, its result left out when it is stored apart
+    /// (large): for readers that need the record's other fields only.
+    fn get_without_result(
+        &self,
+        job_id: &str,
+    ) -> impl Future<Output = Result<Option<Stored>, JobsError>> + Send {
+        self.get(job_id)
+    }
     /// Replaces the record if it is still at `revision`.
     fn update(&self, job: &Job, revision: u64) -> impl Future<Output = Result<Updated, JobsError>> + Send;
     /// Removes a record if it is still at `revision` (used to undo a submission

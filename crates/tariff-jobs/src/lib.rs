@@ -17,4 +17,6 @@ pub use backend::{
 };
 pub use error::JobsError;
 pub use service::{JobService, Submitted};
-pub use worker::{JobRunner, RunFailure, Worker, WorkerConfig, final_state, give_up};
+pub use worker::{
+    JobRunner, RunFailure, Worker, WorkerConfig, chunk_steps, final_state, give_up, holds_flows,
+};

@@ -127,6 +127,12 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         self.records.get(job_id).await?.map(|s| s.job).ok_or_else(|| JobsError::NotFound(job_id.to_owned()))
     }
 
+    /// The job's record without its result when that is stored apart.
+    pub async fn get_without_result(&self, job_id: &str) -> Result<Job, JobsError> {
+        let stored = self.records.get_without_result(job_id).await?;
+        stored.map(|s| s.job).ok_or_else(|| JobsError::NotFound(job_id.to_owned()))
+    }
+
     /// The job's record now and at every change, ending after a final state.
     pub async fn watch(&self, job_id: &str) -> Result<JobStream, JobsError> {
         self.get(job_id).await?;

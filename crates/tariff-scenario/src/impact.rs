@@ -183,7 +183,8 @@ impl PreparedScenario<'_> {
                     same.and_then(|(_, impacts)| impacts.get(k).cloned())
                 })
                 .collect();
-            let todo: Vec<usize> = range.clone().filter(|&s| sector_impacts[s - range.start].is_none()).collect();
+            let todo: Vec<usize> =
+                range.clone().filter(|&s| sector_impacts[s - range.start].is_none()).collect();
             let reused = u32::try_from(range.len() - todo.len()).unwrap_or(u32::MAX);
             done = done.saturating_add(reused);
             let solved = self.solve_sectors(date, &todo, (&base, &rates), selection, threads, &mut |s| {

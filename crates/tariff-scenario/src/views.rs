@@ -95,7 +95,7 @@ impl FlowSelection {
     }
 
     /// The per-date limit, 0 for none.
-    pub(crate) fn top(&self) -> usize {
+    pub fn top(&self) -> usize {
         self.top
     }
 

@@ -51,7 +51,7 @@ impl Default for ServerOptions {
 
 /// Serves until `shutdown` resolves: health turns NOT_SERVING first, then the
 /// server stops taking calls and finishes those in flight.
-pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore, Q: JobQueue>(
+pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::ChunkStore, Q: JobQueue>(
     listener: TcpListener,
     jobs: JobService<R, Q>,
     options: ServerOptions,

@@ -4,7 +4,7 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use futures::{Stream, StreamExt};
 use opentelemetry::{global, propagation::Extractor};
-use tariff_jobs::{DatasetStore, JobQueue, JobService, RecordStore, record, telemetry};
+use tariff_jobs::{ChunkStore, DatasetStore, JobQueue, JobService, RecordStore, record, telemetry};
 use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
 use tariff_scenario::{PreparedScenario, ScenarioLimits, dataset::DatasetHandle};
 use tokio::sync::watch;
@@ -57,7 +57,7 @@ pub struct Gateway<R, Q> {
     closing: watch::Receiver<bool>,
 }
 
-impl<R: RecordStore + DatasetStore, Q: JobQueue> Gateway<R, Q> {
+impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> Gateway<R, Q> {
     /// `closing` turns true when the server shuts down: open watches then end,
     /// so the drain does not wait on jobs and clients re-attach elsewhere.
     pub fn new(jobs: JobService<R, Q>, limits: GatewayLimits, closing: watch::Receiver<bool>) -> Self {
@@ -102,7 +102,7 @@ impl<R: RecordStore + DatasetStore, Q: JobQueue> Gateway<R, Q> {
         let Some(result) = &job.result else { return Ok(()) };
         let named = if job.dataset.is_empty() { result.dataset.clone() } else { job.dataset.clone() };
         let dataset = self.datasets.resolve(&named).await?;
-        views::apply(job, requested, &dataset)
+        views::apply(self.jobs.records(), job, requested, &dataset).await
     }
 }
 
@@ -213,7 +213,7 @@ fn require_write<T>(request: &Request<T>) -> Result<(), Status> {
 type JobStream = Pin<Box<dyn Stream<Item = Result<Job, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl<R: RecordStore + DatasetStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
+impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
     async fn submit_scenario(
         &self,
         request: Request<pb::SubmitScenarioRequest>,
@@ -418,7 +418,11 @@ impl<R: RecordStore + DatasetStore, Q: JobQueue> ScenarioService for Gateway<R, 
         traced(span, async move {
             let req = request.into_inner();
             check_job_id(&req.job_id)?;
-            let job = self.jobs.get(&req.job_id).await.map_err(status::from_jobs)?;
+            // A result stored in parts is paged from its parts: the record says where they are.
+            let mut job = self.jobs.get_without_result(&req.job_id).await.map_err(status::from_jobs)?;
+            if job.flow_chunks.is_none() && job.result.is_none() && !job.result_object.is_empty() {
+                job = self.jobs.get(&req.job_id).await.map_err(status::from_jobs)?;
+            }
             if job.state != JobState::Succeeded as i32 {
                 return Err(Status::failed_precondition(format!(
                     "job {} has no result ({}): flows come with a succeeded job",
@@ -432,7 +436,7 @@ impl<R: RecordStore + DatasetStore, Q: JobQueue> ScenarioService for Gateway<R, 
                 job.dataset.clone()
             };
             let dataset = self.datasets.resolve(&named).await?;
-            Ok(Response::new(views::page(job, &req, &dataset)?))
+            Ok(Response::new(views::page(self.jobs.records(), job, &req, &dataset).await?))
         })
         .await
     }

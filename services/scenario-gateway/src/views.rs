@@ -2,8 +2,10 @@
 //! gateway returns the part a request (or, failing that, the submission) asks
 //! for. See the README, "Result views", for the default and why.
 
-use tariff_proto::v1::{self as pb, Job, ResultView};
-use tariff_scenario::{FlowSelection, dataset::Dataset};
+use prost::Message;
+use tariff_jobs::ChunkStore;
+use tariff_proto::v1::{self as pb, ChunkTask, Job, ResultView};
+use tariff_scenario::{FlowSelection, dataset::Dataset, keep_top};
 use tonic::Status;
 
 use crate::status;
@@ -37,28 +39,105 @@ pub fn check(dataset: &Dataset, view: Option<&pb::ResultOptions>) -> Result<(), 
 }
 
 /// Cuts the job's result down to `requested`, or to the view it was submitted
-/// with, or to the default for its size.
-pub fn apply(job: &mut Job, requested: Option<&pb::ResultOptions>, dataset: &Dataset) -> Result<(), Status> {
+/// with, or to the default for its size. A job split by sector has its flows
+/// in its chunks: a view with flows reads them from `chunks`.
+pub async fn apply<C: ChunkStore>(
+    chunks: &C,
+    job: &mut Job,
+    requested: Option<&pb::ResultOptions>,
+    dataset: &Dataset,
+) -> Result<(), Status> {
     let Some(result) = job.result.as_mut() else { return Ok(()) };
     let options = requested.or(job.view.as_ref()).cloned().unwrap_or_default();
     let flows: u64 = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flow_count).sum();
     let selection =
         FlowSelection::resolve(dataset, &options, default_view(flows)).map_err(|v| invalid_view(&v))?;
-    selection.apply(dataset, result);
+    let Some(split) = job.flow_chunks.as_ref() else {
+        selection.apply(dataset, result);
+        return Ok(());
+    };
+    result.view = Some(selection.options().clone());
+    if !selection.keeps_flows() {
+        return Ok(());
+    }
+    let sectors = dataset.sectors.len().max(1);
+    let kept: u64 = split
+        .counts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            dataset.sectors.get(i % sectors).is_some_and(|s| selection.keeps_sector_code(dataset, &s.code))
+        })
+        .map(|(_, n)| n)
+        .sum();
+    let too_many = |flows: u64| {
+        Status::failed_precondition(format!(
+            "the view keeps {flows} flows, more than the {MAX_SPLIT_VIEW_FLOWS} a result stored in parts returns \
+             whole: ask for the SUMMARY view, fewer flows (view.flows: economies, sectors, top), or page them \
+             with GetResultFlows"
+        ))
+    };
+    if !selection.looks_at_flows() && kept > MAX_SPLIT_VIEW_FLOWS {
+        return Err(too_many(kept));
+    }
+    for chunk in &split.chunks {
+        let range =
+            chunk.first_sector as usize..(chunk.first_sector as usize).saturating_add(chunk.sectors as usize);
+        let wanted = dataset
+            .sectors
+            .get(range)
+            .is_some_and(|codes| codes.iter().any(|s| selection.keeps_sector_code(dataset, &s.code)));
+        if !wanted {
+            continue;
+        }
+        let data = read_chunk(chunks, &job.job_id, chunk).await?;
+        tariff_scenario::add_chunk_flows(dataset, result, &selection, data, chunk.index as usize).map_err(
+            |e| {
+                Status::internal(format!("the stored flows of job {} do not fit its result: {e}", job.job_id))
+            },
+        )?;
+        let now: usize = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flows.len()).sum();
+        if now as u64 > MAX_SPLIT_VIEW_FLOWS {
+            return Err(too_many(kept));
+        }
+    }
     Ok(())
+}
+
+/// The most flows a view returns whole from a result stored in parts (a job
+/// split by sector), about 35 MB encoded; the flows of larger views are paged.
+pub const MAX_SPLIT_VIEW_FLOWS: u64 = 250_000;
+
+/// The most flows GetResultFlows gathers to page a result stored in parts
+/// with a filter by economy or a `top` (it reads every part for those).
+pub const MAX_FILTERED_PAGE_FLOWS: usize = 2_000_000;
+
+/// One chunk of a job split by sector.
+async fn read_chunk<C: ChunkStore>(
+    chunks: &C,
+    job_id: &str,
+    chunk: &ChunkTask,
+) -> Result<pb::SectorChunk, Status> {
+    let bytes = chunks.get_chunk(job_id, chunk.index).await.map_err(status::from_jobs)?.ok_or_else(|| {
+        Status::data_loss(format!("the flows of job {job_id} (part {}) are no longer stored", chunk.index))
+    })?;
+    pb::SectorChunk::decode(bytes.as_slice()).map_err(|e| {
+        Status::internal(format!(
+            "the stored flows of job {job_id} (part {}) do not decode: {e}",
+            chunk.index
+        ))
+    })
 }
 
 /// Flows per page when the request names no size, and the most.
 pub const DEFAULT_PAGE_FLOWS: usize = 1_000;
 pub const MAX_PAGE_FLOWS: usize = 20_000;
 
-/// One page of a succeeded job's flows. The token is the position of the
-/// page's first flow among the filtered flows.
-pub fn page(
-    job: Job,
+/// A page request's size, first position and flow selection.
+fn page_request(
     request: &pb::GetResultFlowsRequest,
     dataset: &Dataset,
-) -> Result<pb::GetResultFlowsResponse, Status> {
+) -> Result<(usize, usize, FlowSelection), Status> {
     let size = match request.page_size as usize {
         0 => DEFAULT_PAGE_FLOWS,
         n => n.min(MAX_PAGE_FLOWS),
@@ -75,28 +154,167 @@ pub fn page(
             v.0.iter().map(|v| (v.field.replacen("view.flows", "filter", 1), v.reason.clone())).collect();
         status::invalid(&list)
     })?;
+    Ok((size, start, selection))
+}
+
+/// The response for the flows `start..` of `total`, `flows` being that page.
+fn page_response(flows: Vec<pb::ResultFlow>, start: usize, total: usize) -> pb::GetResultFlowsResponse {
+    let end = start.saturating_add(flows.len());
+    pb::GetResultFlowsResponse {
+        flows,
+        next_page_token: if end < total { end.to_string() } else { String::new() },
+        total_flows: total as u64,
+    }
+}
+
+/// Every flow of a date's sectors, in order, as result flows.
+fn result_flows(date: String, sectors: Vec<pb::SectorImpact>) -> impl Iterator<Item = pb::ResultFlow> {
+    sectors.into_iter().flat_map(move |sector| {
+        let (date, code) = (date.clone(), sector.sector);
+        sector.flows.into_iter().map(move |flow| pb::ResultFlow {
+            date: date.clone(),
+            sector: code.clone(),
+            flow: Some(flow),
+        })
+    })
+}
+
+/// One page of a succeeded job's flows. The token is the position of the
+/// page's first flow among the filtered flows. A job split by sector is read
+/// from its chunks: only the page's, unless the filter names economies or a
+/// `top` (then every chunk).
+pub async fn page<C: ChunkStore>(
+    chunks: &C,
+    job: Job,
+    request: &pb::GetResultFlowsRequest,
+    dataset: &Dataset,
+) -> Result<pb::GetResultFlowsResponse, Status> {
+    let (size, start, selection) = page_request(request, dataset)?;
+    if let Some(split) = &job.flow_chunks {
+        let parts = Parts { store: chunks, job_id: &job.job_id, split, dataset };
+        return if selection.looks_at_flows() {
+            parts.page_gathered(&selection, (start, size)).await
+        } else {
+            parts.page_in_place(&selection, (start, size)).await
+        };
+    }
     let Some(mut result) = job.result else {
         return Ok(pb::GetResultFlowsResponse::default());
     };
     selection.apply(dataset, &mut result);
     let total: usize = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flows.len()).sum();
-    let mut flows = Vec::with_capacity(size.min(total.saturating_sub(start)));
-    let all = result.impacts.into_iter().flat_map(|impact| {
-        let date = impact.date;
-        impact.sectors.into_iter().flat_map(move |sector| {
-            let (date, code) = (date.clone(), sector.sector);
-            sector.flows.into_iter().map(move |flow| pb::ResultFlow {
+    let all = result.impacts.into_iter().flat_map(|impact| result_flows(impact.date, impact.sectors));
+    let flows = all.skip(start).take(size).collect();
+    Ok(page_response(flows, start, total))
+}
+
+/// The flows of a job split by sector: where its chunks are.
+struct Parts<'a, C> {
+    store: &'a C,
+    job_id: &'a str,
+    split: &'a pb::FlowChunks,
+    dataset: &'a Dataset,
+}
+
+impl<C: ChunkStore> Parts<'_, C> {
+    /// A page of a split result by sectors alone: the counts say where the page
+    /// starts, and only the chunks it spans are read.
+    async fn page_in_place(
+        &self,
+        selection: &FlowSelection,
+        (start, size): (usize, usize),
+    ) -> Result<pb::GetResultFlowsResponse, Status> {
+        let Parts { store: chunks, job_id, split, dataset } = *self;
+        let sectors = dataset.sectors.len();
+        if split.counts.len() != split.dates.len() * sectors {
+            return Err(Status::internal(format!("the flow counts of job {job_id} do not fit its dataset")));
+        }
+        let kept: Vec<bool> =
+            dataset.sectors.iter().map(|s| selection.keeps_sector_code(dataset, &s.code)).collect();
+        // (date, sector, flows) of every kept sector, in page order.
+        let entries: Vec<(usize, usize, usize)> = (0..split.dates.len())
+            .flat_map(|d| (0..sectors).map(move |s| (d, s)))
+            .filter(|&(_, s)| kept[s])
+            .map(|(d, s)| (d, s, usize::try_from(split.counts[d * sectors + s]).unwrap_or(usize::MAX)))
+            .filter(|&(.., n)| n > 0)
+            .collect();
+        let total = entries.iter().map(|e| e.2).fold(0usize, usize::saturating_add);
+        let mut flows = Vec::with_capacity(size.min(total.saturating_sub(start)));
+        let mut skip = start;
+        let mut held: Option<(u32, pb::SectorChunk)> = None;
+        for &(d, s, n) in &entries {
+            if flows.len() >= size {
+                break;
+            }
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            let chunk = split
+                .chunks
+                .iter()
+                .find(|c| (c.first_sector as usize..(c.first_sector + c.sectors) as usize).contains(&s))
+                .ok_or_else(|| {
+                    Status::internal(format!("no stored part of job {job_id} holds sector {s}"))
+                })?;
+            if held.as_ref().is_none_or(|(index, _)| *index != chunk.index) {
+                held = Some((chunk.index, read_chunk(chunks, job_id, chunk).await?));
+            }
+            let (date, code) = (&split.dates[d], &dataset.sectors[s].code);
+            let sector_flows = held
+                .as_mut()
+                .and_then(|(_, data)| tariff_scenario::chunk_sector_flows(data, date, code))
+                .ok_or_else(|| {
+                    Status::internal(format!("the stored part of job {job_id} lacks {date} {code}"))
+                })?;
+            let wanted = size - flows.len();
+            flows.extend(sector_flows.into_iter().skip(skip).take(wanted).map(|flow| pb::ResultFlow {
                 date: date.clone(),
                 sector: code.clone(),
                 flow: Some(flow),
-            })
-        })
-    });
-    flows.extend(all.skip(start).take(size));
-    let end = start.saturating_add(flows.len());
-    Ok(pb::GetResultFlowsResponse {
-        flows,
-        next_page_token: if end < total { end.to_string() } else { String::new() },
-        total_flows: total as u64,
-    })
+            }));
+            skip = 0;
+        }
+        Ok(page_response(flows, start, total))
+    }
+
+    /// A page of a split result filtered by economy or `top`: every chunk is
+    /// read, in order, and the kept flows gathered (at most
+    /// [`MAX_FILTERED_PAGE_FLOWS`]).
+    async fn page_gathered(
+        &self,
+        selection: &FlowSelection,
+        (start, size): (usize, usize),
+    ) -> Result<pb::GetResultFlowsResponse, Status> {
+        let Parts { store: chunks, job_id, split, dataset } = *self;
+        let mut dates: Vec<Vec<pb::SectorImpact>> = split.dates.iter().map(|_| Vec::new()).collect();
+        let mut gathered = 0usize;
+        for chunk in &split.chunks {
+            let data = read_chunk(chunks, job_id, chunk).await?;
+            for (kept, impact) in dates.iter_mut().zip(data.impacts) {
+                for mut sector in impact.sectors {
+                    selection.apply_to_sector(dataset, &mut sector);
+                    if !sector.flows.is_empty() {
+                        kept.push(pb::SectorImpact {
+                            sector: sector.sector,
+                            flows: sector.flows,
+                            ..Default::default()
+                        });
+                    }
+                }
+                keep_top(kept, selection.top());
+            }
+            gathered = dates.iter().flatten().map(|s| s.flows.len()).sum();
+            if gathered > MAX_FILTERED_PAGE_FLOWS {
+                return Err(Status::failed_precondition(format!(
+                    "the filter keeps more than {MAX_FILTERED_PAGE_FLOWS} flows of a result stored in parts: \
+                 page without an economy filter or top, or filter more narrowly"
+                )));
+            }
+        }
+        let all =
+            split.dates.iter().cloned().zip(dates).flat_map(|(date, sectors)| result_flows(date, sectors));
+        let flows = all.skip(start).take(size).collect();
+        Ok(page_response(flows, start, gathered))
+    }
 }

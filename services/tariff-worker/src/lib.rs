@@ -6,4 +6,6 @@ mod limits;
 mod runner;
 
 pub use limits::LimitArgs;
-pub use runner::{DEFAULT_DATASET_CACHE_BYTES, DatasetFetch, ScenarioRunner, StoreFetch};
+pub use runner::{
+    DEFAULT_DATASET_CACHE_BYTES, DEFAULT_SPLIT_FLOWS, DatasetFetch, ScenarioRunner, StoreFetch,
+};

@@ -34,6 +34,11 @@ struct Args {
     /// Memory for uploaded datasets kept loaded between jobs (least recently used leave first), in MiB.
     #[arg(long, env = "TARIFF_DATASET_CACHE_MB", default_value_t = tariff_worker::DEFAULT_DATASET_CACHE_BYTES >> 20)]
     dataset_cache_mb: u64,
+    /// A job without uncertainty draws of more flow solves (flows times dates)
+    /// than this is split by sector into chunks of about this many, which any
+    /// worker computes and which keep the job's flows; 0 never splits.
+    #[arg(long, env = "TARIFF_SPLIT_FLOWS", default_value_t = tariff_worker::DEFAULT_SPLIT_FLOWS)]
+    split_flows: u64,
     /// Seconds between two readings of the consumer's backlog (the
     /// `tariff_consumer_pending` metric).
     #[arg(long, env = "TARIFF_BACKLOG_INTERVAL_SECS", default_value_t = 5)]
@@ -87,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             runtime: tokio::runtime::Handle::current(),
         })),
         cache: std::sync::Arc::new(tariff_scenario::dataset::DatasetCache::new(args.dataset_cache_mb << 20)),
+        split_flows: args.split_flows,
         ..ScenarioRunner::new(args.limits.limits())
     };
     let worker = Worker::new(

@@ -4,10 +4,13 @@
 use std::{ops::ControlFlow, sync::Arc};
 
 use prost::Message;
-use tariff_jobs::{JobRunner, RunFailure};
-use tariff_proto::v1::{ChunkTask, DrawSamples, JobError, Progress, Scenario, ScenarioResult};
+use tariff_jobs::{JobRunner, RunFailure, holds_flows};
+use tariff_proto::v1::{
+    ChunkTask, DrawSamples, JobError, Progress, ResultOptions, ResultView, Scenario, ScenarioResult,
+    SectorChunk,
+};
 use tariff_scenario::{
-    EvaluateError, EvaluateOptions, PreparedScenario, ScenarioLimits, chunk_draws,
+    EvaluateError, EvaluateOptions, FlowSelection, MergeError, PreparedScenario, ScenarioLimits, chunk_draws,
     dataset::{DatasetCache, DatasetHandle, DatasetLimits, DatasetName, builtin_handle},
     merge_draws,
 };
@@ -38,6 +41,12 @@ impl<S: tariff_jobs::DatasetStore + std::fmt::Debug> DatasetFetch for StoreFetch
 /// The default memory budget of the cache of uploaded datasets.
 pub const DEFAULT_DATASET_CACHE_BYTES: u64 = 1 << 30;
 
+/// The default size of a sector chunk, in flow solves (flows times dates):
+/// a job with more is split by sector. A chunk this size is about 35 MB
+/// encoded (an encoded flow is about 140 bytes) and solves in well under a
+/// second; see the README, "Large datasets".
+pub const DEFAULT_SPLIT_FLOWS: u64 = 250_000;
+
 /// Runs scenarios with the model, in process, within its limits.
 #[derive(Debug, Clone)]
 pub struct ScenarioRunner {
@@ -48,6 +57,9 @@ pub struct ScenarioRunner {
     pub cache: Arc<DatasetCache>,
     /// Size limits of uploaded datasets.
     pub dataset_limits: DatasetLimits,
+    /// Jobs of more flow solves than this (without uncertainty draws) are
+    /// split by sector into chunks of about this many; 0 never splits.
+    pub split_flows: u64,
 }
 
 impl Default for ScenarioRunner {
@@ -57,6 +69,7 @@ impl Default for ScenarioRunner {
             datasets: None,
             cache: Arc::new(DatasetCache::new(DEFAULT_DATASET_CACHE_BYTES)),
             dataset_limits: DatasetLimits::default(),
+            split_flows: DEFAULT_SPLIT_FLOWS,
         }
     }
 }
@@ -162,12 +175,42 @@ impl JobRunner for ScenarioRunner {
         self.with_prepared(scenario, |p| p.evaluate(&mut forward(progress)).map_err(failure))
     }
 
-    /// Uncertainty draws in chunks of the scenario's `chunk_draws`, which
-    /// other workers may compute; none for a scenario without draws or one
-    /// that does not validate (`run` reports why).
+    /// Uncertainty draws in chunks of the scenario's `chunk_draws`, or, for a
+    /// job without draws of more than `split_flows` flow solves, ranges of
+    /// sectors; other workers may compute them. None for a scenario that
+    /// does not validate (`run` reports why).
     fn chunks(&self, scenario: &Scenario) -> Vec<ChunkTask> {
-        // Most jobs have no draws: no need to validate them twice to know.
-        if scenario.uncertainty.as_ref().is_none_or(|u| u.draws <= chunk_draws(u)) {
+        let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let Some(uncertainty) = scenario.uncertainty.as_ref() else {
+            if self.split_flows == 0 || scenario.dataset.is_empty() {
+                // Built-in datasets are small: no need to validate twice to know.
+                return Vec::new();
+            }
+            let split = self.split_flows;
+            let ranges = self.with_prepared(scenario, |prepared| {
+                let dates = u32::try_from(prepared.dates.len()).unwrap_or(u32::MAX);
+                let ranges =
+                    if prepared.flow_solves() > split { prepared.sector_chunks(split) } else { Vec::new() };
+                Ok((ranges, dates))
+            });
+            let (ranges, dates) = ranges.unwrap_or_default();
+            return ranges
+                .into_iter()
+                .enumerate()
+                .map(|(i, range)| {
+                    let sectors = index(range.len());
+                    ChunkTask {
+                        index: index(i),
+                        first_sector: index(range.start),
+                        sectors,
+                        steps: sectors.saturating_mul(dates),
+                        ..ChunkTask::default()
+                    }
+                })
+                .collect();
+        };
+        // Most jobs with uncertainty have few draws: no need to validate them twice to know.
+        if uncertainty.draws <= chunk_draws(uncertainty) {
             return Vec::new();
         }
         let chunks = self.with_prepared(scenario, |prepared| Ok(prepared.draw_chunks()));
@@ -175,10 +218,12 @@ impl JobRunner for ScenarioRunner {
             .unwrap_or_default()
             .into_iter()
             .enumerate()
-            .map(|(index, range)| ChunkTask {
-                index: u32::try_from(index).unwrap_or(u32::MAX),
+            .map(|(i, range)| ChunkTask {
+                index: index(i),
                 first_draw: range.start,
                 draws: range.end - range.start,
+                steps: range.end - range.start,
+                ..ChunkTask::default()
             })
             .collect()
     }
@@ -186,8 +231,13 @@ impl JobRunner for ScenarioRunner {
     fn run_head(
         &self,
         scenario: &Scenario,
+        chunks: &[ChunkTask],
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
+        if holds_flows(chunks) {
+            // The chunks are the whole computation; the merge builds the result.
+            return self.with_prepared(scenario, |_| Ok(ScenarioResult::default()));
+        }
         self.with_prepared(scenario, |p| p.point_estimate(&mut forward(progress)).map_err(failure))
     }
 
@@ -197,6 +247,14 @@ impl JobRunner for ScenarioRunner {
         chunk: &ChunkTask,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Vec<u8>, RunFailure> {
+        if chunk.sectors > 0 {
+            let start = chunk.first_sector as usize;
+            let range = start..start.saturating_add(chunk.sectors as usize);
+            let sectors = self.with_prepared(scenario, |p| {
+                p.sector_chunk(range, &EvaluateOptions::default(), &mut forward(progress)).map_err(failure)
+            })?;
+            return Ok(sectors.encode_to_vec());
+        }
         let range = chunk.first_draw..chunk.first_draw.saturating_add(chunk.draws);
         let samples = self.with_prepared(scenario, |p| {
             p.draw_samples(range, &EvaluateOptions::default(), &mut forward(progress)).map_err(failure)
@@ -204,24 +262,68 @@ impl JobRunner for ScenarioRunner {
         Ok(samples.encode_to_vec())
     }
 
+    /// Draws: their samples make the bands. Sectors: the sector rows and
+    /// totals, without flows (those stay in the chunks), one chunk at a time.
     fn merge(
         &self,
-        _scenario: &Scenario,
+        scenario: &Scenario,
         head: ScenarioResult,
-        chunks: Vec<Vec<u8>>,
+        chunks: &[ChunkTask],
+        data: &mut dyn Iterator<Item = Vec<u8>>,
     ) -> Result<ScenarioResult, RunFailure> {
-        let samples = chunks
-            .iter()
+        if holds_flows(chunks) {
+            return self.with_prepared(scenario, |prepared| {
+                let summary = ResultOptions { view: ResultView::Summary.into(), flows: None };
+                let selection = FlowSelection::resolve(prepared.dataset(), &summary, ResultView::Summary)
+                    .map_err(|v| invalid("view", v.to_string()))?;
+                let decoded = data.map(|bytes| {
+                    SectorChunk::decode(bytes.as_slice()).map_err(|e| ChunkMerge::Read(undecodable(e)))
+                });
+                let expected = chunks.len();
+                let mut count = 0;
+                let counted = decoded.inspect(|_| count += 1);
+                let result =
+                    prepared.merge_sector_chunks::<ChunkMerge>(counted, &selection).map_err(merge_failure)?;
+                if count < expected {
+                    return Err(undecodable(format!("{count} of {expected} chunks were read")));
+                }
+                Ok(result)
+            });
+        }
+        let samples = data
+            .take(chunks.len())
             .map(|bytes| DrawSamples::decode(bytes.as_slice()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                RunFailure::Failed(JobError {
-                    code: "INTERNAL".into(),
-                    message: format!("a stored chunk does not decode: {e}"),
-                    field: String::new(),
-                })
-            })?;
+            .map_err(undecodable)?;
         merge_draws(head, samples).map_err(|e| failure(EvaluateError::Merge(e)))
+    }
+}
+
+/// A stored chunk that is not what the merge expects.
+fn undecodable(e: impl std::fmt::Display) -> RunFailure {
+    RunFailure::Failed(JobError {
+        code: "INTERNAL".into(),
+        message: format!("a stored chunk does not decode: {e}"),
+        field: String::new(),
+    })
+}
+
+/// Why chunks did not merge: a failure reading them, or chunks that do not fit.
+enum ChunkMerge {
+    Read(RunFailure),
+    Fit(MergeError),
+}
+
+impl From<MergeError> for ChunkMerge {
+    fn from(e: MergeError) -> Self {
+        ChunkMerge::Fit(e)
+    }
+}
+
+fn merge_failure(e: ChunkMerge) -> RunFailure {
+    match e {
+        ChunkMerge::Read(failure) => failure,
+        ChunkMerge::Fit(e) => failure(EvaluateError::Merge(e)),
     }
 }
 

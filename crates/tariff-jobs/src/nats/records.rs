@@ -75,6 +75,15 @@ impl RecordStore for NatsBackend {
     }
 
     async fn get(&self, job_id: &str) -> Result<Option<Stored>, JobsError> {
+        match self.get_without_result(job_id).await? {
+            Some(Stored { job, revision }) => {
+                Ok(Some(Stored { job: self.inline_result(job).await?, revision }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn get_without_result(&self, job_id: &str) -> Result<Option<Stored>, JobsError> {
         self.ready()?;
         let entry = timed(self.config.op_timeout, async {
             self.kv.entry(job_id).await.map_err(JobsError::unavailable)
@@ -82,8 +91,7 @@ impl RecordStore for NatsBackend {
         .await?;
         match entry {
             Some(entry) if entry.operation == Operation::Put => {
-                let job = self.inline_result(decode(&entry.value)?).await?;
-                Ok(Some(Stored { job, revision: entry.revision }))
+                Ok(Some(Stored { job: decode(&entry.value)?, revision: entry.revision }))
             }
             _ => Ok(None),
         }

@@ -6,7 +6,7 @@ mod compute;
 mod runner;
 mod split;
 
-pub use runner::{JobRunner, RunFailure};
+pub use runner::{JobRunner, RunFailure, chunk_steps, holds_flows};
 
 use std::{
     future::Future,
@@ -19,7 +19,9 @@ use opentelemetry::{
     trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer as _},
 };
 use prost::Message;
-use tariff_proto::v1::{Job, JobEnvelope, JobError, JobState, Progress, ScenarioResult};
+use tariff_proto::v1::{
+    ChunkTask, FlowChunks, Job, JobEnvelope, JobError, JobState, Progress, ScenarioResult,
+};
 use tokio::sync::Semaphore;
 use tracing::{Instrument, Span, field::Empty};
 
@@ -213,7 +215,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let _in_flight = InFlight::new(&self.metrics);
         let scenario = envelope.scenario.clone().unwrap_or_default();
         let computing = Instant::now();
-        let chunks = self.chunks_of(&scenario);
+        let chunks = self.chunks_of(&scenario).await;
         let computed = if chunks.is_empty() {
             let runner = self.runner.clone();
             let job = scenario.clone();
@@ -242,8 +244,13 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         };
         self.metrics.solve.record(computing.elapsed().as_secs_f64(), &[KeyValue::new("outcome", label)]);
         let outcome = outcome.and_then(|result| self.within_size(result));
+        // A job split by sector keeps its flows in its chunks.
+        let flow_chunks = match &outcome {
+            Ok(result) if holds_flows(&chunks) => Some(flow_chunks(&chunks, result)),
+            _ => None,
+        };
         let written = self
-            .finish(current, outcome, computed.latest, delivery.attempt())
+            .finish(current, outcome, computed.latest, delivery.attempt(), flow_chunks)
             .instrument(tracing::debug_span!("store_result"))
             .await?;
         if let Some(state) = written {
@@ -253,7 +260,9 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             }
         }
         if !chunks.is_empty() {
-            self.clean_up_chunks(job_id, &chunks).await;
+            // Another delivery may have stored the result these chunks' flows belong to.
+            let ended_without = matches!(written, Some(JobState::Failed | JobState::Cancelled));
+            self.clean_up_chunks(job_id, &chunks, ended_without).await;
         }
         Ok(Settle::Done)
     }
@@ -367,6 +376,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         outcome: Result<ScenarioResult, RunFailure>,
         latest: Option<Progress>,
         attempt: u32,
+        flow_chunks: Option<FlowChunks>,
     ) -> Result<Option<JobState>, JobsError> {
         let job_id = current.job.job_id.clone();
         // The result moves into the record and back out on a conflict: it can
@@ -387,6 +397,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                     let total = latest.as_ref().or(job.progress.as_ref()).map_or(0, |p| p.total);
                     job.progress = Some(record::progress(total, total, "done"));
                     job.result = result.take();
+                    job.flow_chunks.clone_from(&flow_chunks);
                 }
                 Some(RunFailure::Cancelled) => {
                     record::set_state(&mut job, JobState::Cancelled);
@@ -482,4 +493,13 @@ pub async fn give_up<R: RecordStore>(records: &R, job_id: &str, reason: &str) ->
 /// The record of a job as a watcher sees it at the end, for tests and tools.
 pub fn final_state(job: &Job) -> Option<JobState> {
     is_terminal(job).then(|| JobState::try_from(job.state).ok()).flatten()
+}
+
+/// Where a result split by sector keeps its flows, and how many each date and sector has.
+fn flow_chunks(chunks: &[ChunkTask], result: &ScenarioResult) -> FlowChunks {
+    FlowChunks {
+        chunks: chunks.to_vec(),
+        dates: result.impacts.iter().map(|i| i.date.clone()).collect(),
+        counts: result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flow_count).collect(),
+    }
 }

@@ -17,9 +17,9 @@ pub enum RunFailure {
 /// when the job was cancelled.
 ///
 /// A runner may split a job into chunks that several workers compute in
-/// parallel: `chunks` names them, `run_head` computes the rest of the job,
-/// `run_chunk` one chunk (encoded), and `merge` puts them together. Its
-/// default is one piece, computed by `run`.
+/// parallel: `chunks` names them (uncertainty draws, or ranges of sectors),
+/// `run_head` computes the rest of the job, `run_chunk` one chunk (encoded),
+/// and `merge` puts them together. Its default is one piece, computed by `run`.
 pub trait JobRunner: Send + Sync + 'static {
     fn run(
         &self,
@@ -27,15 +27,17 @@ pub trait JobRunner: Send + Sync + 'static {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure>;
 
-    /// The chunks of a job; fewer than two means it is not split.
+    /// The chunks of a job; fewer than two means it is not split. Runs on a
+    /// blocking thread, as `run` does.
     fn chunks(&self, _scenario: &Scenario) -> Vec<ChunkTask> {
         Vec::new()
     }
 
-    /// A split job without its chunks.
+    /// A split job without its chunks (`chunks`, as `chunks` gave them).
     fn run_head(
         &self,
         scenario: &Scenario,
+        _chunks: &[ChunkTask],
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         self.run(scenario, progress)
@@ -55,13 +57,31 @@ pub trait JobRunner: Send + Sync + 'static {
         }))
     }
 
-    /// The head's result and every chunk's, in the order of `chunks`, as the job's result.
+    /// The head's result and every chunk's, as the job's result: `data`
+    /// yields each chunk's encoding in the order of `chunks`, one at a time
+    /// (chunks of a large job are read as the merge goes, not all held); it
+    /// ends early when a chunk could not be read, and the merge's outcome is
+    /// then ignored. Sector chunks ([`holds_flows`]) stay stored after the
+    /// merge, as the job's flows: a merge of them need not keep any flow.
     fn merge(
         &self,
         _scenario: &Scenario,
         head: ScenarioResult,
-        _chunks: Vec<Vec<u8>>,
+        _chunks: &[ChunkTask],
+        _data: &mut dyn Iterator<Item = Vec<u8>>,
     ) -> Result<ScenarioResult, RunFailure> {
         Ok(head)
     }
+}
+
+/// Whether a job's chunks are by sector: they then hold the job's flows and
+/// are kept with its result (`Job.flow_chunks`) rather than removed.
+pub fn holds_flows(chunks: &[ChunkTask]) -> bool {
+    chunks.iter().any(|c| c.sectors > 0)
+}
+
+/// A chunk's units of progress: its `steps`, or its draws for a chunk from a
+/// worker that did not set them.
+pub fn chunk_steps(chunk: &ChunkTask) -> u32 {
+    if chunk.steps > 0 { chunk.steps } else { chunk.draws }
 }

@@ -7,6 +7,9 @@
 //! another worker is still computing when the two meet is computed twice, and
 //! since a chunk's result depends only on the job and the chunk, either copy
 //! does. A worker that dies with a chunk costs nothing but that time.
+//!
+//! Chunks are uncertainty draws, or ranges of sectors of a job on a large
+//! dataset; those stay stored after the merge and hold the job's flows.
 
 use tariff_proto::v1::{ChunkTask, JobEnvelope, Progress, Scenario, ScenarioResult};
 use tracing::Instrument;
@@ -14,6 +17,7 @@ use tracing::Instrument;
 use super::{
     JobRunner, Settle, Worker,
     compute::{Computed, Sink},
+    runner::{chunk_steps, holds_flows},
 };
 use crate::{
     JobsError,
@@ -37,9 +41,14 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     ) -> Result<Computed<ScenarioResult>, JobsError> {
         let job_id = envelope.job_id.as_str();
         let runner = self.runner.clone();
-        let job = scenario.clone();
+        let (job, tasks) = (scenario.clone(), chunks.to_vec());
         let head = self
-            .compute(Sink::Record(current), delivery, |p| p, Box::new(move |p| runner.run_head(&job, p)))
+            .compute(
+                Sink::Record(current),
+                delivery,
+                |p| p,
+                Box::new(move |p| runner.run_head(&job, &tasks, p)),
+            )
             .await?;
         let head_result = match head.outcome {
             Ok(Ok(result)) => result,
@@ -47,9 +56,12 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         };
         self.offer_chunks(envelope, scenario, chunks).await;
 
-        let total: u32 = chunks.iter().map(|c| c.draws).sum();
+        let total: u32 = chunks.iter().map(chunk_steps).fold(0, u32::saturating_add);
         let mut done = 0u32;
         let mut latest = head.latest;
+        // Chunks of draws are small: those computed here are kept for the
+        // merge. Chunks of sectors hold flows: they are read back one by one.
+        let keep_here = !holds_flows(chunks);
         let mut computed_here: Vec<Option<Vec<u8>>> = vec![None; chunks.len()];
         for (slot, chunk) in chunks.iter().enumerate().rev() {
             if !self.records.has_chunk(job_id, chunk.index).await? {
@@ -60,36 +72,48 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                     Ok(data) => data,
                     Err(failed) => return Ok(failed),
                 };
-                if let Some(here) = computed_here.get_mut(slot) {
+                if keep_here && let Some(here) = computed_here.get_mut(slot) {
                     *here = Some(data);
                 }
             }
-            done = done.saturating_add(chunk.draws);
+            done = done.saturating_add(chunk_steps(chunk));
         }
 
-        let mut parts = Vec::with_capacity(chunks.len());
+        // The merge runs on a blocking thread and takes each chunk as this
+        // task reads it: one chunk in flight at a time.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let runner = self.runner.clone();
+        let (job, tasks) = (scenario.clone(), chunks.to_vec());
+        let merge =
+            tokio::task::spawn_blocking(move || runner.merge(&job, head_result, &tasks, &mut rx.into_iter()))
+                .instrument(tracing::debug_span!("merge_chunks", chunks = chunks.len()));
         for (slot, chunk) in chunks.iter().enumerate() {
             let data = match computed_here.get_mut(slot).and_then(Option::take) {
                 Some(data) => data,
-                None => match self.records.get_chunk(job_id, chunk.index).await? {
-                    Some(data) => data,
+                None => match self.records.get_chunk(job_id, chunk.index).await {
+                    Ok(Some(data)) => data,
                     // Gone since it was seen (expired, or removed by hand): compute it again.
-                    None => match self
+                    Ok(None) => match self
                         .own_chunk(current, scenario, chunk, delivery, (done, total), &mut latest)
                         .await?
                     {
                         Ok(data) => data,
                         Err(failed) => return Ok(failed),
                     },
+                    Err(e) => return Err(e),
                 },
             };
-            parts.push(data);
+            let sent = tx.clone();
+            // A full channel waits for the merge: off the async threads.
+            let delivered = tokio::task::spawn_blocking(move || sent.send(data).is_ok()).await;
+            if !delivered.unwrap_or(false) {
+                // The merge stopped early (a chunk that does not fit): its outcome says why.
+                break;
+            }
+            let _ = delivery.in_progress().await;
         }
-        let runner = self.runner.clone();
-        let job = scenario.clone();
-        let merged = tokio::task::spawn_blocking(move || runner.merge(&job, head_result, parts))
-            .instrument(tracing::debug_span!("merge_chunks", chunks = chunks.len()))
-            .await;
+        drop(tx);
+        let merged = merge.await;
         Ok(Computed { outcome: merged.map_err(|crash| format!("the merge crashed: {crash}")), latest })
     }
 
@@ -154,8 +178,11 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let runner = self.runner.clone();
         let job = scenario.clone();
         let task = *chunk;
+        // A chunk of sectors reports only sector solves; one of draws, the draws
+        // after the point estimate's stages (which are not the job's).
+        let by_sector = chunk.sectors > 0;
         let rescale = move |p: Progress| {
-            if p.stage == DRAWS_STAGE {
+            if by_sector || p.stage == DRAWS_STAGE {
                 Progress { done: done.saturating_add(p.done), total, stage: p.stage }
             } else {
                 p
@@ -163,7 +190,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         };
         let computed = self
             .compute(sink, delivery, rescale, Box::new(move |p| runner.run_chunk(&job, &task, p)))
-            .instrument(tracing::debug_span!("chunk", index = chunk.index, draws = chunk.draws))
+            .instrument(tracing::debug_span!("chunk", index = chunk.index, steps = chunk_steps(chunk)))
             .await?;
         if matches!(computed.outcome, Ok(Ok(_))) {
             self.metrics.chunks.add(1, &[]);
@@ -200,14 +227,21 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         }
     }
 
-    /// The runner's chunks of a job; none when it does not split.
-    pub(super) fn chunks_of(&self, scenario: &Scenario) -> Vec<ChunkTask> {
-        let chunks = self.runner.chunks(scenario);
+    /// The runner's chunks of a job; none when it does not split. On a
+    /// blocking thread: knowing may mean fetching and loading the dataset.
+    pub(super) async fn chunks_of(&self, scenario: &Scenario) -> Vec<ChunkTask> {
+        let (runner, job) = (self.runner.clone(), scenario.clone());
+        let chunks = tokio::task::spawn_blocking(move || runner.chunks(&job)).await.unwrap_or_default();
         if chunks.len() > 1 { chunks } else { Vec::new() }
     }
 
-    /// Removes a finished job's chunks. Best effort: they expire with the store's TTL anyway.
-    pub(super) async fn clean_up_chunks(&self, job_id: &str, chunks: &[ChunkTask]) {
+    /// Removes a finished job's chunks, unless they hold flows of a result
+    /// (`ended_without`: this delivery wrote the job failed or cancelled).
+    /// Best effort: they expire with the store's TTL anyway.
+    pub(super) async fn clean_up_chunks(&self, job_id: &str, chunks: &[ChunkTask], ended_without: bool) {
+        if holds_flows(chunks) && !ended_without {
+            return;
+        }
         let count = chunks.iter().map(|c| c.index + 1).max().unwrap_or(0);
         if let Err(e) = self.records.delete_chunks(job_id, count).await {
             tracing::debug!(job_id, error = %e, "chunks left to expire");
