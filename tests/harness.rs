@@ -140,8 +140,11 @@ impl Gateway {
 pub struct CountingRunner {
     pub runs: Arc<AtomicUsize>,
     pub chunks: Arc<AtomicUsize>,
+    /// A pause before each progress step of a chunk: a stand-in for slow
+    /// solves, so that a test can act while chunks are under way.
+    pub step_delay: Duration,
     pub busy: Arc<AtomicUsize>,
-    inner: ScenarioRunner,
+    pub inner: ScenarioRunner,
 }
 
 /// Counts a computation as under way while it lives.
@@ -193,7 +196,12 @@ impl JobRunner for CountingRunner {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Vec<u8>, RunFailure> {
         let _busy = Busy::new(&self.busy);
-        let data = self.inner.run_chunk(scenario, chunk, progress)?;
+        let delay = self.step_delay;
+        let mut slowed = |p: Progress| {
+            std::thread::sleep(delay);
+            progress(p)
+        };
+        let data = self.inner.run_chunk(scenario, chunk, &mut slowed)?;
         self.chunks.fetch_add(1, Ordering::SeqCst);
         Ok(data)
     }
@@ -219,7 +227,15 @@ pub struct WorkerHandle {
 
 impl WorkerHandle {
     pub async fn start(config: NatsConfig, worker: WorkerConfig) -> WorkerHandle {
-        let runner = CountingRunner::default();
+        WorkerHandle::start_counting(config, worker, CountingRunner::default()).await
+    }
+
+    /// A worker with a counting runner made as the test wants it.
+    pub async fn start_counting(
+        config: NatsConfig,
+        worker: WorkerConfig,
+        runner: CountingRunner,
+    ) -> WorkerHandle {
         let runs = runner.runs.clone();
         let mut handle = WorkerHandle::start_with(config, worker, runner.clone(), runs).await;
         handle.counts = Some(runner);
