@@ -394,3 +394,24 @@ pub async fn submit(
 pub fn state(job: &Job) -> JobState {
     JobState::try_from(job.state).unwrap()
 }
+
+/// Cancels a job while `workers` compute it and waits (at most 10 s) until
+/// none computes anything: how long that took. The cancel must answer CANCELLED.
+pub async fn cancel_until_idle(
+    client: &mut ScenarioServiceClient<Channel>,
+    job_id: &str,
+    workers: &[WorkerHandle],
+) -> Duration {
+    let busy = |w: &WorkerHandle| w.counts.as_ref().map_or(0, |c| c.busy.load(Ordering::SeqCst));
+    let cancelled_at = std::time::Instant::now();
+    let request = tariff_proto::v1::CancelJobRequest { job_id: job_id.to_owned() };
+    let cancelled = client.cancel_job(request).await.unwrap().into_inner();
+    assert_eq!(state(&cancelled), JobState::Cancelled);
+    while workers.iter().any(|w| busy(w) > 0) {
+        assert!(cancelled_at.elapsed() < Duration::from_secs(10), "the workers kept computing the job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stopped = cancelled_at.elapsed();
+    eprintln!("every worker stopped {stopped:?} after the cancel");
+    stopped
+}

@@ -8,11 +8,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tariff_e2e::{CountingRunner, Gateway, WorkerHandle, isolated_config, scenario, state, wait_until_done};
-use tariff_jobs::WorkerConfig;
-use tariff_proto::v1::{
-    CancelJobRequest, GetJobRequest, JobState, ResultOptions, ResultView, Scenario, SubmitScenarioRequest,
+use tariff_e2e::{
+    CountingRunner, Gateway, WorkerHandle, cancel_until_idle, isolated_config, scenario, state,
+    wait_until_done,
 };
+use tariff_jobs::WorkerConfig;
+use tariff_proto::v1::{GetJobRequest, JobState, ResultOptions, ResultView, Scenario, SubmitScenarioRequest};
 use tariff_scenario::{dataset::builtin, run};
 use tariff_test_support::NatsServer;
 use tariff_worker::ScenarioRunner;
@@ -106,15 +107,7 @@ async fn a_cancelled_job_split_by_sector_stops_on_every_worker() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let cancelled_at = Instant::now();
-    let cancelled =
-        client.cancel_job(CancelJobRequest { job_id: job_id.clone() }).await.unwrap().into_inner();
-    assert_eq!(state(&cancelled), JobState::Cancelled);
-    while workers.iter().any(|w| busy(w) > 0) {
-        assert!(cancelled_at.elapsed() < Duration::from_secs(10), "the workers kept computing the job");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    eprintln!("every worker stopped {:?} after the cancel", cancelled_at.elapsed());
+    cancel_until_idle(&mut client, &job_id, &workers).await;
     let chunks: usize =
         workers.iter().map(|w| w.counts.as_ref().unwrap().chunks.load(Ordering::SeqCst)).sum();
     assert!(chunks < 10, "{chunks} of the 10 chunks were computed after all");

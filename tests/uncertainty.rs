@@ -8,11 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario, state};
+use tariff_e2e::{Gateway, WorkerHandle, cancel_until_idle, isolated_config, scenario, state};
 use tariff_jobs::WorkerConfig;
 use tariff_proto::v1::{
-    CancelJobRequest, GetJobRequest, JobState, RunScenarioRequest, Scenario, SubmitScenarioRequest,
-    Uncertainty,
+    GetJobRequest, JobState, RunScenarioRequest, Scenario, SubmitScenarioRequest, Uncertainty,
 };
 use tariff_scenario::{dataset::builtin, run};
 use tariff_test_support::NatsServer;
@@ -101,17 +100,7 @@ async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
         assert!(started.elapsed() < Duration::from_secs(60), "the draws never got under way: {job:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cancelled_at = Instant::now();
-    let cancelled =
-        client.cancel_job(CancelJobRequest { job_id: job_id.clone() }).await.unwrap().into_inner();
-    assert_eq!(state(&cancelled), JobState::Cancelled);
-
-    while workers.iter().any(|w| busy(w) > 0) {
-        assert!(cancelled_at.elapsed() < Duration::from_secs(10), "the workers kept computing the job");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let stopped = cancelled_at.elapsed();
-    eprintln!("every worker stopped {stopped:?} after the cancel");
+    cancel_until_idle(&mut client, &job_id, &workers).await;
     let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(state(&job), JobState::Cancelled);
     assert!(job.result.is_none());
