@@ -203,6 +203,11 @@ async fn round_trip(split_flows: u64) {
     // And page by page through GetResultFlows, in (date, sector, exporter, importer) order.
     let expected = flows_of(&local_full);
     assert_eq!(all_pages(&mut client, &job_id, None, flows).await, expected);
+    // The same pages through `tariffctl flows`, as the CSV of a local run.
+    let paged_csv = tariffctl(&["flows", &job_id, "--remote", &remote, "--page-size", "1500"]);
+    let local_csv = tariffctl(&["run", scenario_arg, "--dataset", folder_arg, "--format", "csv-flows"]);
+    assert_eq!(paged_csv.lines().count() as u64, flows + 1);
+    assert!(paged_csv == local_csv, "tariffctl flows differs from the local run's csv-flows");
 
     // Filtered: by sector (read in place), by economy and top (gathered), as
     // a view of GetJob and in pages, as the local run's.

@@ -30,6 +30,8 @@ pub enum Command {
     Get(remote::GetArgs),
     /// Cancel a job on a gateway; prints its state afterwards.
     Cancel(remote::CancelArgs),
+    /// Every flow of a succeeded job on a gateway, page by page, as CSV (the columns of --format csv-flows).
+    Flows(remote::FlowsArgs),
     /// Show reference data: datasets, economies, sectors, agreements.
     List(list::ListArgs),
     /// Compute a scenario and set it beside what was observed in the period it stands for.
@@ -49,6 +51,7 @@ impl Command {
             Command::Watch(args) => remote::watch(args),
             Command::Get(args) => remote::get(args),
             Command::Cancel(args) => remote::cancel(args),
+            Command::Flows(args) => remote::flows(args),
             Command::List(args) => list::list(args),
             Command::Backcast(args) => backcast::run(args),
             Command::Calibrate(args) => calibrate::run(args),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use tariff_proto::v1::{Change, EconomyImpact, ScenarioResult};
+use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, ScenarioResult};
 
 const HEADER: &[&str] = &[
     "date",
@@ -33,7 +33,7 @@ const HEADER: &[&str] = &[
     "export_price_change_pct",
 ];
 
-const FLOW_HEADER: &[&str] = &[
+pub const FLOW_HEADER: &[&str] = &[
     "date",
     "sector",
     "exporter",
@@ -114,25 +114,33 @@ pub fn write_flows(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Resu
     for impact in &result.impacts {
         for sector in &impact.sectors {
             for f in &sector.flows {
-                let (v, x) = (f.value.unwrap_or_default(), f.value_exporter_currency.unwrap_or_default());
-                let numbers = [
-                    v.before,
-                    v.after,
-                    v.change_pct,
-                    x.after,
-                    x.change_pct,
-                    f.volume_change_pct,
-                    f.fob_price_change_pct,
-                    f.fob_price_change_exporter_currency_pct,
-                    f.delivered_price_change_pct,
-                    f.tariff_before_pct,
-                    f.tariff_after_pct,
-                ];
-                let text = [&impact.date, &sector.sector, &f.exporter, &f.importer].map(|s| s.to_owned());
-                w.write_record(text.into_iter().chain(numbers.iter().map(|n| n.to_string())))?;
+                w.write_record(flow_record(&impact.date, &sector.sector, f))?;
             }
         }
     }
     w.flush()?;
     Ok(())
+}
+
+/// The row of one flow under [`FLOW_HEADER`]; numbers in full precision.
+pub fn flow_record(date: &str, sector: &str, f: &FlowImpact) -> Vec<String> {
+    let (v, x) = (f.value.unwrap_or_default(), f.value_exporter_currency.unwrap_or_default());
+    let numbers = [
+        v.before,
+        v.after,
+        v.change_pct,
+        x.after,
+        x.change_pct,
+        f.volume_change_pct,
+        f.fob_price_change_pct,
+        f.fob_price_change_exporter_currency_pct,
+        f.delivered_price_change_pct,
+        f.tariff_before_pct,
+        f.tariff_after_pct,
+    ];
+    [date, sector, &f.exporter, &f.importer]
+        .map(str::to_owned)
+        .into_iter()
+        .chain(numbers.iter().map(|n| n.to_string()))
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Printing a scenario result as a table, proto3 JSON or CSV.
 
 pub mod compare;
-mod csv;
+pub mod csv;
 mod table;
 mod uncertainty;
 

@@ -164,6 +164,19 @@ impl Gateway {
         self.client.upload_dataset(request).await.map(tonic::Response::into_inner).map_err(|s| self.error(&s))
     }
 
+    /// One page of a job's flows.
+    pub async fn result_flows(
+        &mut self,
+        request: pb::GetResultFlowsRequest,
+    ) -> anyhow::Result<pb::GetResultFlowsResponse> {
+        let request = self.request(request, Some(CALL_TIMEOUT));
+        self.client
+            .get_result_flows(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.error(&s))
+    }
+
     pub async fn list_datasets(&mut self) -> anyhow::Result<pb::ListDatasetsResponse> {
         let request = self.request(pb::ListDatasetsRequest {}, Some(CALL_TIMEOUT));
         self.client.list_datasets(request).await.map(tonic::Response::into_inner).map_err(|s| self.error(&s))

@@ -1,10 +1,11 @@
-//! Commands that talk to a gateway: `submit`, `watch`, `get`, `cancel` and
-//! `run --remote`. Only these need an async runtime; they build their own so
+//! Commands that talk to a gateway: `submit`, `watch`, `get`, `cancel`,
+//! `flows` and `run --remote`. Only these need an async runtime; they build their own so
 //! the local commands stay plain synchronous code.
 
 mod client;
 mod credentials;
 pub mod datasets;
+mod flows;
 mod follow;
 mod handshake;
 mod job;
@@ -19,6 +20,7 @@ use tariff_proto::v1::Job;
 use tokio::time::Instant;
 
 pub use credentials::SecurityArgs;
+pub use flows::{FlowsArgs, flows};
 pub use job::{CancelArgs, GetArgs, WatchArgs, cancel, get, watch};
 pub use submit::{RemoteRun, SubmitArgs, run_remote, submit};
 
