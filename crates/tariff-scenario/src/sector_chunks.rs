@@ -149,14 +149,14 @@ pub fn add_chunk_flows(
     Ok(())
 }
 
-/// The flows of sector `code` at date `date` in a chunk (moved out), or
-/// `None` when the chunk does not hold them.
-pub fn chunk_sector_flows(
-    chunk: &mut pb::SectorChunk,
+/// The flows of sector `code` at date `date` in a chunk, or `None` when the
+/// chunk does not hold them.
+pub fn chunk_sector_flows<'c>(
+    chunk: &'c pb::SectorChunk,
     date: &str,
     code: &str,
-) -> Option<Vec<pb::FlowImpact>> {
-    let impact = chunk.impacts.iter_mut().find(|i| i.date == date)?;
-    let sector = impact.sectors.iter_mut().find(|s| s.sector == code)?;
-    Some(std::mem::take(&mut sector.flows))
+) -> Option<&'c [pb::FlowImpact]> {
+    let impact = chunk.impacts.iter().find(|i| i.date == date)?;
+    let sector = impact.sectors.iter().find(|s| s.sector == code)?;
+    Some(&sector.flows)
 }

@@ -49,6 +49,11 @@ impl Default for ServerOptions {
     }
 }
 
+/// The largest response: a stored result (at most the workers' 512 MiB by
+/// default: the SUMMARY of 200 economies x 5,000 sectors is about 300 MB) and
+/// its job record around it.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024 * 1024;
+
 /// Serves until `shutdown` resolves: health turns NOT_SERVING first, then the
 /// server stops taking calls and finishes those in flight.
 pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::ChunkStore, Q: JobQueue>(
@@ -65,7 +70,7 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
     let (closing, closed) = tokio::sync::watch::channel(false);
     let scenario_service = ScenarioServiceServer::new(Gateway::new(jobs, options.limits, closed))
         .max_decoding_message_size(options.max_request_bytes)
-        .max_encoding_message_size(64 * 1024 * 1024);
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
     log_security(&listener, &options.auth, options.auth_reflection, options.tls.as_ref());
     // Only the scenario service requires a token. Health stays open for load
     // balancer and orchestrator probes, which carry no credentials; reflection

@@ -55,6 +55,8 @@ pub struct Gateway<R, Q> {
     datasets: Datasets<R>,
     limits: GatewayLimits,
     closing: watch::Receiver<bool>,
+    /// Chunks of results stored in parts, as GetResultFlows last read them.
+    chunk_cache: std::sync::Arc<views::ChunkCache>,
 }
 
 impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> Gateway<R, Q> {
@@ -62,7 +64,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> Gateway<R, Q> {
     /// so the drain does not wait on jobs and clients re-attach elsewhere.
     pub fn new(jobs: JobService<R, Q>, limits: GatewayLimits, closing: watch::Receiver<bool>) -> Self {
         let datasets = Datasets::new(jobs.records().clone(), limits.upload);
-        Gateway { jobs, datasets, limits, closing }
+        Gateway { jobs, datasets, limits, closing, chunk_cache: std::sync::Arc::default() }
     }
 
     /// Checks a submission; the scenario is validated against its dataset, so a
@@ -436,7 +438,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
                 job.dataset.clone()
             };
             let dataset = self.datasets.resolve(&named).await?;
-            Ok(Response::new(views::page(self.jobs.records(), job, &req, &dataset).await?))
+            Ok(Response::new(views::page(self.jobs.records(), &self.chunk_cache, job, &req, &dataset).await?))
         })
         .await
     }

@@ -2,6 +2,11 @@
 //! gateway returns the part a request (or, failing that, the submission) asks
 //! for. See the README, "Result views", for the default and why.
 
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+};
+
 use prost::Message;
 use tariff_jobs::ChunkStore;
 use tariff_proto::v1::{self as pb, ChunkTask, Job, ResultView};
@@ -112,6 +117,48 @@ pub const MAX_SPLIT_VIEW_FLOWS: u64 = 250_000;
 /// with a filter by economy or a `top` (it reads every part for those).
 pub const MAX_FILTERED_PAGE_FLOWS: usize = 2_000_000;
 
+/// The decoded chunks last read for pages: consecutive pages of a result
+/// stored in parts mostly fall in the same chunk (of up to 250,000 flows).
+#[derive(Debug, Default)]
+pub struct ChunkCache {
+    /// Most recently used last.
+    entries: Mutex<VecDeque<(ChunkKey, Arc<pb::SectorChunk>)>>,
+}
+
+/// A job id and a chunk index.
+type ChunkKey = (String, u32);
+
+/// Chunks a gateway keeps decoded: a page reader, and one more beside it.
+const CACHED_CHUNKS: usize = 2;
+
+impl ChunkCache {
+    async fn read<C: ChunkStore>(
+        &self,
+        chunks: &C,
+        job_id: &str,
+        chunk: &ChunkTask,
+    ) -> Result<Arc<pb::SectorChunk>, Status> {
+        let key = (job_id.to_owned(), chunk.index);
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = entries.iter().position(|(k, _)| *k == key)
+                && let Some(entry) = entries.remove(i)
+            {
+                let found = Arc::clone(&entry.1);
+                entries.push_back(entry);
+                return Ok(found);
+            }
+        }
+        let data = Arc::new(read_chunk(chunks, job_id, chunk).await?);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.push_back((key, Arc::clone(&data)));
+        while entries.len() > CACHED_CHUNKS {
+            entries.pop_front();
+        }
+        Ok(data)
+    }
+}
+
 /// One chunk of a job split by sector.
 async fn read_chunk<C: ChunkStore>(
     chunks: &C,
@@ -185,13 +232,14 @@ fn result_flows(date: String, sectors: Vec<pb::SectorImpact>) -> impl Iterator<I
 /// `top` (then every chunk).
 pub async fn page<C: ChunkStore>(
     chunks: &C,
+    cache: &ChunkCache,
     job: Job,
     request: &pb::GetResultFlowsRequest,
     dataset: &Dataset,
 ) -> Result<pb::GetResultFlowsResponse, Status> {
     let (size, start, selection) = page_request(request, dataset)?;
     if let Some(split) = &job.flow_chunks {
-        let parts = Parts { store: chunks, job_id: &job.job_id, split, dataset };
+        let parts = Parts { store: chunks, cache, job_id: &job.job_id, split, dataset };
         return if selection.looks_at_flows() {
             parts.page_gathered(&selection, (start, size)).await
         } else {
@@ -211,6 +259,7 @@ pub async fn page<C: ChunkStore>(
 /// The flows of a job split by sector: where its chunks are.
 struct Parts<'a, C> {
     store: &'a C,
+    cache: &'a ChunkCache,
     job_id: &'a str,
     split: &'a pb::FlowChunks,
     dataset: &'a Dataset,
@@ -224,7 +273,7 @@ impl<C: ChunkStore> Parts<'_, C> {
         selection: &FlowSelection,
         (start, size): (usize, usize),
     ) -> Result<pb::GetResultFlowsResponse, Status> {
-        let Parts { store: chunks, job_id, split, dataset } = *self;
+        let Parts { store: chunks, cache, job_id, split, dataset } = *self;
         let sectors = dataset.sectors.len();
         if split.counts.len() != split.dates.len() * sectors {
             return Err(Status::internal(format!("the flow counts of job {job_id} do not fit its dataset")));
@@ -241,7 +290,8 @@ impl<C: ChunkStore> Parts<'_, C> {
         let total = entries.iter().map(|e| e.2).fold(0usize, usize::saturating_add);
         let mut flows = Vec::with_capacity(size.min(total.saturating_sub(start)));
         let mut skip = start;
-        let mut held: Option<(u32, pb::SectorChunk)> = None;
+        let mut held: Option<(u32, Arc<pb::SectorChunk>)> = None;
+        let end = |c: &ChunkTask| c.first_sector.saturating_add(c.sectors) as usize;
         for &(d, s, n) in &entries {
             if flows.len() >= size {
                 break;
@@ -250,28 +300,29 @@ impl<C: ChunkStore> Parts<'_, C> {
                 skip -= n;
                 continue;
             }
+            // The chunks are in sector order.
             let chunk = split
                 .chunks
-                .iter()
-                .find(|c| (c.first_sector as usize..(c.first_sector + c.sectors) as usize).contains(&s))
+                .get(split.chunks.partition_point(|c| end(c) <= s))
+                .filter(|c| c.first_sector as usize <= s)
                 .ok_or_else(|| {
                     Status::internal(format!("no stored part of job {job_id} holds sector {s}"))
                 })?;
             if held.as_ref().is_none_or(|(index, _)| *index != chunk.index) {
-                held = Some((chunk.index, read_chunk(chunks, job_id, chunk).await?));
+                held = Some((chunk.index, cache.read(chunks, job_id, chunk).await?));
             }
             let (date, code) = (&split.dates[d], &dataset.sectors[s].code);
             let sector_flows = held
-                .as_mut()
+                .as_ref()
                 .and_then(|(_, data)| tariff_scenario::chunk_sector_flows(data, date, code))
                 .ok_or_else(|| {
                     Status::internal(format!("the stored part of job {job_id} lacks {date} {code}"))
                 })?;
             let wanted = size - flows.len();
-            flows.extend(sector_flows.into_iter().skip(skip).take(wanted).map(|flow| pb::ResultFlow {
+            flows.extend(sector_flows.iter().skip(skip).take(wanted).map(|flow| pb::ResultFlow {
                 date: date.clone(),
                 sector: code.clone(),
-                flow: Some(flow),
+                flow: Some(flow.clone()),
             }));
             skip = 0;
         }
@@ -286,7 +337,7 @@ impl<C: ChunkStore> Parts<'_, C> {
         selection: &FlowSelection,
         (start, size): (usize, usize),
     ) -> Result<pb::GetResultFlowsResponse, Status> {
-        let Parts { store: chunks, job_id, split, dataset } = *self;
+        let Parts { store: chunks, job_id, split, dataset, .. } = *self;
         let mut dates: Vec<Vec<pb::SectorImpact>> = split.dates.iter().map(|_| Vec::new()).collect();
         let mut gathered = 0usize;
         for chunk in &split.chunks {

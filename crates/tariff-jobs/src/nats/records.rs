@@ -14,6 +14,41 @@ use crate::{
     backend::{Created, JobStream, RecordStore, Stored, Updated},
 };
 
+/// The record with its result stored apart under `result_object`. Every field
+/// is named, so that a field added to `Job` is not left out unnoticed.
+fn record_without_result(job: &Job, result_object: String) -> Job {
+    let Job {
+        job_id,
+        state,
+        progress,
+        result: _,
+        error,
+        created_at,
+        updated_at,
+        idempotency_key,
+        attempts,
+        result_object: _,
+        view,
+        dataset,
+        flow_chunks,
+    } = job;
+    Job {
+        job_id: job_id.clone(),
+        state: *state,
+        progress: progress.clone(),
+        result: None,
+        error: error.clone(),
+        created_at: created_at.clone(),
+        updated_at: updated_at.clone(),
+        idempotency_key: idempotency_key.clone(),
+        attempts: *attempts,
+        result_object,
+        view: view.clone(),
+        dataset: dataset.clone(),
+        flow_chunks: flow_chunks.clone(),
+    }
+}
+
 fn decode(bytes: &[u8]) -> Result<Job, JobsError> {
     Job::decode(bytes).map_err(|e| JobsError::Corrupt { what: "job record", reason: e.to_string() })
 }
@@ -21,19 +56,21 @@ fn decode(bytes: &[u8]) -> Result<Job, JobsError> {
 impl NatsBackend {
     /// The record as stored: the result moved to the object store when large.
     async fn encode_for_store(&self, job: &Job) -> Result<Bytes, JobsError> {
-        let whole = job.encode_to_vec();
-        if whole.len() <= self.config.inline_result_limit || job.result.is_none() {
-            return Ok(Bytes::from(whole));
-        }
-        let mut stored = job.clone();
-        let result = stored.result.take().map(|r| r.encode_to_vec()).unwrap_or_default();
+        // Sized before anything is encoded, and the record copied without its
+        // result: a product-level result is hundreds of megabytes.
+        let Some(result) =
+            job.result.as_ref().filter(|_| job.encoded_len() > self.config.inline_result_limit)
+        else {
+            return Ok(Bytes::from(job.encode_to_vec()));
+        };
+        let encoded = result.encode_to_vec();
         let name = format!("{}.result", job.job_id);
         timed(self.config.op_timeout * 4, async {
-            self.objects.put(name.as_str(), &mut result.as_slice()).await.map_err(JobsError::unavailable)
+            self.objects.put(name.as_str(), &mut encoded.as_slice()).await.map_err(JobsError::unavailable)
         })
         .await?;
-        stored.result_object = name;
-        Ok(Bytes::from(stored.encode_to_vec()))
+        drop(encoded);
+        Ok(Bytes::from(record_without_result(job, name).encode_to_vec()))
     }
 
     /// A stored record with its result back in place.

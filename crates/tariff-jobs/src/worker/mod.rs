@@ -57,7 +57,7 @@ impl Default for WorkerConfig {
             in_progress_interval: Duration::from_secs(10),
             retry_delay: Duration::from_secs(1),
             max_deliver: 5,
-            max_result_bytes: 64 * 1024 * 1024,
+            max_result_bytes: 512 * 1024 * 1024,
         }
     }
 }

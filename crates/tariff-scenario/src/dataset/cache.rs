@@ -105,11 +105,15 @@ pub struct DatasetCache {
     budget: u64,
     /// Most recently used last: (digest, dataset, estimated bytes).
     entries: Mutex<Vec<(String, Arc<Dataset>, u64)>>,
+    /// Held while a dataset is fetched and loaded: jobs (or chunks of one)
+    /// that need a dataset at once load it once, and two large loads never
+    /// hold memory side by side.
+    loading: Mutex<()>,
 }
 
 impl DatasetCache {
     pub fn new(budget_bytes: u64) -> DatasetCache {
-        DatasetCache { budget: budget_bytes, entries: Mutex::new(Vec::new()) }
+        DatasetCache { budget: budget_bytes, entries: Mutex::new(Vec::new()), loading: Mutex::new(()) }
     }
 
     /// The cached dataset of `digest`, now the most recently used.
@@ -153,6 +157,11 @@ impl DatasetCache {
         fetch: impl FnOnce() -> Result<Vec<u8>, E>,
         from_load: impl FnOnce(LoadError) -> E,
     ) -> Result<Arc<Dataset>, E> {
+        if let Some(found) = self.get(digest) {
+            return Ok(found);
+        }
+        let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        // Loaded by whoever held the lock before.
         if let Some(found) = self.get(digest) {
             return Ok(found);
         }

@@ -16,9 +16,9 @@ use super::{
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Unary calls answer from the job records; anything slower is a stuck gateway.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// The gateway encodes responses up to 64 MiB (large results); tonic's client
-/// default of 4 MiB would refuse them.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// The gateway encodes responses up to 1 GiB (the SUMMARY of a product-level
+/// result is hundreds of megabytes); tonic's client default of 4 MiB would refuse them.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024 * 1024;
 
 /// A connected `tariff.v1.ScenarioService` client that knows its address, so
 /// errors can say which gateway they came from, and the token every call
