@@ -25,15 +25,7 @@ stop() {
 }
 trap 'stop; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for_port() {
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
+. scripts/lib/ports.sh
 # Seconds a command takes, its output to a file.
 timed() {
   local label="$1" out="$2"
@@ -85,7 +77,7 @@ through() {
 }
 
 echo "== NATS, a gateway, two workers"
-nats_port="$(free_port)" gateway_port="$(free_port)"
+read -r nats_port gateway_port <<<"$(free_ports 2)"
 "$nats_server" -js -sd "$work/nats" -a 127.0.0.1 -p "$nats_port" >"$work/nats.log" 2>&1 &
 pids+=($!)
 wait_for_port "$nats_port"
@@ -100,17 +92,17 @@ for i in 1 2; do
   workers+=($!)
   pids+=($!)
 done
-wait_for_port "$gateway_port"
+wait_for_port "$gateway_port" 300
 through stack "http://127.0.0.1:$gateway_port"
 echo "peak memory: gateway $(peak "$gateway"), worker 1 $(peak "${workers[0]}"), worker 2 $(peak "${workers[1]}")"
 stop
 
 echo "== the embedded gateway (one process)"
-embedded_port="$(free_port)"
+embedded_port="$(free_ports 1)"
 "$bin/scenario-gateway" --embedded --listen "127.0.0.1:$embedded_port" --max-upload-mb 4096 \
   >"$work/embedded.log" 2>&1 &
 embedded=$!
 pids+=($embedded)
-wait_for_port "$embedded_port"
+wait_for_port "$embedded_port" 300
 through embedded "http://127.0.0.1:$embedded_port"
 echo "peak memory: embedded gateway $(peak "$embedded")"

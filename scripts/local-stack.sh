@@ -11,10 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-run}"
-free_ports() { python3 -c 'import socket
-ss=[socket.socket() for _ in range('"$1"')]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(" ".join(str(s.getsockname()[1]) for s in ss))'; }
+. scripts/lib/ports.sh
 if [ "$mode" = --smoke ]; then
   # A smoke run must not meet whatever else listens here: free ports unless told.
   read -r p1 p2 p3 <<<"$(free_ports 3)"
@@ -44,14 +41,6 @@ stop() {
 }
 trap 'stop; exit 130' INT TERM
 
-wait_for_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
 
 "$nats_server" -js -sd "$work/nats" -a 127.0.0.1 -p "$nats_port" -m 0 >"$work/nats.log" 2>&1 &
 pids+=($!)

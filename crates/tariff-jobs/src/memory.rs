@@ -18,6 +18,7 @@ use crate::{
         ChunkStore, Created, DatasetStore, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored,
         StoredDataset, Updated, message_id,
     },
+    record,
 };
 
 type Queued = (Vec<u8>, Vec<(String, String)>, u32);
@@ -116,6 +117,17 @@ impl RecordStore for MemoryBackend {
 
     async fn get(&self, job_id: &str) -> Result<Option<Stored>, JobsError> {
         Ok(self.records().get(job_id).cloned())
+    }
+
+    /// A job split by sector is read for where its flows are: its SUMMARY
+    /// (hundreds of megabytes at product level) is not copied for that.
+    async fn get_without_result(&self, job_id: &str) -> Result<Option<Stored>, JobsError> {
+        Ok(self.records().get(job_id).map(|stored| match stored.job.flow_chunks {
+            Some(_) => {
+                Stored { job: record::without_result(&stored.job, String::new()), revision: stored.revision }
+            }
+            None => stored.clone(),
+        }))
     }
 
     async fn update(&self, job: &Job, revision: u64) -> Result<Updated, JobsError> {

@@ -63,3 +63,38 @@ pub fn fail(job: &mut Job, error: JobError) {
 pub fn progress(done: u32, total: u32, stage: impl Into<String>) -> Progress {
     Progress { done, total, stage: stage.into() }
 }
+
+/// The record with its result stored apart under `result_object`. Every field
+/// is named, so that a field added to `Job` is not left out unnoticed.
+pub(crate) fn without_result(job: &Job, result_object: String) -> Job {
+    let Job {
+        job_id,
+        state,
+        progress,
+        result: _,
+        error,
+        created_at,
+        updated_at,
+        idempotency_key,
+        attempts,
+        result_object: _,
+        view,
+        dataset,
+        flow_chunks,
+    } = job;
+    Job {
+        job_id: job_id.clone(),
+        state: *state,
+        progress: progress.clone(),
+        result: None,
+        error: error.clone(),
+        created_at: created_at.clone(),
+        updated_at: updated_at.clone(),
+        idempotency_key: idempotency_key.clone(),
+        attempts: *attempts,
+        result_object,
+        view: view.clone(),
+        dataset: dataset.clone(),
+        flow_chunks: flow_chunks.clone(),
+    }
+}

@@ -33,7 +33,10 @@ impl JobRunner for Scripted {
         scenario: &Scenario,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
-        self.runs.fetch_add(1, Ordering::SeqCst);
+        let earlier = self.runs.fetch_add(1, Ordering::SeqCst);
+        if scenario.name == "unavailable-once" && earlier == 0 {
+            return Err(RunFailure::Unavailable("the dataset store is down".into()));
+        }
         if scenario.name == "fail" {
             return Err(RunFailure::Failed(JobError {
                 code: "MODEL_ERROR".into(),
@@ -134,6 +137,16 @@ async fn one_key_one_job() {
     assert_eq!(state(&s.finished(&first.job.job_id).await), JobState::Succeeded);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_reach_what_it_needs_is_retried_not_failed() {
+    let mut s = Setup::new();
+    let submitted = s.jobs.submit(scenario("a", "unavailable-once"), "", &[]).await.unwrap();
+    s.start_worker(Scripted::default());
+    let job = s.finished(&submitted.job.job_id).await;
+    assert_eq!(state(&job), JobState::Succeeded, "{:?}", job.error);
+    assert_eq!((s.runs.load(Ordering::SeqCst), job.attempts), (2, 2));
 }
 
 #[tokio::test]

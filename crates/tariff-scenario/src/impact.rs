@@ -165,14 +165,16 @@ impl PreparedScenario<'_> {
         let dataset = self.dataset;
         let range = range.start.min(dataset.sectors.len())..range.end.min(dataset.sectors.len());
         let total = u32::try_from(self.dates.len() * range.len()).unwrap_or(u32::MAX);
-        let base = self.base_rates();
+        // Only the range's rates: a chunk of a split job resolves its own sectors.
+        let base = self.base_rates_of(range.clone());
         let mut previous: Option<(RateTable, Vec<pb::SectorImpact>)> = None;
         let mut impacts = Vec::with_capacity(self.dates.len());
         let mut done = 0u32;
         for (d, &date) in self.dates.iter().enumerate() {
             // Spans (for traces; nothing is logged): tariff resolution and the
             // solves of each date, and each sector's solve at trace level.
-            let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_at(date));
+            let rates =
+                tracing::debug_span!("resolve", %date).in_scope(|| self.rates_of(date, range.clone()));
             let solving = tracing::debug_span!("solve", %date, sectors = range.len()).entered();
             // Timelines repeat most sectors' rates from one date to the next: reuse those solves.
             let mut sector_impacts: Vec<Option<pb::SectorImpact>> = range

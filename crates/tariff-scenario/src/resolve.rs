@@ -4,7 +4,7 @@
 
 use tariff_proto::v1::{Authority, measure::Mode};
 
-use std::sync::Arc;
+use std::{ops::Range, sync::Arc};
 
 use crate::{
     Date,
@@ -12,38 +12,60 @@ use crate::{
     prepared::{PreparedMeasure, PreparedScenario},
 };
 
-/// The rates in force on every flow of the dataset at one date, in percent, in
-/// the dataset's flow order (the pairs it has rows for).
+/// The rates in force on the flows of the dataset at one date, in percent, in
+/// the dataset's flow order (the pairs it has rows for): of every sector, or of
+/// a range of sectors (a job split by sector resolves only its chunk's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateTable {
     index: Arc<FlowIndex>,
+    /// The position of the first rate's flow in the dataset's flow order.
+    first: usize,
     rates: Vec<f64>,
 }
 
 impl RateTable {
-    /// The rate of one flow, in percent (0 for domestic shipments and for pairs
-    /// the dataset has no flow row for).
+    /// The rate of one flow, in percent (0 for domestic shipments, for pairs
+    /// the dataset has no flow row for, and for sectors outside the table).
     pub fn rate_pct(&self, sector: usize, exporter: usize, importer: usize) -> f64 {
-        self.index.find(sector, exporter, importer).and_then(|i| self.rates.get(i)).copied().unwrap_or(0.0)
+        let found = self.index.find(sector, exporter, importer);
+        found.and_then(|i| self.rates.get(i.checked_sub(self.first)?)).copied().unwrap_or(0.0)
     }
 
-    /// One sector's rates, in the order of [`Dataset::sector_flows`](crate::Dataset::sector_flows).
+    /// One sector's rates, in the order of [`Dataset::sector_flows`](crate::Dataset::sector_flows)
+    /// (none for a sector outside the table).
     pub fn sector(&self, sector: usize) -> &[f64] {
-        self.rates.get(self.index.range(sector)).unwrap_or(&[])
+        let range = self.index.range(sector);
+        match (range.start.checked_sub(self.first), range.end.checked_sub(self.first)) {
+            (Some(start), Some(end)) => self.rates.get(start..end).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 }
 
 impl PreparedScenario<'_> {
     /// Base-year rates: the dataset's tariff rows as they stand (most specific wins).
     pub fn base_rates(&self) -> RateTable {
+        self.base_rates_of(0..self.dataset.sectors.len())
+    }
+
+    /// [`PreparedScenario::base_rates`] of the sectors `sectors` only.
+    pub(crate) fn base_rates_of(&self, sectors: Range<usize>) -> RateTable {
+        let index = self.dataset.flow_index();
+        let flows = flow_span(index, &sectors);
         RateTable {
-            index: Arc::clone(self.dataset.flow_index()),
-            rates: self.dataset.base_rate_table().to_vec(),
+            index: Arc::clone(index),
+            first: flows.start,
+            rates: self.dataset.base_rate_table().get(flows).unwrap_or(&[]).to_vec(),
         }
     }
 
     /// The rates the scenario puts in force at `date`.
     pub fn rates_at(&self, date: Date) -> RateTable {
+        self.rates_of(date, 0..self.dataset.sectors.len())
+    }
+
+    /// [`PreparedScenario::rates_at`] of the sectors `sectors` only.
+    pub(crate) fn rates_of(&self, date: Date, sectors: Range<usize>) -> RateTable {
         let active: Vec<bool> =
             (0..self.dataset.agreements.len()).map(|a| self.agreement_active(a, date)).collect();
         let is_active =
@@ -56,7 +78,7 @@ impl PreparedScenario<'_> {
             }
         }
         let mut applicable: Vec<&PreparedMeasure> = Vec::new();
-        self.table(|s, i, v, r| {
+        self.table(sectors, |s, i, v, r| {
             let mut rate = self.base_row_rate(s, i, is_active);
             for (a, row) in self.dataset.agreement_rows(s, r) {
                 if !active.get(a).copied().unwrap_or(false) || !row.exporters.contains(&v) {
@@ -92,17 +114,25 @@ impl PreparedScenario<'_> {
         })
     }
 
-    /// The rate of every flow: `rate(sector, flow, exporter, importer)`, 0 for domestic shipments.
-    fn table(&self, mut rate: impl FnMut(usize, usize, usize, usize) -> f64) -> RateTable {
+    /// The rate of every flow of `sectors`: `rate(sector, flow, exporter,
+    /// importer)`, 0 for domestic shipments.
+    fn table(
+        &self,
+        sectors: Range<usize>,
+        mut rate: impl FnMut(usize, usize, usize, usize) -> f64,
+    ) -> RateTable {
         let index = self.dataset.flow_index();
-        let mut rates = Vec::with_capacity(index.len());
-        for s in 0..self.dataset.sectors.len() {
+        let sectors =
+            sectors.start.min(self.dataset.sectors.len())..sectors.end.min(self.dataset.sectors.len());
+        let flows = flow_span(index, &sectors);
+        let mut rates = Vec::with_capacity(flows.len());
+        for s in sectors {
             for i in index.range(s) {
                 let (v, r) = index.pair(i);
                 rates.push(if v == r { 0.0 } else { rate(s, i, v, r) });
             }
         }
-        RateTable { index: Arc::clone(index), rates }
+        RateTable { index: Arc::clone(index), first: flows.start, rates }
     }
 
     /// The most specific base row whose basis is in force; a row granted under
@@ -128,4 +158,14 @@ impl PreparedScenario<'_> {
             }
         }
     }
+}
+
+/// The positions in the dataset's flow order of the flows of `sectors`.
+fn flow_span(index: &FlowIndex, sectors: &Range<usize>) -> Range<usize> {
+    if sectors.is_empty() {
+        return 0..0;
+    }
+    let start = index.range(sectors.start).start;
+    let end = index.range(sectors.end - 1).end;
+    start..end.max(start)
 }

@@ -111,11 +111,9 @@ impl ScenarioRunner {
                 Ok(None) => {
                     Err(invalid("scenario.dataset", format!("dataset `{named}` is not stored (deleted?)")))
                 }
-                Err(e) => Err(RunFailure::Failed(JobError {
-                    code: "UNAVAILABLE".into(),
-                    message: format!("dataset `{named}` could not be fetched: {e}"),
-                    field: String::new(),
-                })),
+                Err(e) => {
+                    Err(RunFailure::Unavailable(format!("dataset `{named}` could not be fetched: {e}")))
+                }
             },
             |e| invalid("scenario.dataset", format!("stored dataset `{named}` does not load: {e}")),
         )?;
@@ -382,6 +380,24 @@ mod tests {
         let stopped = cancel_at.unwrap().elapsed();
         assert!(stopped < Duration::from_secs(1), "stopped {stopped:?} after the cancel");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[derive(Debug)]
+    struct Down;
+
+    impl DatasetFetch for Down {
+        fn fetch(&self, _id: &str, _digest: &str) -> Result<Option<Vec<u8>>, String> {
+            Err("no responders".into())
+        }
+    }
+
+    #[test]
+    fn an_unreachable_dataset_store_is_unavailable_not_a_failed_job() {
+        let runner = ScenarioRunner { datasets: Some(Arc::new(Down)), ..ScenarioRunner::default() };
+        let scenario = Scenario { dataset: format!("mine@sha256:{}", "a".repeat(64)), ..with_draws(0) };
+        let outcome = runner.run(&scenario, &mut |_| ControlFlow::Continue(()));
+        let Err(RunFailure::Unavailable(reason)) = outcome else { panic!("{outcome:?}") };
+        assert!(reason.contains("no responders"), "{reason}");
     }
 
     #[test]

@@ -12,42 +12,8 @@ use super::{NatsBackend, timed};
 use crate::{
     JobsError,
     backend::{Created, JobStream, RecordStore, Stored, Updated},
+    record,
 };
-
-/// The record with its result stored apart under `result_object`. Every field
-/// is named, so that a field added to `Job` is not left out unnoticed.
-fn record_without_result(job: &Job, result_object: String) -> Job {
-    let Job {
-        job_id,
-        state,
-        progress,
-        result: _,
-        error,
-        created_at,
-        updated_at,
-        idempotency_key,
-        attempts,
-        result_object: _,
-        view,
-        dataset,
-        flow_chunks,
-    } = job;
-    Job {
-        job_id: job_id.clone(),
-        state: *state,
-        progress: progress.clone(),
-        result: None,
-        error: error.clone(),
-        created_at: created_at.clone(),
-        updated_at: updated_at.clone(),
-        idempotency_key: idempotency_key.clone(),
-        attempts: *attempts,
-        result_object,
-        view: view.clone(),
-        dataset: dataset.clone(),
-        flow_chunks: flow_chunks.clone(),
-    }
-}
 
 fn decode(bytes: &[u8]) -> Result<Job, JobsError> {
     Job::decode(bytes).map_err(|e| JobsError::Corrupt { what: "job record", reason: e.to_string() })
@@ -70,7 +36,7 @@ impl NatsBackend {
         })
         .await?;
         drop(encoded);
-        Ok(Bytes::from(record_without_result(job, name).encode_to_vec()))
+        Ok(Bytes::from(record::without_result(job, name).encode_to_vec()))
     }
 
     /// A stored record with its result back in place.

@@ -230,6 +230,8 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             self.compute_split(envelope, &scenario, &chunks, &mut current, delivery).await?
         };
         let outcome = match computed.outcome {
+            // Retried like an unreachable record store: the job is not at fault.
+            Ok(Err(RunFailure::Unavailable(reason))) => return Err(JobsError::Unavailable(reason)),
             Ok(outcome) => outcome,
             // A crash may be this machine's fault: let another delivery try.
             Err(crash) => {
@@ -240,7 +242,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let label = match &outcome {
             Ok(_) => "succeeded",
             Err(RunFailure::Cancelled) => "cancelled",
-            Err(RunFailure::Failed(_)) => "failed",
+            Err(RunFailure::Failed(_) | RunFailure::Unavailable(_)) => "failed",
         };
         self.metrics.solve.record(computing.elapsed().as_secs_f64(), &[KeyValue::new("outcome", label)]);
         let outcome = outcome.and_then(|result| self.within_size(result));
@@ -404,6 +406,10 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                     job.progress = latest.clone().or(job.progress);
                 }
                 Some(RunFailure::Failed(error)) => record::fail(&mut job, error.clone()),
+                Some(RunFailure::Unavailable(reason)) => record::fail(
+                    &mut job,
+                    JobError { code: "UNAVAILABLE".into(), message: reason.clone(), field: String::new() },
+                ),
             }
             match self.records.update(&job, current.revision).await? {
                 Updated::Done(_) => {

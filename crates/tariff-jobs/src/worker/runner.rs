@@ -11,6 +11,9 @@ pub enum RunFailure {
     Cancelled,
     /// The job cannot succeed (bad input, data the model cannot solve).
     Failed(JobError),
+    /// Something the run needs cannot be reached now (an uploaded dataset's
+    /// store): the delivery is retried later, as when the record store is down.
+    Unavailable(String),
 }
 
 /// Computes one job. Runs on a blocking thread; `progress` returns `Break`

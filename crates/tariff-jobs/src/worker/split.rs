@@ -15,7 +15,7 @@ use tariff_proto::v1::{ChunkTask, JobEnvelope, Progress, Scenario, ScenarioResul
 use tracing::Instrument;
 
 use super::{
-    JobRunner, Settle, Worker,
+    JobRunner, RunFailure, Settle, Worker,
     compute::{Computed, Sink},
     runner::{chunk_steps, holds_flows},
 };
@@ -222,6 +222,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                 tracing::debug!(job_id, chunk = chunk.index, "chunk stored");
                 Ok(Settle::Done)
             }
+            Ok(Err(RunFailure::Unavailable(reason))) => Err(JobsError::Unavailable(reason)),
             Ok(Err(_)) => Ok(Settle::Done),
             Err(crash) => Ok(Settle::Crashed(crash)),
         }
