@@ -95,6 +95,9 @@ done
 wait_for_port "$gateway_port" 300
 through stack "http://127.0.0.1:$gateway_port"
 echo "peak memory: gateway $(peak "$gateway"), worker 1 $(peak "${workers[0]}"), worker 2 $(peak "${workers[1]}")"
+echo "the job on its worker (start, end):"
+grep -h -E "job running|job ended" "$work"/worker-*.log | sed -E 's/\x1b\[[0-9;]*m//g' \
+  | awk '{print "  " $1, (/job running/ ? "job running" : "job ended")}' || true
 stop
 
 echo "== the embedded gateway (one process)"
