@@ -8,8 +8,8 @@ use tariff_e2e::{
     watch_to_end,
 };
 use tariff_proto::v1::{
-    CancelJobRequest, GetJobRequest, JobState, ListEconomiesRequest, RunScenarioRequest, Scenario,
-    SubmitScenarioRequest,
+    CancelJobRequest, GetJobRequest, JobState, ListEconomiesRequest, ResultOptions, ResultView,
+    RunScenarioRequest, Scenario, SubmitScenarioRequest,
 };
 use tariff_scenario::{dataset::builtin, run};
 use tariff_test_support::NatsServer;
@@ -99,6 +99,22 @@ async fn the_same_idempotency_key_gives_one_job() {
     assert_eq!(worker.runs(), 1);
     let other = client.submit_scenario(submit("order-18")).await.unwrap().into_inner();
     assert_ne!(other.job_id, first.job_id);
+
+    // The key with another scenario, or the same scenario with another view, is refused.
+    let mut changed = submit("order-17");
+    changed.scenario = Some(scenario("section-232-autos-2025.json"));
+    let refused = client.submit_scenario(changed).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused:?}");
+    assert!(refused.message().contains("`order-17`") && refused.message().contains(&first.job_id));
+    let mut viewed = submit("order-17");
+    viewed.view = Some(ResultOptions { view: ResultView::Summary.into(), flows: None });
+    assert_eq!(client.submit_scenario(viewed).await.unwrap_err().code(), tonic::Code::AlreadyExists);
+    let run = RunScenarioRequest {
+        scenario: Some(scenario("section-232-autos-2025.json")),
+        idempotency_key: "order-17".into(),
+        ..Default::default()
+    };
+    assert_eq!(client.run_scenario(run).await.unwrap_err().code(), tonic::Code::AlreadyExists);
 }
 
 #[tokio::test]

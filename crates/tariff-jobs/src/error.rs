@@ -15,6 +15,12 @@ pub enum JobsError {
     /// The store refused the operation for a reason other than availability.
     #[error("job store: {0}")]
     Store(String),
+    /// An idempotency key already names a job submitted with another request.
+    #[error(
+        "idempotency key `{key}` was used for job {job_id} with a different request; \
+         resubmit that request, or use another key"
+    )]
+    KeyReused { key: String, job_id: String },
 }
 
 impl JobsError {

@@ -16,7 +16,7 @@ pub use backend::{
     StoredDataset, Updated, message_id,
 };
 pub use error::JobsError;
-pub use service::{JobService, Submitted};
+pub use service::{JobService, Submission, Submitted};
 pub use worker::{
     JobRunner, RunFailure, Worker, WorkerConfig, chunk_steps, final_state, give_up, holds_flows,
 };

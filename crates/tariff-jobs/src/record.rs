@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use tariff_proto::v1::{Job, JobError, JobState, Progress};
+use tariff_proto::v1::{Job, JobError, JobState, Progress, ResultOptions, Scenario};
 
 /// An RFC 3339 timestamp of now, in UTC with milliseconds.
 pub fn now_rfc3339() -> String {
@@ -81,6 +81,7 @@ pub(crate) fn without_result(job: &Job, result_object: String) -> Job {
         view,
         dataset,
         flow_chunks,
+        request_digest,
     } = job;
     Job {
         job_id: job_id.clone(),
@@ -96,5 +97,22 @@ pub(crate) fn without_result(job: &Job, result_object: String) -> Job {
         view: view.clone(),
         dataset: dataset.clone(),
         flow_chunks: flow_chunks.clone(),
+        request_digest: request_digest.clone(),
     }
+}
+
+/// The digest that identifies a submission for its idempotency key: SHA-256
+/// over the scenario's and the view's encodings (deterministic: the messages
+/// have no maps), in hex.
+pub fn request_digest(scenario: Option<&Scenario>, view: Option<&ResultOptions>) -> String {
+    use prost::Message;
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [scenario.map(Message::encode_to_vec), view.map(Message::encode_to_vec)] {
+        // Length-prefixed, so that no two different pairs give the same bytes.
+        let bytes = part.unwrap_or_default();
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use tariff_proto::v1::{Job, JobEnvelope, JobState, Scenario};
+use tariff_proto::v1::{Job, JobEnvelope, JobState, ResultOptions, Scenario};
 use tracing::Instrument;
 
 use crate::{
@@ -12,6 +12,20 @@ use crate::{
     record::{self, is_terminal},
     telemetry::{self, JobMetrics},
 };
+
+/// What a caller submits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Submission {
+    pub scenario: Scenario,
+    /// Empty: a new job each time.
+    pub idempotency_key: String,
+    /// The view readers apply when they name none (the worker always computes every figure).
+    pub view: Option<ResultOptions>,
+    /// What identifies the request for its key ([`record::request_digest`] of
+    /// the request as the caller sent it, before the gateway pinned its
+    /// dataset); empty: the digest of `scenario` and `view`.
+    pub request_digest: String,
+}
 
 /// A submission's outcome.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,20 +71,26 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         idempotency_key: &str,
         headers: &[(String, String)],
     ) -> Result<Submitted, JobsError> {
-        self.submit_with_view(scenario, idempotency_key, headers, None).await
+        let submission =
+            Submission { scenario, idempotency_key: idempotency_key.to_owned(), ..Submission::default() };
+        self.submit_request(submission, headers).await
     }
 
-    /// [`JobService::submit`], keeping in the record the result view the job
-    /// was asked for (readers apply it; the worker always computes every figure).
-    pub async fn submit_with_view(
+    /// [`JobService::submit`] of a whole submission. A key already used with
+    /// another request (by its digest) is refused with [`JobsError::KeyReused`].
+    pub async fn submit_request(
         &self,
-        scenario: Scenario,
-        idempotency_key: &str,
+        submission: Submission,
         headers: &[(String, String)],
-        view: Option<tariff_proto::v1::ResultOptions>,
     ) -> Result<Submitted, JobsError> {
-        let job_id = record::job_id_for(idempotency_key);
-        let mut job = record::queued(&job_id, idempotency_key);
+        let Submission { scenario, idempotency_key, view, request_digest } = submission;
+        let job_id = record::job_id_for(&idempotency_key);
+        let mut job = record::queued(&job_id, &idempotency_key);
+        job.request_digest = if request_digest.is_empty() {
+            record::request_digest(Some(&scenario), view.as_ref())
+        } else {
+            request_digest
+        };
         job.view = view;
         // What the job runs on, pinned (the gateway names uploaded versions `id@digest`).
         job.dataset.clone_from(&scenario.dataset);
@@ -99,6 +119,11 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
                 Ok(Submitted { job, deduplicated: false })
             }
             Created::Existing(existing) => {
+                // Records from before digests were kept have none: taken as the same request.
+                let first = &existing.job.request_digest;
+                if !first.is_empty() && *first != job.request_digest {
+                    return Err(JobsError::KeyReused { key: idempotency_key, job_id });
+                }
                 // A record still QUEUED may be one whose publish never landed:
                 // publishing again is safe, the queue and the worker deduplicate.
                 if JobState::try_from(existing.job.state) == Ok(JobState::Queued) {
@@ -179,7 +204,19 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         headers: &[(String, String)],
         deadline: Duration,
     ) -> Result<Job, JobsError> {
-        let submitted = self.submit(scenario, idempotency_key, headers).await?;
+        let submission =
+            Submission { scenario, idempotency_key: idempotency_key.to_owned(), ..Submission::default() };
+        self.run_request(submission, headers, deadline).await
+    }
+
+    /// [`JobService::run`] of a whole submission.
+    pub async fn run_request(
+        &self,
+        submission: Submission,
+        headers: &[(String, String)],
+        deadline: Duration,
+    ) -> Result<Job, JobsError> {
+        let submitted = self.submit_request(submission, headers).await?;
         let mut last = submitted.job;
         let mut updates = self.follow(&last.job_id).await?;
         let wait = async {

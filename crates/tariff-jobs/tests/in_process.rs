@@ -12,7 +12,9 @@ use std::{
 };
 
 use futures::StreamExt;
-use tariff_jobs::{JobRunner, JobService, RunFailure, Worker, WorkerConfig, memory::MemoryBackend};
+use tariff_jobs::{
+    JobRunner, JobService, JobsError, RunFailure, Submission, Worker, WorkerConfig, memory::MemoryBackend,
+};
 use tariff_proto::v1::{Job, JobError, JobState, Progress, Scenario, ScenarioResult};
 use tokio::sync::oneshot;
 
@@ -147,6 +149,26 @@ async fn a_run_that_cannot_reach_what_it_needs_is_retried_not_failed() {
     let job = s.finished(&submitted.job.job_id).await;
     assert_eq!(state(&job), JobState::Succeeded, "{:?}", job.error);
     assert_eq!((s.runs.load(Ordering::SeqCst), job.attempts), (2, 2));
+}
+
+#[tokio::test]
+async fn a_key_reused_with_another_request_is_refused_naming_the_key() {
+    let s = Setup::new();
+    let first = s.jobs.submit(scenario("a", ""), "k1", &[]).await.unwrap();
+    assert!(s.jobs.submit(scenario("a", ""), "k1", &[]).await.unwrap().deduplicated);
+    let refused = s.jobs.submit(scenario("b", ""), "k1", &[]).await.unwrap_err();
+    let JobsError::KeyReused { key, job_id } = &refused else { panic!("{refused:?}") };
+    assert_eq!((key.as_str(), job_id.as_str()), ("k1", first.job.job_id.as_str()));
+    // What the caller says identifies the request wins over the scenario's own digest.
+    let by_digest = |digest: &str, id: &str| Submission {
+        scenario: scenario(id, ""),
+        idempotency_key: "k2".into(),
+        request_digest: digest.into(),
+        ..Submission::default()
+    };
+    s.jobs.submit_request(by_digest("same", "c"), &[]).await.unwrap();
+    assert!(s.jobs.submit_request(by_digest("same", "d"), &[]).await.unwrap().deduplicated);
+    assert!(s.jobs.submit_request(by_digest("other", "c"), &[]).await.is_err());
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use futures::{Stream, StreamExt};
 use opentelemetry::{global, propagation::Extractor};
-use tariff_jobs::{ChunkStore, DatasetStore, JobQueue, JobService, RecordStore, record, telemetry};
+use tariff_jobs::{
+    ChunkStore, DatasetStore, JobQueue, JobService, RecordStore, Submission, record, telemetry,
+};
 use tariff_proto::v1::{self as pb, DatasetInfo, Job, JobState, scenario_service_server::ScenarioService};
 use tariff_scenario::{PreparedScenario, ScenarioLimits, dataset::DatasetHandle};
 use tokio::sync::watch;
@@ -225,11 +227,14 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
             let headers = trace_headers(&request);
             let req = request.into_inner();
             let scenario = self.check_submission(req.scenario.as_ref(), &req.idempotency_key, req.view.as_ref()).await?;
-            let submitted = self
-                .jobs
-                .submit_with_view(scenario, &req.idempotency_key, &headers, req.view)
-                .await
-                .map_err(status::from_jobs)?;
+            let submission = Submission {
+                request_digest: record::request_digest(req.scenario.as_ref(), req.view.as_ref()),
+                scenario,
+                idempotency_key: req.idempotency_key,
+                view: req.view,
+            };
+            let submitted =
+                self.jobs.submit_request(submission, &headers).await.map_err(status::from_jobs)?;
             Span::current().record("job_id", submitted.job.job_id.as_str());
             tracing::info!(job_id = %submitted.job.job_id, deduplicated = submitted.deduplicated, "job submitted");
             Ok(Response::new(pb::SubmitScenarioResponse {
@@ -293,11 +298,14 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
             let req = request.into_inner();
             let scenario =
                 self.check_submission(req.scenario.as_ref(), &req.idempotency_key, req.view.as_ref()).await?;
-            let mut job = self
-                .jobs
-                .run(scenario, &req.idempotency_key, &headers, wait)
-                .await
-                .map_err(status::from_jobs)?;
+            let submission = Submission {
+                request_digest: record::request_digest(req.scenario.as_ref(), req.view.as_ref()),
+                scenario,
+                idempotency_key: req.idempotency_key.clone(),
+                view: None,
+            };
+            let mut job =
+                self.jobs.run_request(submission, &headers, wait).await.map_err(status::from_jobs)?;
             Span::current().record("job_id", job.job_id.as_str());
             tracing::info!(job_id = %job.job_id, state = ?JobState::try_from(job.state).ok(), "run answered");
             self.view(&mut job, req.view.as_ref()).await?;

@@ -41,6 +41,7 @@ pub fn from_jobs(error: JobsError) -> Status {
             Status::unavailable(format!("job store unavailable, retry later: {reason}"))
         }
         JobsError::NotFound(id) => Status::not_found(format!("no job `{id}`")),
+        reused @ JobsError::KeyReused { .. } => Status::already_exists(reused.to_string()),
         other => {
             tracing::error!(error = %other, "job store failure");
             Status::internal(other.to_string())
