@@ -264,7 +264,7 @@ async fn health_and_reflection_answer_beside_the_service() {
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
 
-    let mut reflection = ServerReflectionClient::new(channel);
+    let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -277,7 +277,34 @@ async fn health_and_reflection_answer_beside_the_service() {
         panic!("expected a service list");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"tariff.v1.ScenarioService".to_owned()), "{names:?}");
+    for service in
+        ["tariff.v1.ScenarioService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"]
+    {
+        assert!(names.contains(&service.to_owned()), "{service} not in {names:?}");
+    }
+
+    // The older v1alpha protocol lists the same (grpcio's stock reflection client uses it).
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest as AlphaRequest, server_reflection_client::ServerReflectionClient as Alpha,
+        server_reflection_request::MessageRequest as AlphaMessage,
+        server_reflection_response::MessageResponse as AlphaResponse,
+    };
+    let request = AlphaRequest {
+        host: String::new(),
+        message_request: Some(AlphaMessage::ListServices(String::new())),
+    };
+    let mut alpha = Alpha::new(channel.clone());
+    let mut responses =
+        alpha.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let Some(AlphaResponse::ListServicesResponse(list)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("expected a service list from v1alpha");
+    };
+    let alpha_names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in ["tariff.v1.ScenarioService", "grpc.health.v1.Health"] {
+        assert!(alpha_names.contains(&service.to_owned()), "{service} not in {alpha_names:?}");
+    }
 }
 
 #[tokio::test]

@@ -64,9 +64,14 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
 ) -> Result<(), tonic::transport::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<ScenarioServiceServer<Gateway<R, Q>>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1();
+    // Both reflection versions (v1alpha for older tools and Python's stock
+    // client), each listing health beside the scenario service.
+    let described = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = described().build_v1().and_then(|v1| Ok((v1, described().build_v1alpha()?)));
     let (closing, closed) = tokio::sync::watch::channel(false);
     let scenario_service = ScenarioServiceServer::new(Gateway::new(jobs, options.limits, closed))
         .max_decoding_message_size(options.max_request_bytes)
@@ -95,13 +100,17 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
     }
     let router = builder.add_service(health_service).add_service(scenario_service);
     let router = match reflection {
-        Ok(reflection) => {
-            let auth = if options.auth_reflection {
-                Authenticator::new(options.auth.clone(), REFLECTION)
-            } else {
-                Authenticator::open(REFLECTION)
+        Ok((v1, v1alpha)) => {
+            let auth = |service| {
+                if options.auth_reflection {
+                    Authenticator::new(options.auth.clone(), service)
+                } else {
+                    Authenticator::open(service)
+                }
             };
-            router.add_service(InterceptedService::new(reflection, auth))
+            router
+                .add_service(InterceptedService::new(v1, auth(REFLECTION)))
+                .add_service(InterceptedService::new(v1alpha, auth(REFLECTION_V1ALPHA)))
         }
         Err(e) => {
             tracing::error!(error = %e, "server reflection unavailable");
@@ -115,6 +124,7 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
 }
 
 const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
 
 /// One line on how callers are checked: auth with how many tokens (never the
 /// tokens), TLS and mTLS; and warnings for tokens in clear text or an open
