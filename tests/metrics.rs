@@ -23,8 +23,8 @@ use tariff_jobs::{
     nats::{NatsAuth, NatsBackend},
 };
 use tariff_proto::v1::{
-    CancelJobRequest, JobError, JobState, Progress, Scenario, ScenarioResult, SubmitScenarioRequest,
-    scenario_service_client::ScenarioServiceClient,
+    CancelJobRequest, JobError, JobErrorCode, JobState, Progress, Scenario, ScenarioResult,
+    SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
 };
 use tariff_telemetry::Telemetry;
 use tariff_test_support::NatsServer;
@@ -46,11 +46,9 @@ impl JobRunner for Scripted {
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure> {
         match scenario.id.as_str() {
-            "refuse-me" => Err(RunFailure::Failed(JobError {
-                code: "MODEL_ERROR".into(),
-                message: "refused by the test".into(),
-                field: String::new(),
-            })),
+            "refuse-me" => {
+                Err(RunFailure::Failed(JobError::new(JobErrorCode::ModelError, "refused by the test", "")))
+            }
             "crash-once" if self.crashes.fetch_add(1, Ordering::SeqCst) == 0 => {
                 panic!("simulated crash on the first delivery")
             }

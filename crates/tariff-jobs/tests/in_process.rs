@@ -15,7 +15,7 @@ use futures::StreamExt;
 use tariff_jobs::{
     JobRunner, JobService, JobsError, RunFailure, Submission, Worker, WorkerConfig, memory::MemoryBackend,
 };
-use tariff_proto::v1::{Job, JobError, JobState, Progress, Scenario, ScenarioResult};
+use tariff_proto::v1::{Job, JobError, JobErrorCode, JobState, Progress, Scenario, ScenarioResult};
 use tokio::sync::oneshot;
 
 /// Reports `steps` progress steps, then returns a result naming the scenario;
@@ -40,11 +40,7 @@ impl JobRunner for Scripted {
             return Err(RunFailure::Unavailable("the dataset store is down".into()));
         }
         if scenario.name == "fail" {
-            return Err(RunFailure::Failed(JobError {
-                code: "MODEL_ERROR".into(),
-                message: "no".into(),
-                field: String::new(),
-            }));
+            return Err(RunFailure::Failed(JobError::new(JobErrorCode::ModelError, "no", "")));
         }
         for done in 1..=self.steps {
             std::thread::sleep(self.step_delay);

@@ -13,3 +13,49 @@ pub mod v1 {
 
 /// The encoded `FileDescriptorSet` of every `tariff.v1` file.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tariff_descriptor.bin"));
+
+impl v1::JobErrorCode {
+    /// The code's name as `JobError.code` carries it: `MODEL_ERROR`.
+    pub fn name(self) -> &'static str {
+        let full = self.as_str_name();
+        full.strip_prefix("JOB_ERROR_CODE_").unwrap_or(full)
+    }
+}
+
+impl v1::JobError {
+    /// An error with its code set both ways (`kind`, and `code` by name).
+    pub fn new(kind: v1::JobErrorCode, message: impl Into<String>, field: impl Into<String>) -> v1::JobError {
+        v1::JobError {
+            code: kind.name().to_owned(),
+            message: message.into(),
+            field: field.into(),
+            kind: kind.into(),
+        }
+    }
+
+    /// The error's code: `kind`, or for a record written before it, the code named by `code`.
+    pub fn code_kind(&self) -> v1::JobErrorCode {
+        match v1::JobErrorCode::try_from(self.kind) {
+            Ok(v1::JobErrorCode::Unspecified) | Err(_) => {
+                v1::JobErrorCode::from_str_name(&format!("JOB_ERROR_CODE_{}", self.code))
+                    .unwrap_or(v1::JobErrorCode::Unspecified)
+            }
+            Ok(kind) => kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::v1::{JobError, JobErrorCode};
+
+    #[test]
+    fn error_codes_read_from_the_enum_or_from_older_records_by_name() {
+        let e = JobError::new(JobErrorCode::ModelError, "no", "");
+        assert_eq!((e.code.as_str(), e.code_kind()), ("MODEL_ERROR", JobErrorCode::ModelError));
+        let old = JobError { code: "GAVE_UP".into(), ..JobError::default() };
+        assert_eq!(old.code_kind(), JobErrorCode::GaveUp);
+        let unknown = JobError { code: "SOMETHING".into(), ..JobError::default() };
+        assert_eq!(unknown.code_kind(), JobErrorCode::Unspecified);
+    }
+}

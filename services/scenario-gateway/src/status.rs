@@ -2,7 +2,7 @@
 //! error details, and store failures.
 
 use tariff_jobs::JobsError;
-use tariff_proto::v1::JobError;
+use tariff_proto::v1::{JobError, JobErrorCode};
 use tariff_scenario::Violations;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -49,15 +49,46 @@ pub fn from_jobs(error: JobsError) -> Status {
     }
 }
 
-/// A failed job's error as the status `RunScenario` returns.
+/// A failed job's error as the status `RunScenario` returns: one status per
+/// code (README, "Calling it"), the field in a `BadRequest` when there is one.
 pub fn from_job_error(job_id: &str, error: &JobError) -> Status {
     let message = format!("job {job_id} failed: {}", error.message);
-    match error.code.as_str() {
-        "INVALID_ARGUMENT" if !error.field.is_empty() => {
-            invalid(&[(error.field.clone(), error.message.clone())])
+    let code = match error.code_kind() {
+        JobErrorCode::InvalidArgument if !error.field.is_empty() => {
+            return invalid(&[(error.field.clone(), error.message.clone())]);
         }
-        "INVALID_ARGUMENT" => Status::invalid_argument(message),
-        "MODEL_ERROR" => Status::failed_precondition(message),
-        _ => Status::internal(message),
+        JobErrorCode::InvalidArgument => Code::InvalidArgument,
+        JobErrorCode::ModelError => Code::FailedPrecondition,
+        JobErrorCode::ResourceExhausted => Code::ResourceExhausted,
+        JobErrorCode::Unavailable => Code::Unavailable,
+        JobErrorCode::GaveUp => Code::Aborted,
+        JobErrorCode::Internal | JobErrorCode::Unspecified => Code::Internal,
+    };
+    Status::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_job_error_code_has_its_documented_status() {
+        let cases = [
+            (JobErrorCode::InvalidArgument, Code::InvalidArgument),
+            (JobErrorCode::ModelError, Code::FailedPrecondition),
+            (JobErrorCode::ResourceExhausted, Code::ResourceExhausted),
+            (JobErrorCode::Unavailable, Code::Unavailable),
+            (JobErrorCode::GaveUp, Code::Aborted),
+            (JobErrorCode::Internal, Code::Internal),
+            (JobErrorCode::Unspecified, Code::Internal),
+        ];
+        for (kind, code) in cases {
+            let status = from_job_error("j1", &JobError::new(kind, "why", ""));
+            assert_eq!(status.code(), code, "{kind:?}");
+            assert!(status.message().contains("job j1 failed: why"), "{}", status.message());
+            // A record written before `kind` existed maps by its code's name.
+            let old = JobError { code: kind.name().to_owned(), message: "why".into(), ..JobError::default() };
+            assert_eq!(from_job_error("j1", &old).code(), code, "{kind:?} by name");
+        }
     }
 }

@@ -6,8 +6,8 @@ use std::{ops::ControlFlow, sync::Arc};
 use prost::Message;
 use tariff_jobs::{JobRunner, RunFailure, holds_flows};
 use tariff_proto::v1::{
-    ChunkTask, DrawSamples, JobError, Progress, ResultOptions, ResultView, Scenario, ScenarioResult,
-    SectorChunk,
+    ChunkTask, DrawSamples, JobError, JobErrorCode, Progress, ResultOptions, ResultView, Scenario,
+    ScenarioResult, SectorChunk,
 };
 use tariff_scenario::{
     EvaluateError, EvaluateOptions, FlowSelection, MergeError, PreparedScenario, ScenarioLimits, chunk_draws,
@@ -75,7 +75,7 @@ impl Default for ScenarioRunner {
 }
 
 fn invalid(field: &str, message: String) -> RunFailure {
-    RunFailure::Failed(JobError { code: "INVALID_ARGUMENT".into(), message, field: field.into() })
+    RunFailure::Failed(JobError::new(JobErrorCode::InvalidArgument, message, field))
 }
 
 impl ScenarioRunner {
@@ -154,11 +154,9 @@ fn failure(e: EvaluateError) -> RunFailure {
         failed @ (EvaluateError::Model { .. }
         | EvaluateError::Perturbed { .. }
         | EvaluateError::DrawRange { .. }
-        | EvaluateError::Merge(_)) => RunFailure::Failed(JobError {
-            code: "MODEL_ERROR".into(),
-            message: failed.to_string(),
-            field: String::new(),
-        }),
+        | EvaluateError::Merge(_)) => {
+            RunFailure::Failed(JobError::new(JobErrorCode::ModelError, failed.to_string(), ""))
+        }
     }
 }
 
@@ -185,6 +183,14 @@ impl JobRunner for ScenarioRunner {
                 return Vec::new();
             }
             let split = self.split_flows;
+            // Most jobs are far below the split: known from the dataset and the
+            // dates alone, without preparing the scenario a second time.
+            let Ok(dataset) = self.dataset(scenario) else { return Vec::new() };
+            let flows: u64 =
+                (0..dataset.sectors.len()).map(|s| dataset.sector_flows(s).values.len() as u64).sum();
+            if flows.saturating_mul(scenario.evaluate_at.len().max(1) as u64) <= split {
+                return Vec::new();
+            }
             let ranges = self.with_prepared(scenario, |prepared| {
                 let dates = u32::try_from(prepared.dates.len()).unwrap_or(u32::MAX);
                 let ranges =
@@ -299,11 +305,11 @@ impl JobRunner for ScenarioRunner {
 
 /// A stored chunk that is not what the merge expects.
 fn undecodable(e: impl std::fmt::Display) -> RunFailure {
-    RunFailure::Failed(JobError {
-        code: "INTERNAL".into(),
-        message: format!("a stored chunk does not decode: {e}"),
-        field: String::new(),
-    })
+    RunFailure::Failed(JobError::new(
+        JobErrorCode::Internal,
+        format!("a stored chunk does not decode: {e}"),
+        "",
+    ))
 }
 
 /// Why chunks did not merge: a failure reading them, or chunks that do not fit.

@@ -20,7 +20,7 @@ use opentelemetry::{
 };
 use prost::Message;
 use tariff_proto::v1::{
-    ChunkTask, FlowChunks, Job, JobEnvelope, JobError, JobState, Progress, ScenarioResult,
+    ChunkTask, FlowChunks, Job, JobEnvelope, JobError, JobErrorCode, JobState, Progress, ScenarioResult,
 };
 use tokio::sync::Semaphore;
 use tracing::{Instrument, Span, field::Empty};
@@ -297,14 +297,15 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         if size <= self.config.max_result_bytes {
             return Ok(result);
         }
-        Err(RunFailure::Failed(JobError {
-            code: "RESOURCE_EXHAUSTED".into(),
-            message: format!(
-                "the result is {size} bytes; at most {} are kept (fewer dates or a smaller dataset)",
+        Err(RunFailure::Failed(JobError::new(
+            JobErrorCode::ResourceExhausted,
+            format!(
+                "the result is {size} bytes; at most {} are kept (fewer dates or a smaller dataset; \
+                 the workers' --max-result-bytes)",
                 self.config.max_result_bytes
             ),
-            field: String::new(),
-        }))
+            "",
+        )))
     }
 
     /// The record to run the job against; `None` when the job has already
@@ -406,10 +407,9 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                     job.progress = latest.clone().or(job.progress);
                 }
                 Some(RunFailure::Failed(error)) => record::fail(&mut job, error.clone()),
-                Some(RunFailure::Unavailable(reason)) => record::fail(
-                    &mut job,
-                    JobError { code: "UNAVAILABLE".into(), message: reason.clone(), field: String::new() },
-                ),
+                Some(RunFailure::Unavailable(reason)) => {
+                    record::fail(&mut job, JobError::new(JobErrorCode::Unavailable, reason.clone(), ""))
+                }
             }
             match self.records.update(&job, current.revision).await? {
                 Updated::Done(_) => {
@@ -485,10 +485,7 @@ pub async fn give_up<R: RecordStore>(records: &R, job_id: &str, reason: &str) ->
             return Ok(());
         }
         let mut job = stored.job;
-        record::fail(
-            &mut job,
-            JobError { code: "GAVE_UP".into(), message: reason.to_owned(), field: String::new() },
-        );
+        record::fail(&mut job, JobError::new(JobErrorCode::GaveUp, reason, ""));
         if let Updated::Done(_) = records.update(&job, stored.revision).await? {
             JobMetrics::global().failed("GAVE_UP", &job.created_at);
             return Ok(());

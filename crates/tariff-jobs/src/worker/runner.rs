@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use tariff_proto::v1::{ChunkTask, JobError, Progress, Scenario, ScenarioResult};
+use tariff_proto::v1::{ChunkTask, JobError, JobErrorCode, Progress, Scenario, ScenarioResult};
 
 /// Why a run produced no result.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,11 +53,7 @@ pub trait JobRunner: Send + Sync + 'static {
         _chunk: &ChunkTask,
         _progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Vec<u8>, RunFailure> {
-        Err(RunFailure::Failed(JobError {
-            code: "INTERNAL".into(),
-            message: "this runner does not split jobs".into(),
-            field: String::new(),
-        }))
+        Err(RunFailure::Failed(JobError::new(JobErrorCode::Internal, "this runner does not split jobs", "")))
     }
 
     /// The head's result and every chunk's, as the job's result: `data`

@@ -232,7 +232,11 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// blocking thread: knowing may mean fetching and loading the dataset.
     pub(super) async fn chunks_of(&self, scenario: &Scenario) -> Vec<ChunkTask> {
         let (runner, job) = (self.runner.clone(), scenario.clone());
-        let chunks = tokio::task::spawn_blocking(move || runner.chunks(&job)).await.unwrap_or_default();
+        // Its spans (dataset, prepare) stay in the job's trace.
+        let span = tracing::Span::current();
+        let chunks = tokio::task::spawn_blocking(move || span.in_scope(|| runner.chunks(&job)))
+            .await
+            .unwrap_or_default();
         if chunks.len() > 1 { chunks } else { Vec::new() }
     }
 
