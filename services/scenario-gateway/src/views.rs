@@ -103,7 +103,8 @@ pub async fn apply<C: ChunkStore>(
         )?;
         let now: usize = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flows.len()).sum();
         if now as u64 > MAX_SPLIT_VIEW_FLOWS {
-            return Err(too_many(kept));
+            // At least this many, and the rest unread.
+            return Err(too_many(now as u64));
         }
     }
     Ok(())
