@@ -12,7 +12,8 @@ use std::{
 use futures::StreamExt;
 use tariff_e2e::{scenario, state, wait_until_done};
 use tariff_proto::v1::{
-    JobState, RunScenarioRequest, SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
+    JobState, RunScenarioRequest, SubmitScenarioRequest, WatchJobRequest,
+    scenario_service_client::ScenarioServiceClient,
 };
 use tariff_test_support::{NatsServer, free_port};
 use tonic::transport::Channel;
@@ -122,12 +123,63 @@ async fn sigterm_drains_gateway_and_worker_without_losing_jobs() {
         seen.contains(&(ServingStatus::NotServing as i32)),
         "health went NOT_SERVING before the exit: {seen:?}"
     );
-    // A health watch is a call in flight too: the drain waits for it.
-    drop(statuses);
     let finished = call.await.unwrap();
     assert!(finished.is_ok(), "the call in flight was answered: {finished:?}");
     assert!(wait_exit(&mut gateway, Duration::from_secs(30)).success(), "the gateway exits cleanly");
 
     sigterm(&second);
     assert!(wait_exit(&mut second, Duration::from_secs(30)).success());
+}
+
+/// Streams still open at SIGTERM end UNAVAILABLE, not OK: a job watch on a job
+/// that has not finished (the client must tell it from a finished stream and
+/// re-attach elsewhere) and a health watch (which held the exit until the
+/// client's deadline). Both are kept open by the client here, and the gateway
+/// still exits promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_open_watches_unavailable() {
+    let nats = NatsServer::start().unwrap();
+    let tag = format!("w{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let url = nats.url();
+    let port = free_port().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["--nats-url", url.as_str(), "--nats-namespace", tag.as_str(), "--listen", listen.as_str()];
+    let mut gateway = spawn("scenario-gateway", &args);
+    let channel = connect(port).await;
+    let mut client = ScenarioServiceClient::new(channel.clone());
+    // No worker: the job stays QUEUED for as long as the test likes.
+    let request =
+        SubmitScenarioRequest { scenario: Some(scenario("universal-10.json")), ..Default::default() };
+    let job_id = client.submit_scenario(request).await.unwrap().into_inner().job_id;
+    let mut updates = client
+        .watch_job(WatchJobRequest { job_id: job_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state(&updates.next().await.unwrap().unwrap()), JobState::Queued);
+    let mut statuses = HealthClient::new(channel)
+        .watch(HealthCheckRequest { service: "tariff.v1.ScenarioService".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(statuses.next().await.unwrap().unwrap().status, ServingStatus::Serving as i32);
+
+    sigterm(&gateway);
+    let limit = Duration::from_secs(10);
+    let ended = tokio::time::timeout(limit, updates.next()).await.expect("the job watch ended");
+    let status = ended.expect("an item, not a silent end").expect_err("the job has not finished");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    let mut seen = Vec::new();
+    let cut = loop {
+        match tokio::time::timeout(limit, statuses.next()).await.expect("the health watch ended") {
+            Some(Ok(update)) => seen.push(update.status),
+            Some(Err(status)) => break status,
+            None => panic!("the health watch ended OK after {seen:?}"),
+        }
+    };
+    assert_eq!(cut.code(), tonic::Code::Unavailable, "{cut:?}");
+    assert_eq!(seen.last(), Some(&(ServingStatus::NotServing as i32)), "NOT_SERVING came first: {seen:?}");
+    // Both streams are still held here; the exit does not wait for them.
+    assert!(wait_exit(&mut gateway, Duration::from_secs(5)).success(), "the gateway exits cleanly");
+    drop((updates, statuses));
 }

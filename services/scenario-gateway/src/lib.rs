@@ -5,6 +5,7 @@
 //! ([`TlsSettings`]).
 
 mod auth;
+mod closing;
 mod datasets;
 mod deadline;
 mod embedded;

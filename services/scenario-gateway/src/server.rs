@@ -11,9 +11,11 @@ use tonic::{
     service::interceptor::InterceptedService,
     transport::{Server, server::TcpIncoming},
 };
+use tonic_health::pb::health_server::HealthServer;
 
 use crate::{
     auth::{Authenticator, TokenSet},
+    closing::ClosingHealth,
     service::{Gateway, GatewayLimits},
     tls::TlsSettings,
 };
@@ -62,7 +64,12 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let health = tonic_health::server::HealthReporter::new();
+    let health_service = HealthServer::new(ClosingHealth::new(
+        tonic_health::server::HealthService::from_health_reporter(health.clone()),
+        closed.clone(),
+    ));
     health.set_serving::<ScenarioServiceServer<Gateway<R, Q>>>().await;
     // Both reflection versions (v1alpha for older tools and Python's stock
     // client), each listing health beside the scenario service.
@@ -72,7 +79,6 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
     let reflection = described().build_v1().and_then(|v1| Ok((v1, described().build_v1alpha()?)));
-    let (closing, closed) = tokio::sync::watch::channel(false);
     let scenario_service = ScenarioServiceServer::new(Gateway::new(jobs, options.limits, closed))
         .max_decoding_message_size(options.max_request_bytes)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
@@ -90,7 +96,7 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
         health.set_not_serving::<ScenarioServiceServer<Gateway<R, Q>>>().await;
         health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
         let _ = closing.send(true);
-        tracing::info!("health NOT_SERVING; open watches closed, draining calls in flight");
+        tracing::info!("health NOT_SERVING; open watches ended UNAVAILABLE, draining calls in flight");
     };
     let mut builder = Server::builder()
         .max_connection_age(options.max_connection_age)

@@ -1,8 +1,8 @@
 //! `tariff.v1.ScenarioService`: thin over [`JobService`] and the built-in datasets.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{future::Future, time::Duration};
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use opentelemetry::{global, propagation::Extractor};
 use tariff_jobs::{
     ChunkStore, DatasetStore, JobQueue, JobService, RecordStore, Submission, record, telemetry,
@@ -18,6 +18,7 @@ use tracing::{Instrument, Span, field::Empty};
 
 use crate::{
     auth::Access,
+    closing,
     datasets::{Datasets, UploadLimits},
     deadline::grpc_timeout,
     status, views,
@@ -214,7 +215,7 @@ fn require_write<T>(request: &Request<T>) -> Result<(), Status> {
     }
 }
 
-type JobStream = Pin<Box<dyn Stream<Item = Result<Job, Status>> + Send>>;
+type JobStream = closing::Items<Job>;
 
 #[tonic::async_trait]
 impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService for Gateway<R, Q> {
@@ -267,12 +268,8 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
             let (id, view) = (req.job_id, req.view);
             check_job_id(&id)?;
             let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
-            let mut closing = self.closing.clone();
-            let until_closing = updates.take_until(async move {
-                let _ = closing.wait_for(|c| *c).await;
-            });
             let gateway = self.clone();
-            let stream: JobStream = Box::pin(until_closing.then(move |item| {
+            let viewed: JobStream = Box::pin(updates.then(move |item| {
                 let (gateway, view) = (gateway.clone(), view.clone());
                 async move {
                     let mut job = item.map_err(status::from_jobs)?;
@@ -280,7 +277,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
                     Ok(job)
                 }
             }));
-            Ok(Response::new(stream))
+            Ok(Response::new(closing::until_closing(viewed, self.closing.clone())))
         })
         .await
     }
