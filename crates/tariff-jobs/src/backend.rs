@@ -40,6 +40,11 @@ pub type JobStream = Pin<Box<dyn Stream<Item = Result<Job, JobsError>> + Send>>;
 
 /// Job records, one per job id.
 pub trait RecordStore: Clone + Send + Sync + 'static {
+    /// Whether a new job may be accepted now: refused (`Full`) while the store
+    /// is too full to keep both it and the jobs already accepted.
+    fn admit(&self) -> impl Future<Output = Result<(), JobsError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Stores a new record unless one with the same id exists.
     fn create(&self, job: &Job) -> impl Future<Output = Result<Created, JobsError>> + Send;
     /// The current record.

@@ -12,6 +12,9 @@ pub enum JobsError {
     /// A stored record or a queued message could not be decoded.
     #[error("corrupt {what}: {reason}")]
     Corrupt { what: &'static str, reason: String },
+    /// A store is at its byte limit (the message names it, the limit and its flag).
+    #[error("{0}")]
+    Full(String),
     /// The store refused the operation for a reason other than availability.
     #[error("job store: {0}")]
     Store(String),

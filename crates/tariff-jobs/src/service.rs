@@ -100,11 +100,23 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             submitted_at: job.created_at.clone(),
             chunk: None,
         };
-        let created = self
-            .records
-            .create(&job)
-            .instrument(tracing::debug_span!("create_record", job_id = %job_id))
-            .await?;
+        // A full store refuses new jobs, not the retry of one it holds.
+        let created = match self.records.admit().await {
+            Ok(()) => None,
+            Err(full) => match self.records.get_without_result(&job_id).await? {
+                Some(existing) => Some(Created::Existing(Box::new(existing))),
+                None => return Err(full),
+            },
+        };
+        let created = match created {
+            Some(existing) => existing,
+            None => {
+                self.records
+                    .create(&job)
+                    .instrument(tracing::debug_span!("create_record", job_id = %job_id))
+                    .await?
+            }
+        };
         match created {
             Created::New(revision) => {
                 if let Err(e) = self.publish(&envelope, headers).await {

@@ -42,6 +42,7 @@ pub fn from_jobs(error: JobsError) -> Status {
         }
         JobsError::NotFound(id) => Status::not_found(format!("no job `{id}`")),
         reused @ JobsError::KeyReused { .. } => Status::already_exists(reused.to_string()),
+        JobsError::Full(reason) => Status::resource_exhausted(reason),
         other => {
             tracing::error!(error = %other, "job store failure");
             Status::internal(other.to_string())

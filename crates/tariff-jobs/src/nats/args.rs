@@ -3,7 +3,12 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use super::{NatsAuth, NatsConfig};
+use super::{MIB, NatsAuth, NatsConfig, StoreLimits};
+
+/// A limit in MiB as bytes; 0 is none.
+fn megabytes(mib: u64) -> Option<u64> {
+    (mib > 0).then(|| mib.saturating_mul(MIB))
+}
 
 /// How to reach NATS and which names to use there. The TLS flags have ids of
 /// their own (`nats_tls_*`), so they cannot clash with a service's own
@@ -31,6 +36,23 @@ pub struct NatsArgs {
     /// Milliseconds one NATS operation may take before callers hear UNAVAILABLE.
     #[arg(long = "nats-timeout-ms", env = "TARIFF_NATS_TIMEOUT_MS", default_value_t = 3000)]
     pub timeout_ms: u64,
+    /// Size limit of the job queue stream, in MiB (0: none).
+    #[arg(long = "nats-jobs-max-mb", env = "TARIFF_NATS_JOBS_MAX_MB", default_value_t = 256)]
+    pub jobs_max_mb: u64,
+    /// Size limit of the job records bucket, in MiB (0: none). New jobs are
+    /// refused (RESOURCE_EXHAUSTED) from 90% of it on.
+    #[arg(long = "nats-records-max-mb", env = "TARIFF_NATS_RECORDS_MAX_MB", default_value_t = 1024)]
+    pub records_max_mb: u64,
+    /// Size limit of the results store (large results, sector chunks), in MiB
+    /// (0: none). New jobs are refused from 90% of it on.
+    #[arg(long = "nats-results-max-mb", env = "TARIFF_NATS_RESULTS_MAX_MB", default_value_t = 3072)]
+    pub results_max_mb: u64,
+    /// Size limit of the uploaded datasets store, in MiB (0: none).
+    #[arg(long = "nats-datasets-max-mb", env = "TARIFF_NATS_DATASETS_MAX_MB", default_value_t = 3072)]
+    pub datasets_max_mb: u64,
+    /// Size limit of the dead-letter stream, in MiB (0: none; the oldest go first).
+    #[arg(long = "nats-dlq-max-mb", env = "TARIFF_NATS_DLQ_MAX_MB", default_value_t = 256)]
+    pub dlq_max_mb: u64,
     /// NATS user (with --nats-password).
     #[arg(long = "nats-user", env = "TARIFF_NATS_USER")]
     pub user: Option<String>,
@@ -82,6 +104,13 @@ impl NatsArgs {
             max_deliver: self.max_deliver.max(1),
             record_ttl: Duration::from_secs(self.record_ttl_hours.max(1) * 3600),
             op_timeout: Duration::from_millis(self.timeout_ms.max(100)),
+            limits: StoreLimits {
+                jobs: megabytes(self.jobs_max_mb),
+                records: megabytes(self.records_max_mb),
+                results: megabytes(self.results_max_mb),
+                datasets: megabytes(self.datasets_max_mb),
+                dead_letters: megabytes(self.dlq_max_mb),
+            },
             ..NatsConfig::default()
         };
         match &self.namespace {

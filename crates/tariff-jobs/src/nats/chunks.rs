@@ -4,7 +4,7 @@
 use async_nats::jetstream::object_store::{DeleteErrorKind, GetErrorKind, InfoErrorKind};
 use tokio::io::AsyncReadExt;
 
-use super::{NatsBackend, timed};
+use super::{NatsBackend, Store, timed};
 use crate::{JobsError, backend::ChunkStore};
 
 fn object_name(job_id: &str, index: u32) -> String {
@@ -16,7 +16,7 @@ impl ChunkStore for NatsBackend {
         self.ready()?;
         let name = object_name(job_id, index);
         timed(self.config.op_timeout * 4, async {
-            self.objects.put(name.as_str(), &mut data).await.map_err(JobsError::unavailable)
+            self.objects.put(name.as_str(), &mut data).await.map_err(|e| self.write_error(Store::Results, e))
         })
         .await?;
         Ok(())

@@ -49,6 +49,8 @@ pub struct NatsConfig {
     pub op_timeout: Duration,
     /// Encoded records above this size keep their result in the object store.
     pub inline_result_limit: usize,
+    /// Byte limits of the stores.
+    pub limits: super::StoreLimits,
 }
 
 impl Default for NatsConfig {
@@ -74,6 +76,7 @@ impl Default for NatsConfig {
             record_ttl: Duration::from_secs(24 * 3600),
             op_timeout: Duration::from_secs(3),
             inline_result_limit: 256 * 1024,
+            limits: super::StoreLimits::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use tariff_proto::v1::Job;
 use tokio::io::AsyncReadExt;
 
-use super::{NatsBackend, timed};
+use super::{NatsBackend, Store, timed};
 use crate::{
     JobsError,
     backend::{DatasetStore, StoredDataset},
@@ -38,8 +38,10 @@ impl DatasetStore for NatsBackend {
         // Large bundles take a while: a budget per 16 MiB on top of the usual one.
         let budget = self.config.op_timeout * (4 + u32::try_from(bundle.len() >> 24).unwrap_or(u32::MAX));
         let size = bundle.len() as u64;
-        timed(budget, async { self.datasets.put(meta, &mut bundle).await.map_err(JobsError::unavailable) })
-            .await?;
+        timed(budget, async {
+            self.datasets.put(meta, &mut bundle).await.map_err(|e| self.write_error(Store::Datasets, e))
+        })
+        .await?;
         Ok(StoredDataset { id: id.to_owned(), digest: digest.to_owned(), size, uploaded_at })
     }
 

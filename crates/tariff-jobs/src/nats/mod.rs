@@ -7,6 +7,7 @@ mod chunks;
 mod config;
 mod consumer;
 mod datasets;
+mod limits;
 mod reaper;
 mod records;
 
@@ -23,6 +24,7 @@ pub use args::NatsArgs;
 pub use backlog::Backlog;
 pub use config::NatsConfig;
 pub use consumer::{NatsConsumer, NatsDelivery};
+pub use limits::{ADMIT_FRACTION, MIB, Store, StoreLimits};
 
 use crate::{
     JobsError,
@@ -38,6 +40,8 @@ pub struct NatsBackend {
     objects: object_store::ObjectStore,
     datasets: object_store::ObjectStore,
     config: Arc<NatsConfig>,
+    /// What admission last read of the stores' sizes.
+    fill: Arc<limits::Fill>,
 }
 
 impl std::fmt::Debug for NatsBackend {
@@ -112,7 +116,8 @@ impl NatsBackend {
         let js = jetstream::ContextBuilder::new().timeout(config.op_timeout).build(client.clone());
         let deadline = config.op_timeout * 3;
         let (kv, objects, datasets) = timed(deadline, setup(&js, &config)).await?;
-        Ok(NatsBackend { client, js, kv, objects, datasets, config: Arc::new(config) })
+        let config = Arc::new(config);
+        Ok(NatsBackend { client, js, kv, objects, datasets, config, fill: Arc::default() })
     }
 
     /// Connects, retrying with backoff until it succeeds (services at start-up:
@@ -213,6 +218,8 @@ async fn setup(
         storage: stream::StorageType::File,
         num_replicas: config.replicas,
         duplicate_window: config.duplicate_window,
+        max_bytes: Store::Jobs.max_bytes(config),
+        discard: limits::discard_policy(Store::Jobs),
         ..Default::default()
     })
     .await
@@ -224,6 +231,8 @@ async fn setup(
         storage: stream::StorageType::File,
         num_replicas: config.replicas,
         max_age: config.record_ttl * 7,
+        max_bytes: Store::DeadLetters.max_bytes(config),
+        discard: limits::discard_policy(Store::DeadLetters),
         ..Default::default()
     })
     .await
@@ -268,6 +277,7 @@ async fn setup(
                 bucket: config.bucket.clone(),
                 history: 1,
                 max_age: config.record_ttl,
+                max_bytes: Store::Records.max_bytes(config),
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
                 republish: Some(republish),
@@ -282,6 +292,7 @@ async fn setup(
             .create_object_store(object_store::Config {
                 bucket: config.results_bucket.clone(),
                 max_age: config.record_ttl,
+                max_bytes: Store::Results.max_bytes(config),
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
                 ..Default::default()
@@ -295,6 +306,7 @@ async fn setup(
             .create_object_store(object_store::Config {
                 bucket: config.datasets_bucket.clone(),
                 description: Some("uploaded datasets, by id and content digest".into()),
+                max_bytes: Store::Datasets.max_bytes(config),
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
                 ..Default::default()
@@ -302,6 +314,11 @@ async fn setup(
             .await
             .map_err(JobsError::unavailable)?,
     };
+    // Stores made by an earlier version, or under another limit, take this one;
+    // object stores are made with discard-old, which would drop the oldest results.
+    for store in [Store::Jobs, Store::Records, Store::Results, Store::Datasets, Store::DeadLetters] {
+        limits::ensure_limit(js, config, store).await?;
+    }
     Ok((kv, objects, datasets))
 }
 
@@ -339,7 +356,7 @@ impl JobQueue for NatsBackend {
             self.js.publish_with_headers(subject, map, payload).await.map_err(JobsError::unavailable)
         })
         .await?;
-        timed(limit, async { ack.await.map_err(JobsError::unavailable) }).await?;
+        timed(limit, async { ack.await.map_err(|e| self.write_error(Store::Jobs, e)) }).await?;
         Ok(())
     }
 }

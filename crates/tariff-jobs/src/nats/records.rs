@@ -8,7 +8,7 @@ use prost::Message;
 use tariff_proto::v1::{Job, ScenarioResult};
 use tokio::io::AsyncReadExt;
 
-use super::{NatsBackend, timed};
+use super::{NatsBackend, Store, timed};
 use crate::{
     JobsError,
     backend::{Created, JobStream, RecordStore, Stored, Updated},
@@ -32,7 +32,10 @@ impl NatsBackend {
         let encoded = result.encode_to_vec();
         let name = format!("{}.result", job.job_id);
         timed(self.config.op_timeout * 4, async {
-            self.objects.put(name.as_str(), &mut encoded.as_slice()).await.map_err(JobsError::unavailable)
+            self.objects
+                .put(name.as_str(), &mut encoded.as_slice())
+                .await
+                .map_err(|e| self.write_error(Store::Results, e))
         })
         .await?;
         drop(encoded);
@@ -61,6 +64,10 @@ impl NatsBackend {
 }
 
 impl RecordStore for NatsBackend {
+    async fn admit(&self) -> Result<(), JobsError> {
+        NatsBackend::admit(self).await
+    }
+
     async fn create(&self, job: &Job) -> Result<Created, JobsError> {
         self.ready()?;
         let value = self.encode_for_store(job).await?;
@@ -73,7 +80,7 @@ impl RecordStore for NatsBackend {
                 // Deleted between the two calls: report it as a conflict to retry.
                 None => Err(JobsError::Store(format!("record {} vanished while being created", job.job_id))),
             },
-            Err(e) => Err(JobsError::unavailable(e)),
+            Err(e) => Err(self.write_error(Store::Records, e)),
         }
     }
 
@@ -109,7 +116,7 @@ impl RecordStore for NatsBackend {
         match outcome {
             Ok(revision) => Ok(Updated::Done(revision)),
             Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Ok(Updated::Conflict),
-            Err(e) => Err(JobsError::unavailable(e)),
+            Err(e) => Err(self.write_error(Store::Records, e)),
         }
     }
 
