@@ -116,6 +116,7 @@ async fn an_oversized_request_is_resource_exhausted() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("--max-request-bytes"), "the flag is named: {}", status.message());
     // Under the limit but over the scenario's own description limit: the field is named.
     let mut long = scenario("universal-10.json");
     long.description = "x".repeat(17 * 1024);
@@ -134,4 +135,32 @@ async fn an_oversized_request_is_resource_exhausted() {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "scenario.description");
+}
+
+/// A scenario that changes nothing is refused, and every problem of a
+/// scenario is listed, in the details and in the message (issue 14, finding 8).
+#[tokio::test]
+async fn an_empty_scenario_is_refused_and_every_problem_listed() {
+    let backend = MemoryBackend::default();
+    let gateway = Gateway::serve(JobService::new(backend.clone(), backend)).await;
+    let mut client = gateway.client().await;
+    let submit = |scenario| SubmitScenarioRequest { scenario: Some(scenario), ..Default::default() };
+
+    let status = client.submit_scenario(submit(Default::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let fields = status.get_details_bad_request().unwrap().field_violations;
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].field, "scenario.measures");
+    assert!(fields[0].description.contains("changes nothing"), "{}", fields[0].description);
+
+    let mut broken = scenario("universal-10.json");
+    broken.measures[0].importer = "NOWHERE".into();
+    broken.evaluate_at = vec!["not-a-date".into()];
+    let status = client.submit_scenario(submit(broken)).await.unwrap_err();
+    let fields: Vec<String> =
+        status.get_details_bad_request().unwrap().field_violations.into_iter().map(|v| v.field).collect();
+    assert!(fields.len() >= 2, "{fields:?}");
+    for field in &fields {
+        assert!(status.message().contains(field.as_str()), "{field} in: {}", status.message());
+    }
 }

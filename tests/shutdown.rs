@@ -183,3 +183,20 @@ async fn sigterm_ends_open_watches_unavailable() {
     assert!(wait_exit(&mut gateway, Duration::from_secs(5)).success(), "the gateway exits cleanly");
     drop((updates, statuses));
 }
+
+/// A configuration error stops the start with one line on stderr, even with
+/// RUST_BACKTRACE=1 (which printed a 16-line backtrace after it).
+#[test]
+fn a_bad_start_is_one_line_whatever_rust_backtrace_says() {
+    let missing = std::env::temp_dir().join(format!("no-tokens-{}", uuid::Uuid::new_v4().simple()));
+    let output = Command::new(binary("scenario-gateway"))
+        .args(["--tokens-file", missing.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: cannot read tokens file"), "{stderr}");
+}

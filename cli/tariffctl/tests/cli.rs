@@ -128,6 +128,21 @@ fn invalid_scenario_names_the_field() {
 }
 
 #[test]
+fn every_problem_of_a_scenario_is_listed() {
+    let broken = SCENARIO.replace("[\"JPN\"]", "[\"JPX\"]").replace("\"2025-06-01\"", "\"2025-13-01\"");
+    let dir = workspace(&broken);
+    let out = tariffctl(&["run", &path(&dir, "scenario.json"), "--dataset", &path(&dir, "my-data")]);
+    assert_one_line_error(&out, "measures[0].exporters[0]: unknown economy or group `JPX`; evaluate_at[0]");
+}
+
+#[test]
+fn a_scenario_that_changes_nothing_is_refused() {
+    let dir = workspace(r#"{"id": "nothing", "measures": []}"#);
+    let out = tariffctl(&["run", &path(&dir, "scenario.json"), "--dataset", &path(&dir, "my-data")]);
+    assert_one_line_error(&out, "measures: the scenario changes nothing");
+}
+
+#[test]
 fn garbage_never_panics() {
     let dir = workspace("\u{0}\u{1}not json at all {{{{");
     let out = tariffctl(&["run", &path(&dir, "scenario.json")]);

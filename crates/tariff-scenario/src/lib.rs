@@ -58,7 +58,7 @@ pub use uncertainty::{
     chunk_draws, figure_of, figure_of_impact, figure_position, merge_draws,
 };
 pub use views::{FlowSelection, keep_top};
-pub use violation::{FieldViolation, Violations};
+pub use violation::{FieldViolation, Violations, changes_nothing};
 
 /// Why a scenario produced no result.
 #[derive(Debug, thiserror::Error)]

@@ -143,6 +143,26 @@ impl<'d> PreparedScenario<'d> {
         PreparedScenario::with_limits(dataset, scenario, &ScenarioLimits::default())
     }
 
+    /// [`PreparedScenario::with_limits`] for a request from outside (the
+    /// gateway, `tariffctl run`): a scenario that changes nothing is refused
+    /// too, beside every other violation.
+    pub fn for_request(
+        dataset: &'d Dataset,
+        scenario: &pb::Scenario,
+        limits: &ScenarioLimits,
+    ) -> Result<PreparedScenario<'d>, Violations> {
+        let empty = crate::violation::changes_nothing(scenario);
+        match (PreparedScenario::with_limits(dataset, scenario, limits), empty) {
+            (Ok(prepared), None) => Ok(prepared),
+            (Ok(_), Some(empty)) => Err(Violations(vec![empty])),
+            (Err(Violations(mut all)), Some(empty)) => {
+                all.insert(0, empty);
+                Err(Violations(all))
+            }
+            (Err(violations), None) => Err(violations),
+        }
+    }
+
     /// [`PreparedScenario::new`] with limits other than the defaults.
     pub fn with_limits(
         dataset: &'d Dataset,

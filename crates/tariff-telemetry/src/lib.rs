@@ -104,6 +104,19 @@ fn log_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
     }
 }
 
+/// A service's exit: a failed start is one line on stderr, the causes joined
+/// (`{:#}`), whatever RUST_BACKTRACE says; returning the error from `main`
+/// printed its backtrace with it.
+pub fn exit_code<E: std::fmt::Display>(outcome: Result<(), E>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Installs only the log subscriber (no OpenTelemetry), for tools. The level
 /// comes from `TARIFF_LOG` (then `RUST_LOG`), `info` by default. Calling it
 /// twice, or after [`Telemetry::init`], is harmless.

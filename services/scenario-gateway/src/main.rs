@@ -71,8 +71,11 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn main() -> std::process::ExitCode {
+    tariff_telemetry::exit_code(run(Args::parse()).await)
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let telemetry = Telemetry::init("scenario-gateway", args.telemetry.log_format);
     // Configuration errors stop the start before anything listens: one line,
     // naming the file (or variable) at fault, never a token.

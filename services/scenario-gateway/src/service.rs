@@ -92,7 +92,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> Gateway<R, Q> {
         if key.chars().any(char::is_control) {
             return Err(status::invalid_field("idempotency_key", "contains control characters"));
         }
-        PreparedScenario::with_limits(&dataset, scenario, &self.limits.scenario)
+        PreparedScenario::for_request(&dataset, scenario, &self.limits.scenario)
             .map_err(|v| status::invalid_scenario(&v))?;
         views::check(&dataset, view)?;
         let mut scenario = scenario.clone();

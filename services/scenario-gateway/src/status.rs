@@ -14,10 +14,13 @@ pub fn invalid(violations: &[(String, String)]) -> Status {
     for (field, reason) in violations {
         details.add_bad_request_violation(field.clone(), reason.clone());
     }
-    let message = match violations.first() {
-        Some((field, reason)) if violations.len() == 1 => format!("{field}: {reason}"),
-        Some((field, reason)) => format!("{field}: {reason} (and {} more)", violations.len() - 1),
-        None => "invalid request".to_owned(),
+    // Every problem in the message too, for clients that do not read details.
+    let message = if violations.is_empty() {
+        "invalid request".to_owned()
+    } else {
+        let all: Vec<String> =
+            violations.iter().map(|(field, reason)| format!("{field}: {reason}")).collect();
+        all.join("; ")
     };
     Status::with_error_details(Code::InvalidArgument, message, details)
 }

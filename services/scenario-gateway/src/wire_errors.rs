@@ -29,5 +29,39 @@ pub fn as_contract_status(mut response: Response<Body>) -> Response<Body> {
     if let Some(code) = rewritten {
         headers.insert("grpc-status", HeaderValue::from_static(code));
     }
+    if rewritten == Some("8") {
+        // tonic names the sizes, not what sets the limit: the caller's next step.
+        let named = format!("{message}{LIMIT_HINT}");
+        if let Ok(value) = HeaderValue::from_str(&named) {
+            headers.insert("grpc-message", value);
+        }
+    }
     response
+}
+
+/// Appended to tonic's size refusal (printable ASCII without `%`, so it needs
+/// no percent-encoding in `grpc-message`).
+const LIMIT_HINT: &str = "; the gateway's limit is set by --max-request-bytes (TARIFF_MAX_REQUEST_BYTES); \
+                          send a large dataset with UploadDataset (tariffctl dataset upload), which streams it";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_request_over_the_limit_names_the_flag() {
+        let mut response = Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert("grpc-status", HeaderValue::from_static("11"));
+        headers.insert(
+            "grpc-message",
+            HeaderValue::from_static("Error,%20decoded%20message%20length%20too%20large: found 5 bytes"),
+        );
+        let response = as_contract_status(response);
+        assert_eq!(response.headers()["grpc-status"], "8");
+        let message = response.headers()["grpc-message"].to_str().unwrap();
+        assert!(message.contains("found 5 bytes") && message.contains("--max-request-bytes"), "{message}");
+    }
 }

@@ -48,8 +48,11 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn main() -> std::process::ExitCode {
+    tariff_telemetry::exit_code(run(Args::parse()).await)
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let telemetry = Telemetry::init("tariff-worker", args.telemetry.log_format);
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin = match args.telemetry.admin_listen {

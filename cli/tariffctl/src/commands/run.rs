@@ -87,7 +87,8 @@ pub fn compute(path: &Path, solver: Option<SolverArg>, how: Compute) -> anyhow::
     apply_solver(&mut scenario, solver);
     let dataset = resolve_dataset(dataset, &scenario.dataset, path.parent())?;
     let shown = path.display();
-    let prepared = PreparedScenario::new(&dataset, &scenario).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let prepared = PreparedScenario::for_request(&dataset, &scenario, &Default::default())
+        .map_err(|e| anyhow!("{shown}: {e}"))?;
     let flows = view
         .map(|v| FlowSelection::resolve(&dataset, &v, pb::ResultView::Full))
         .transpose()
