@@ -15,3 +15,6 @@ cargo test --workspace --doc --locked
 
 # The production layout without Docker: NATS, two gateways, three workers.
 scripts/local-stack.sh --smoke
+
+# The example clients (Rust and Python) against the embedded gateway.
+examples/run.sh
