@@ -26,6 +26,13 @@ work="$(mktemp -d -t tariff-stack.XXXXXX)"
 pids=()
 
 nats_server="$(scripts/install-nats-server.sh | tail -n1)"
+# JetStream reserves every store's byte limit up front against 75% of the free
+# disk; the production defaults (7.5 GiB in all) may not fit a laptop's: 1.7 GiB here.
+export TARIFF_NATS_JOBS_MAX_MB="${TARIFF_NATS_JOBS_MAX_MB:-128}"
+export TARIFF_NATS_RECORDS_MAX_MB="${TARIFF_NATS_RECORDS_MAX_MB:-512}"
+export TARIFF_NATS_RESULTS_MAX_MB="${TARIFF_NATS_RESULTS_MAX_MB:-512}"
+export TARIFF_NATS_DATASETS_MAX_MB="${TARIFF_NATS_DATASETS_MAX_MB:-512}"
+export TARIFF_NATS_DLQ_MAX_MB="${TARIFF_NATS_DLQ_MAX_MB:-64}"
 if [ "$profile" = release ]; then cargo build --release --locked --bins -q; else cargo build --locked --bins -q; fi
 bin="target/$profile"
 

@@ -38,9 +38,24 @@ pub fn isolated_config(nats: &NatsServer) -> NatsConfig {
         ack_wait: Duration::from_secs(10),
         backoff: Vec::new(),
         op_timeout: Duration::from_secs(2),
+        limits: test_limits(),
         ..NatsConfig::default()
     }
     .namespaced(&tag)
+}
+
+/// Store limits for tests: JetStream reserves each up front against the
+/// server's storage (75% of the free disk), and the production defaults (7.5
+/// GiB in all) may not fit on a test machine's disk.
+pub fn test_limits() -> tariff_jobs::nats::StoreLimits {
+    let mib = tariff_jobs::nats::MIB;
+    tariff_jobs::nats::StoreLimits {
+        jobs: Some(64 * mib),
+        records: Some(256 * mib),
+        results: Some(512 * mib),
+        datasets: Some(512 * mib),
+        dead_letters: Some(16 * mib),
+    }
 }
 
 /// A scenario from `scenarios/`.
@@ -404,6 +419,7 @@ pub async fn cancel_until_idle(
 ) -> Duration {
     let busy = |w: &WorkerHandle| w.counts.as_ref().map_or(0, |c| c.busy.load(Ordering::SeqCst));
     let cancelled_at = std::time::Instant::now();
+    let cpu_at = process_cpu();
     let request = tariff_proto::v1::CancelJobRequest { job_id: job_id.to_owned() };
     let cancelled = client.cancel_job(request).await.unwrap().into_inner();
     assert_eq!(state(&cancelled), JobState::Cancelled);
@@ -412,6 +428,21 @@ pub async fn cancel_until_idle(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let stopped = cancelled_at.elapsed();
-    eprintln!("every worker stopped {stopped:?} after the cancel");
+    // CPU, not wall time: on a loaded machine a worker may wait long for a core,
+    // and what the cancel must bound is the computing done after it.
+    let cpu = process_cpu().saturating_sub(cpu_at);
+    eprintln!("every worker stopped {stopped:?} after the cancel, having used {cpu:?} of CPU");
+    assert!(cpu < Duration::from_secs(1), "the workers computed {cpu:?} of CPU after the cancel");
     stopped
+}
+
+/// CPU time of this whole process so far (every thread: the in-process
+/// workers, and the gateway and client beside them), from /proc/self/stat.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<u64> = rest.split(' ').skip(11).take(2).map(|f| f.parse().unwrap()).collect();
+    // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+    Duration::from_millis((fields[0] + fields[1]) * 10)
 }

@@ -45,7 +45,7 @@ async fn stored_bytes(config: &NatsConfig, store: Store) -> (u64, i64) {
 async fn a_full_records_bucket_refuses_new_jobs_and_finishes_the_accepted() {
     let nats = NatsServer::start().unwrap();
     let config = NatsConfig {
-        limits: StoreLimits { records: Some(2 * MIB), ..StoreLimits::default() },
+        limits: StoreLimits { records: Some(2 * MIB), ..tariff_e2e::test_limits() },
         ..isolated_config(&nats)
     };
     let gateway = Gateway::start(config.clone()).await;
@@ -87,7 +87,7 @@ async fn a_full_records_bucket_refuses_new_jobs_and_finishes_the_accepted() {
 async fn a_full_job_queue_refuses_new_jobs_and_keeps_the_queued() {
     let nats = NatsServer::start().unwrap();
     let config = NatsConfig {
-        limits: StoreLimits { jobs: Some(64 * 1024), ..StoreLimits::default() },
+        limits: StoreLimits { jobs: Some(64 * 1024), ..tariff_e2e::test_limits() },
         ..isolated_config(&nats)
     };
     let gateway = Gateway::start(config.clone()).await;
@@ -122,7 +122,7 @@ async fn existing_stores_take_the_configured_limits() {
     };
     NatsBackend::connect(unlimited.clone(), &NatsAuth::default()).await.unwrap();
     assert_eq!(stored_bytes(&unlimited, Store::Results).await.1, -1);
-    let limited = NatsConfig { limits: StoreLimits::default(), ..unlimited };
+    let limited = NatsConfig { limits: tariff_e2e::test_limits(), ..unlimited };
     let backend = NatsBackend::connect(limited.clone(), &NatsAuth::default()).await.unwrap();
     for store in [Store::Jobs, Store::Records, Store::Results, Store::Datasets, Store::DeadLetters] {
         let mut stream = backend.jetstream().get_stream(store.stream_name(&limited)).await.unwrap();
@@ -132,4 +132,19 @@ async fn existing_stores_take_the_configured_limits() {
         let expected = if store == Store::DeadLetters { "Old" } else { "New" };
         assert_eq!(discard, expected, "{store:?}");
     }
+}
+
+/// Limits the server cannot reserve stop the start with a message naming the
+/// flags, not a bare "insufficient storage resources".
+#[tokio::test]
+async fn limits_beyond_the_servers_storage_are_named() {
+    let options = tariff_test_support::NatsOptions {
+        config_file_text: Some("jetstream { max_file_store: 64MB }\n".into()),
+        ..Default::default()
+    };
+    let nats = NatsServer::start_with(options).unwrap();
+    let config = NatsConfig { limits: StoreLimits::default(), ..isolated_config(&nats) };
+    let error = NatsBackend::connect(config, &NatsAuth::default()).await.unwrap_err().to_string();
+    assert!(error.contains("cannot reserve the stores' byte limits (7680.0 MiB in all"), "{error}");
+    assert!(error.contains("--nats-results-max-mb"), "{error}");
 }

@@ -219,6 +219,26 @@ impl Reading {
     }
 }
 
+/// JetStream reserves each store's `max_bytes` up front against the server's
+/// `max_file_store` (by default 75% of the free disk) and refuses a store that
+/// does not fit (10047): say so, with the sum and the flags, rather than a
+/// bare "insufficient storage resources" on every retry.
+pub(crate) fn unreserved(config: &NatsConfig, error: JobsError) -> JobsError {
+    if !error.to_string().contains("insufficient storage resources") {
+        return error;
+    }
+    let stores = [Store::Jobs, Store::Records, Store::Results, Store::Datasets, Store::DeadLetters];
+    let sum: u64 = stores.iter().filter_map(|s| s.limit(config)).sum();
+    JobsError::Full(format!(
+        "NATS cannot reserve the stores' byte limits ({} in all, replicas {}): its JetStream file \
+         storage (max_file_store) is smaller; lower --nats-jobs-max-mb, --nats-records-max-mb, \
+         --nats-results-max-mb, --nats-datasets-max-mb, --nats-dlq-max-mb (TARIFF_NATS_*_MAX_MB) \
+         or give the server more ({error})",
+        mib(sum),
+        config.replicas,
+    ))
+}
+
 /// Sets a store made by an earlier version (or with another limit) to the
 /// configured limit and the discard-new policy; a store the server cannot
 /// shrink to it keeps its old limit, with a warning.

@@ -115,7 +115,8 @@ impl NatsBackend {
         let client = options.connect(urls).await.map_err(JobsError::unavailable)?;
         let js = jetstream::ContextBuilder::new().timeout(config.op_timeout).build(client.clone());
         let deadline = config.op_timeout * 3;
-        let (kv, objects, datasets) = timed(deadline, setup(&js, &config)).await?;
+        let (kv, objects, datasets) =
+            timed(deadline, setup(&js, &config)).await.map_err(|e| limits::unreserved(&config, e))?;
         let config = Arc::new(config);
         Ok(NatsBackend { client, js, kv, objects, datasets, config, fill: Arc::default() })
     }
