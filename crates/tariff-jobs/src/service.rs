@@ -19,8 +19,12 @@ pub struct Submission {
     pub scenario: Scenario,
     /// Empty: a new job each time.
     pub idempotency_key: String,
-    /// The view readers apply when they name none (the worker always computes every figure).
+    /// The view readers apply when they name none.
     pub view: Option<ResultOptions>,
+    /// Whether the worker computes and keeps only `view`'s figures (RunScenario,
+    /// which answers in the call: a SUMMARY record is a few KB instead of a
+    /// hundred) instead of every figure (any view can be asked for later).
+    pub keep_view_only: bool,
     /// What identifies the request for its key ([`record::request_digest`] of
     /// the request as the caller sent it, before the gateway pinned its
     /// dataset); empty: the digest of `scenario` and `view`.
@@ -83,7 +87,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         submission: Submission,
         headers: &[(String, String)],
     ) -> Result<Submitted, JobsError> {
-        let Submission { scenario, idempotency_key, view, request_digest } = submission;
+        let Submission { scenario, idempotency_key, view, request_digest, keep_view_only } = submission;
         let job_id = record::job_id_for(&idempotency_key);
         let mut job = record::queued(&job_id, &idempotency_key);
         job.request_digest = if request_digest.is_empty() {
@@ -99,6 +103,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             scenario: Some(scenario),
             submitted_at: job.created_at.clone(),
             chunk: None,
+            computed_view: if keep_view_only { job.view.clone() } else { None },
         };
         // A full store refuses new jobs, not the retry of one it holds.
         let created = match self.records.admit().await {

@@ -57,7 +57,7 @@ pub use uncertainty::{
     DEFAULT_CHUNK_DRAWS, DRAWS_STAGE, EvaluateOptions, FIGURES, MergeError, SENSITIVITY_STAGE, band_of,
     chunk_draws, figure_of, figure_of_impact, figure_position, merge_draws,
 };
-pub use views::{FlowSelection, keep_top};
+pub use views::{DEFAULT_FULL_FLOWS, FlowSelection, default_view, keep_top};
 pub use violation::{FieldViolation, Violations, changes_nothing};
 
 /// Why a scenario produced no result.

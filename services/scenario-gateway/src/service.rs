@@ -233,6 +233,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
                 scenario,
                 idempotency_key: req.idempotency_key,
                 view: req.view,
+                keep_view_only: false,
             };
             let submitted =
                 self.jobs.submit_request(submission, &headers).await.map_err(status::from_jobs)?;
@@ -299,7 +300,10 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
                 request_digest: record::request_digest(req.scenario.as_ref(), req.view.as_ref()),
                 scenario,
                 idempotency_key: req.idempotency_key.clone(),
-                view: None,
+                // The answer is in the call: the worker computes and keeps only
+                // what the view asks for (a SUMMARY record is a few KB, not 130).
+                view: req.view.clone(),
+                keep_view_only: true,
             };
             let mut job =
                 self.jobs.run_request(submission, &headers, wait).await.map_err(status::from_jobs)?;

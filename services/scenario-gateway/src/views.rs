@@ -15,16 +15,27 @@ use tonic::Status;
 
 use crate::status;
 
-/// Up to this many flows, a request without a view gets them all (FULL);
-/// beyond, the SUMMARY. Measured on the built-in dataset (universal 20%: 802
-/// flows, 135,205 bytes FULL, 25,802 SUMMARY), an encoded flow takes 136 bytes,
-/// so a FULL result of this many is about 2.7 MB: under the 4 MiB gRPC clients
-/// accept by default.
-pub const DEFAULT_FULL_FLOWS: u64 = 20_000;
+use tariff_scenario::default_view;
 
-/// The view an unspecified request gets for a result with `flows` flows.
-pub fn default_view(flows: u64) -> ResultView {
-    if flows <= DEFAULT_FULL_FLOWS { ResultView::Full } else { ResultView::Summary }
+/// Whether a stored result holds what `asked` keeps. A job run with
+/// RunScenario keeps only its view's figures; every other result keeps all of
+/// them (its `view` is FULL without a filter).
+fn covers(job_id: &str, stored: &pb::ScenarioResult, asked: &FlowSelection) -> Result<(), Status> {
+    let Some(kept) = stored.view.as_ref() else { return Ok(()) };
+    let everything = kept.view() == ResultView::Full && kept.flows.is_none();
+    if everything || !asked.keeps_flows() || asked.options() == kept {
+        return Ok(());
+    }
+    let named = |o: &pb::ResultOptions| {
+        let filter = if o.flows.is_some() { " with a flow filter" } else { "" };
+        format!("{}{filter}", o.view().as_str_name())
+    };
+    Err(Status::failed_precondition(format!(
+        "job {job_id} was run with RunScenario and the {} view, and kept only what that view holds; \
+         ask for that view or SUMMARY, or submit the scenario with SubmitScenario, which keeps every figure \
+         for any view",
+        named(kept)
+    )))
 }
 
 fn invalid_view(violations: &tariff_scenario::Violations) -> Status {
@@ -58,6 +69,7 @@ pub async fn apply<C: ChunkStore>(
     let selection =
         FlowSelection::resolve(dataset, &options, default_view(flows)).map_err(|v| invalid_view(&v))?;
     let Some(split) = job.flow_chunks.as_ref() else {
+        covers(&job.job_id, result, &selection)?;
         selection.apply(dataset, result);
         return Ok(());
     };
@@ -250,6 +262,7 @@ pub async fn page<C: ChunkStore>(
     let Some(mut result) = job.result else {
         return Ok(pb::GetResultFlowsResponse::default());
     };
+    covers(&job.job_id, &result, &selection)?;
     selection.apply(dataset, &mut result);
     let total: usize = result.impacts.iter().flat_map(|i| &i.sectors).map(|s| s.flows.len()).sum();
     let all = result.impacts.into_iter().flat_map(|impact| result_flows(impact.date, impact.sectors));

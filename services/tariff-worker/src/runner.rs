@@ -130,14 +130,18 @@ impl ScenarioRunner {
         // The gateway validated already; a job from elsewhere is checked again.
         let prepared = tracing::debug_span!("prepare")
             .in_scope(|| PreparedScenario::with_limits(&dataset, scenario, &self.limits))
-            .map_err(|violations| {
-                let first = violations.0.first().cloned().unwrap_or_else(|| {
-                    tariff_scenario::FieldViolation { field: String::new(), reason: violations.to_string() }
-                });
-                invalid(&format!("scenario.{}", first.field), first.reason)
-            })?;
+            .map_err(|violations| refused(&violations, "scenario."))?;
         f(&prepared)
     }
+}
+
+/// The first violation as the job's INVALID_ARGUMENT, its field under `prefix`.
+fn refused(violations: &tariff_scenario::Violations, prefix: &str) -> RunFailure {
+    let first = violations.0.first().cloned().unwrap_or_else(|| tariff_scenario::FieldViolation {
+        field: String::new(),
+        reason: violations.to_string(),
+    });
+    invalid(&format!("{prefix}{}", first.field), first.reason)
 }
 
 fn forward(
@@ -169,6 +173,23 @@ impl JobRunner for ScenarioRunner {
         // With uncertainty, the draws run on every CPU and report progress in
         // draws (stage `draws`) about every 200 ms; a cancel stops them between draws.
         self.with_prepared(scenario, |p| p.evaluate(&mut forward(progress)).map_err(failure))
+    }
+
+    /// Only the flows `view` keeps are built (an unspecified view is the
+    /// gateway's default for the result's size).
+    fn run_in_view(
+        &self,
+        scenario: &Scenario,
+        view: Option<&ResultOptions>,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        let Some(view) = view else { return self.run(scenario, progress) };
+        self.with_prepared(scenario, |p| {
+            let default = tariff_scenario::default_view(p.flow_solves());
+            let flows = FlowSelection::resolve(p.dataset(), view, default).map_err(|v| refused(&v, ""))?;
+            let options = EvaluateOptions { flows: Some(flows), ..EvaluateOptions::default() };
+            p.evaluate_with(&options, &mut forward(progress)).map_err(failure)
+        })
     }
 
     /// Uncertainty draws in chunks of the scenario's `chunk_draws`, or, for a

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::{
     AllArgs, ceiling,
     ceiling::Scratch,
+    cpu::{self, CpuPerJob},
     gateway::{Mode, load_scenario},
     pipeline,
     rss::{RssSampler, RssSummary},
@@ -25,8 +26,15 @@ struct AllSummary {
     ceiling_sweep: Vec<Step>,
     ceiling_max_per_s: f64,
     pipeline_sweep: Vec<Step>,
+    /// CPU per job of each process at each pipeline step.
+    pipeline_cpu: Vec<CpuPerJob>,
     pipeline_max_per_s: f64,
     pipeline_over_ceiling: f64,
+    /// One job's compute alone, in process, in milliseconds.
+    compute_ms: f64,
+    /// One job per (compute / cores + two ceiling cycles), in jobs per second.
+    limit_per_s: f64,
+    pipeline_over_limit: f64,
     half_rate_latency: Step,
     soak: Option<SoakSummary>,
     worker_rss: RssSummary,
@@ -51,7 +59,7 @@ fn machine() -> Machine {
 }
 
 pub async fn command(args: AllArgs) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.stack.scenario)?;
+    let scenario = load_scenario(&args.stack.scenario, args.stack.view)?;
     let stack = Stack::start(&args.stack).await?;
     let client = match stack.ready(&scenario).await {
         Ok(c) => c,
@@ -71,14 +79,35 @@ pub async fn command(args: AllArgs) -> anyhow::Result<()> {
     scratch.cleanup().await?;
 
     eprintln!("-- pipeline: RunScenario closed loop");
+    let processes = stack.processes();
+    let cpu = std::sync::Mutex::new(Vec::new());
     let (client, scenario, mode, settle_secs) = (&client, &scenario, args.mode, args.settle_secs);
+    let (processes, cpu_steps) = (&processes, &cpu);
     let pipeline_sweep = sweep(&args.sweep, |c| async move {
         tokio::time::sleep(Duration::from_secs_f64(settle_secs)).await;
-        pipeline::closed_loop(client, mode, scenario, c, step).await
+        let before = processes.read();
+        let measured = pipeline::closed_loop(client, mode, scenario, c, step).await?;
+        let mut per_job = CpuPerJob::between(processes, &before, &processes.read(), measured.ok);
+        per_job.concurrency = Some(c);
+        per_job.print();
+        if let Ok(mut steps) = cpu_steps.lock() {
+            steps.push(per_job);
+        }
+        Ok(measured)
     })
     .await?;
+    let pipeline_cpu = cpu.into_inner().unwrap_or_default();
     let ceiling_max = best(&ceiling_sweep).map_or(0.0, |s| s.throughput_per_s);
     let pipeline_max = best(&pipeline_sweep).map_or(0.0, |s| s.throughput_per_s);
+    let compute = cpu::compute_time(scenario, Duration::from_secs(2))?;
+    let cores = machine().cpus;
+    let limit = cpu::limit_per_s(compute, cores, ceiling_max);
+    let over_limit = pipeline_max / limit;
+    eprintln!(
+        "compute {:.3} ms on {cores} cores, ceiling {ceiling_max:.0}/s: limit {limit:.0} jobs/s; \
+         pipeline {pipeline_max:.1}/s = {over_limit:.3} of it",
+        compute.as_secs_f64() * 1000.0
+    );
 
     let half = (pipeline_max / 2.0).max(1.0);
     eprintln!("-- RunScenario open loop at half the maximum rate");
@@ -105,8 +134,12 @@ pub async fn command(args: AllArgs) -> anyhow::Result<()> {
         ceiling_sweep,
         ceiling_max_per_s: ceiling_max,
         pipeline_sweep,
+        pipeline_cpu,
         pipeline_max_per_s: pipeline_max,
         pipeline_over_ceiling: ratio,
+        compute_ms: compute.as_secs_f64() * 1000.0,
+        limit_per_s: limit,
+        pipeline_over_limit: over_limit,
         half_rate_latency,
         soak: soak_summary.map(|s| s.with_rss(&worker_rss)),
         worker_rss,

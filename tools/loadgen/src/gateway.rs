@@ -31,14 +31,47 @@ impl Mode {
     }
 }
 
-pub fn load_scenario(path: &Path) -> anyhow::Result<pb::Scenario> {
+/// The result view the calls ask for.
+#[derive(Debug, Clone, Copy, Default, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// None named: the service's default (FULL up to 20,000 flows).
+    #[default]
+    Service,
+    /// Every flow.
+    Full,
+    /// Sectors and economies, no flows.
+    Summary,
+}
+
+impl View {
+    fn options(self) -> Option<pb::ResultOptions> {
+        let view = match self {
+            View::Service => return None,
+            View::Full => pb::ResultView::Full,
+            View::Summary => pb::ResultView::Summary,
+        };
+        Some(pb::ResultOptions { view: view.into(), ..Default::default() })
+    }
+}
+
+/// What each call sends: the scenario and the view.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub scenario: pb::Scenario,
+    pub view: Option<pb::ResultOptions>,
+}
+
+pub fn load_scenario(path: &Path, view: View) -> anyhow::Result<Load> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let format = if path.extension().is_some_and(|e| e == "toml") {
         tariff_scenario::ScenarioFormat::Toml
     } else {
         tariff_scenario::ScenarioFormat::Json
     };
-    tariff_scenario::parse_scenario(&text, format).map_err(|e| anyhow!("{}: {e}", path.display()))
+    let scenario =
+        tariff_scenario::parse_scenario(&text, format).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(Load { scenario, view: view.options() })
 }
 
 pub async fn connect_gateway(addr: &str) -> anyhow::Result<Client> {
@@ -48,13 +81,13 @@ pub async fn connect_gateway(addr: &str) -> anyhow::Result<Client> {
 }
 
 /// One scenario through the gateway, to its end.
-pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) -> anyhow::Result<()> {
+pub async fn one_call(client: &mut Client, mode: Mode, load: &Load) -> anyhow::Result<()> {
     let call = async {
         match mode {
             Mode::Run => {
                 let request = pb::RunScenarioRequest {
-                    scenario: Some(scenario.clone()),
-                    idempotency_key: String::new(),
+                    scenario: Some(load.scenario.clone()),
+                    view: load.view.clone(),
                     ..Default::default()
                 };
                 let response = client.run_scenario(request).await?.into_inner();
@@ -63,7 +96,7 @@ pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) 
                 }
             }
             Mode::Poll => {
-                let job_id = submit(client, scenario).await?;
+                let job_id = submit(client, load).await?;
                 loop {
                     let job = client
                         .get_job(pb::GetJobRequest { job_id: job_id.clone(), ..Default::default() })
@@ -76,7 +109,7 @@ pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) 
                 }
             }
             Mode::Submit => {
-                let job_id = submit(client, scenario).await?;
+                let job_id = submit(client, load).await?;
                 let mut updates = client
                     .watch_job(pb::WatchJobRequest { job_id: job_id.clone(), ..Default::default() })
                     .await?
@@ -99,10 +132,10 @@ pub async fn one_call(client: &mut Client, mode: Mode, scenario: &pb::Scenario) 
 }
 
 /// SubmitScenario; the new job's id.
-async fn submit(client: &mut Client, scenario: &pb::Scenario) -> anyhow::Result<String> {
+async fn submit(client: &mut Client, load: &Load) -> anyhow::Result<String> {
     let request = pb::SubmitScenarioRequest {
-        scenario: Some(scenario.clone()),
-        idempotency_key: String::new(),
+        scenario: Some(load.scenario.clone()),
+        view: load.view.clone(),
         ..Default::default()
     };
     Ok(client.submit_scenario(request).await?.into_inner().job_id)

@@ -8,6 +8,7 @@
 
 mod all;
 mod ceiling;
+mod cpu;
 mod drive;
 mod gateway;
 mod pipeline;
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::gateway::Mode;
+use crate::gateway::{Mode, View};
 
 #[derive(Debug, Parser)]
 #[command(name = "tariff-loadgen", about = "Load generator for the tariff scenario pipeline")]
@@ -59,6 +60,9 @@ struct PipelineArgs {
     duration: f64,
     #[arg(long, default_value = "scenarios/universal-10.json")]
     scenario: PathBuf,
+    /// The result view each call asks for.
+    #[arg(long, value_enum, default_value_t = View::Service)]
+    view: View,
     /// Write a JSON summary here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -90,6 +94,9 @@ struct StackArgs {
     worker_concurrency: Option<usize>,
     #[arg(long, default_value = "scenarios/universal-10.json")]
     scenario: PathBuf,
+    /// The result view each call asks for.
+    #[arg(long, value_enum, default_value_t = View::Service)]
+    view: View,
     /// Seconds between RSS samples of the worker.
     #[arg(long, default_value_t = 1.0)]
     rss_interval: f64,

@@ -3,17 +3,15 @@
 
 use std::time::Duration;
 
-use tariff_proto::v1 as pb;
-
 use crate::{
     PipelineArgs,
     drive::{self, Caller},
-    gateway::{Client, Mode, connect_gateway, load_scenario, one_call},
+    gateway::{Client, Load, Mode, connect_gateway, load_scenario, one_call},
     stats::{Step, write_json},
 };
 
 pub async fn command(args: PipelineArgs) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.scenario)?;
+    let scenario = load_scenario(&args.scenario, args.view)?;
     let client = connect_gateway(&args.gateway).await?;
     let duration = Duration::from_secs_f64(args.duration);
     let step = match (args.rate, args.concurrency) {
@@ -30,7 +28,7 @@ pub async fn command(args: PipelineArgs) -> anyhow::Result<()> {
 pub async fn closed_loop(
     client: &Client,
     mode: Mode,
-    scenario: &pb::Scenario,
+    scenario: &Load,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Step> {
@@ -42,7 +40,7 @@ pub async fn closed_loop(
 pub async fn open_loop(
     client: &Client,
     mode: Mode,
-    scenario: &pb::Scenario,
+    scenario: &Load,
     rate: f64,
     duration: Duration,
 ) -> anyhow::Result<Step> {
@@ -55,7 +53,7 @@ pub async fn open_loop(
 struct GatewayCaller {
     client: Client,
     mode: Mode,
-    scenario: pb::Scenario,
+    scenario: Load,
 }
 
 impl Caller for GatewayCaller {

@@ -10,12 +10,11 @@ use std::{
 };
 
 use serde::Serialize;
-use tariff_proto::v1 as pb;
 
 use crate::{
     SoakArgs,
     drive::Tally,
-    gateway::{Client, Mode, load_scenario, one_call},
+    gateway::{Client, Load, Mode, load_scenario, one_call},
     rss::{RssSampler, RssSummary, vm_rss_kib},
     stack::Stack,
     stats::write_json,
@@ -46,7 +45,7 @@ impl SoakSummary {
 }
 
 pub async fn command(args: SoakArgs) -> anyhow::Result<()> {
-    let scenario = load_scenario(&args.stack.scenario)?;
+    let scenario = load_scenario(&args.stack.scenario, args.stack.view)?;
     let stack = Stack::start(&args.stack).await?;
     let client = stack.ready(&scenario).await?;
     let sampler = RssSampler::start(stack.worker_pid(), Duration::from_secs_f64(args.stack.rss_interval));
@@ -70,7 +69,7 @@ pub async fn command(args: SoakArgs) -> anyhow::Result<()> {
 /// the worker's RSS every 5 s. The RSS fields of the summary are left at 0.
 pub async fn soak(
     client: &Client,
-    scenario: &pb::Scenario,
+    scenario: &Load,
     jobs: u64,
     concurrency: usize,
     mode: Mode,

@@ -7,11 +7,10 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail};
-use tariff_proto::v1 as pb;
 
 use crate::{
     StackArgs,
-    gateway::{Client, Mode, connect_gateway, one_call},
+    gateway::{Client, Load, Mode, connect_gateway, one_call},
 };
 
 /// A nats-server, one gateway and one worker, all child processes of this one.
@@ -70,6 +69,20 @@ impl Stack {
         Ok(stack)
     }
 
+    /// The stack's processes and this one, for CPU accounting.
+    pub fn processes(&self) -> crate::cpu::Processes {
+        let mut all = Vec::new();
+        if let Some(pid) = self.nats.pid() {
+            all.push(("nats-server", pid));
+        }
+        all.extend([
+            ("gateway", self.gateway.id()),
+            ("worker", self.worker.id()),
+            ("loadgen", std::process::id()),
+        ]);
+        crate::cpu::Processes(all)
+    }
+
     pub fn nats_url(&self) -> String {
         self.nats.url()
     }
@@ -79,7 +92,7 @@ impl Stack {
     }
 
     /// Waits until a RunScenario succeeds end to end.
-    pub async fn ready(&self, scenario: &pb::Scenario) -> anyhow::Result<Client> {
+    pub async fn ready(&self, scenario: &Load) -> anyhow::Result<Client> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let attempt = async {

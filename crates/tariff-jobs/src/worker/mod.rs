@@ -219,11 +219,12 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let computed = if chunks.is_empty() {
             let runner = self.runner.clone();
             let job = scenario.clone();
+            let view = envelope.computed_view.clone();
             self.compute(
                 compute::Sink::Record(&mut current),
                 delivery,
                 |p| p,
-                Box::new(move |p| runner.run(&job, p)),
+                Box::new(move |p| runner.run_in_view(&job, view.as_ref(), p)),
             )
             .await?
         } else {

@@ -2,7 +2,9 @@
 
 use std::ops::ControlFlow;
 
-use tariff_proto::v1::{ChunkTask, JobError, JobErrorCode, Progress, Scenario, ScenarioResult};
+use tariff_proto::v1::{
+    ChunkTask, JobError, JobErrorCode, Progress, ResultOptions, Scenario, ScenarioResult,
+};
 
 /// Why a run produced no result.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,18 @@ pub trait JobRunner: Send + Sync + 'static {
         scenario: &Scenario,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<ScenarioResult, RunFailure>;
+
+    /// [`JobRunner::run`] keeping only the figures `view` asks for (`None`:
+    /// all of them), as the result's `view` then says. By default every figure.
+    fn run_in_view(
+        &self,
+        scenario: &Scenario,
+        view: Option<&ResultOptions>,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        let _ = view;
+        self.run(scenario, progress)
+    }
 
     /// The chunks of a job; fewer than two means it is not split. Runs on a
     /// blocking thread, as `run` does.

@@ -155,6 +155,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                 scenario: Some(scenario.clone()),
                 submitted_at: record::now_rfc3339(),
                 chunk: Some(*chunk),
+                computed_view: None,
             };
             if let Err(e) = self.records.publish(&offer, &headers).await {
                 tracing::warn!(job_id = %envelope.job_id, error = %e, "could not offer chunks to other workers");

@@ -1,0 +1,102 @@
+//! CPU per job: each process's user + system time (`/proc/<pid>/stat`) over a
+//! pipeline step, divided by the jobs the step completed; and the limit the
+//! issue sets for the pipeline, one job per (compute time / cores + two raw
+//! JetStream cycles).
+
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use serde::Serialize;
+use tariff_proto::v1 as pb;
+
+use crate::gateway::Load;
+
+/// USER_HZ: the unit of utime and stime in /proc (100 on Linux).
+const TICKS_PER_S: f64 = 100.0;
+
+/// The processes of a stack, by name, with their pids.
+#[derive(Debug, Clone)]
+pub struct Processes(pub Vec<(&'static str, u32)>);
+
+/// CPU seconds of each process at one moment.
+#[derive(Debug, Clone)]
+pub struct Reading(Vec<f64>);
+
+impl Processes {
+    pub fn read(&self) -> Reading {
+        Reading(self.0.iter().map(|(_, pid)| cpu_seconds(*pid).unwrap_or(0.0)).collect())
+    }
+}
+
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split(' ').skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / TICKS_PER_S)
+}
+
+/// Milliseconds of CPU per job of each process over one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuPerJob {
+    pub concurrency: Option<usize>,
+    pub jobs: u64,
+    /// Process name and milliseconds of CPU per job.
+    pub per_job_ms: Vec<(String, f64)>,
+    pub total_ms: f64,
+}
+
+impl CpuPerJob {
+    pub fn between(processes: &Processes, before: &Reading, after: &Reading, jobs: u64) -> CpuPerJob {
+        let per_job_ms: Vec<(String, f64)> = processes
+            .0
+            .iter()
+            .zip(before.0.iter().zip(&after.0))
+            .map(|((name, _), (b, a))| ((*name).to_owned(), (a - b) * 1000.0 / jobs.max(1) as f64))
+            .collect();
+        let total_ms = per_job_ms.iter().map(|(_, ms)| ms).sum();
+        CpuPerJob { concurrency: None, jobs, per_job_ms, total_ms }
+    }
+
+    pub fn print(&self) {
+        let parts: Vec<String> = self.per_job_ms.iter().map(|(n, ms)| format!("{n} {ms:.3}")).collect();
+        eprintln!("           CPU ms/job: {} = {:.3}", parts.join(", "), self.total_ms);
+    }
+}
+
+/// How long the library takes to compute the scenario alone, in process: the
+/// mean over runs for about `budget`.
+/// The flows kept are those of the view the calls ask for, as in a worker.
+pub fn compute_time(load: &Load, budget: Duration) -> anyhow::Result<Duration> {
+    use tariff_scenario::{EvaluateOptions, FlowSelection, PreparedScenario, dataset};
+    let id = if load.scenario.dataset.is_empty() { dataset::DEFAULT_DATASET } else { &load.scenario.dataset };
+    let dataset = dataset::builtin(id)
+        .ok_or_else(|| anyhow!("no built-in dataset `{id}`"))?
+        .map_err(|e| anyhow!("{e}"))?;
+    let prepared = PreparedScenario::new(dataset, &load.scenario).map_err(|e| anyhow!("{e}"))?;
+    let flows = load
+        .view
+        .as_ref()
+        .map(|v| FlowSelection::resolve(dataset, v, pb::ResultView::Full))
+        .transpose()
+        .map_err(|e| anyhow!("{e}"))?;
+    let options = EvaluateOptions { flows, ..Default::default() };
+    let started = Instant::now();
+    let mut runs = 0u32;
+    while runs < 5 || started.elapsed() < budget {
+        prepared
+            .evaluate_with(&options, &mut |_| std::ops::ControlFlow::Continue(()))
+            .map_err(|e| anyhow!("{e}"))?;
+        runs += 1;
+    }
+    Ok(started.elapsed() / runs)
+}
+
+/// The issue's limit of the pipeline: one job per (compute / cores + two
+/// JetStream cycles at the ceiling's best rate), in jobs per second.
+pub fn limit_per_s(compute: Duration, cores: usize, ceiling_per_s: f64) -> f64 {
+    let per_job = compute.as_secs_f64() / cores.max(1) as f64 + 2.0 / ceiling_per_s.max(1.0);
+    1.0 / per_job
+}
