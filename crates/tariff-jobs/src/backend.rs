@@ -64,6 +64,12 @@ pub trait RecordStore: Clone + Send + Sync + 'static {
     fn delete(&self, job_id: &str, revision: u64) -> impl Future<Output = Result<(), JobsError>> + Send;
     /// The current record (if any), then every later version.
     fn watch(&self, job_id: &str) -> impl Future<Output = Result<JobStream, JobsError>> + Send;
+    /// Every version stored from now on, without reading the current one: for
+    /// a caller about to create the record (RunScenario), which knows it, and
+    /// saves a read per job.
+    fn watch_new(&self, job_id: &str) -> impl Future<Output = Result<JobStream, JobsError>> + Send {
+        self.watch(job_id)
+    }
 }
 
 /// Where accepted jobs are published.

@@ -87,8 +87,18 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         submission: Submission,
         headers: &[(String, String)],
     ) -> Result<Submitted, JobsError> {
+        let job_id = record::job_id_for(&submission.idempotency_key);
+        self.submit_as(submission, job_id, headers).await
+    }
+
+    /// [`JobService::submit_request`] under the id the key gives (`job_id`).
+    async fn submit_as(
+        &self,
+        submission: Submission,
+        job_id: String,
+        headers: &[(String, String)],
+    ) -> Result<Submitted, JobsError> {
         let Submission { scenario, idempotency_key, view, request_digest, keep_view_only } = submission;
-        let job_id = record::job_id_for(&idempotency_key);
         let mut job = record::queued(&job_id, &idempotency_key);
         job.request_digest = if request_digest.is_empty() {
             record::request_digest(Some(&scenario), view.as_ref())
@@ -183,15 +193,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
 
     /// `watch` of a job known to exist.
     async fn follow(&self, job_id: &str) -> Result<JobStream, JobsError> {
-        let updates = self.records.watch(job_id).await?;
-        // Stop right after the final record: the store's watch itself never ends.
-        let until_done = futures::stream::unfold(Some(updates), |state| async move {
-            let mut updates = state?;
-            let item = updates.next().await?;
-            let finished = matches!(&item, Ok(job) if is_terminal(job));
-            Some((item, (!finished).then_some(updates)))
-        });
-        Ok(Box::pin(until_done))
+        Ok(until_done(self.records.watch(job_id).await?))
     }
 
     /// Marks a job CANCELLED unless it has already ended; a queued job then never
@@ -233,9 +235,15 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         headers: &[(String, String)],
         deadline: Duration,
     ) -> Result<Job, JobsError> {
-        let submitted = self.submit_request(submission, headers).await?;
+        // Following from before the record exists: nothing it stores can be
+        // missed, and the record just created need not be read back.
+        let job_id = record::job_id_for(&submission.idempotency_key);
+        let mut updates = until_done(self.records.watch_new(&job_id).await?);
+        let submitted = self.submit_as(submission, job_id, headers).await?;
         let mut last = submitted.job;
-        let mut updates = self.follow(&last.job_id).await?;
+        if is_terminal(&last) {
+            return Ok(last);
+        }
         let wait = async {
             while let Some(update) = updates.next().await {
                 last = update?;
@@ -251,4 +259,14 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         }
         Ok(last)
     }
+}
+
+/// `updates` up to the final record: the store's watch itself never ends.
+fn until_done(updates: JobStream) -> JobStream {
+    Box::pin(futures::stream::unfold(Some(updates), |state| async move {
+        let mut updates = state?;
+        let item = updates.next().await?;
+        let finished = matches!(&item, Ok(job) if is_terminal(job));
+        Some((item, (!finished).then_some(updates)))
+    }))
 }

@@ -136,17 +136,16 @@ impl RecordStore for NatsBackend {
         })
         .await?;
         let current = self.get(job_id).await?;
-        let watch = Watch {
-            backend: self.clone(),
-            job_id: job_id.to_owned(),
-            revision: current.as_ref().map_or(0, |stored| stored.revision),
-            first: current.map(|stored| stored.job),
-            updates,
-        };
-        Ok(Box::pin(futures::stream::unfold(watch, |mut watch| async move {
-            let item = watch.next().await?;
-            Some((item, watch))
-        })))
+        Ok(Watch::stream(self.clone(), job_id, current, updates))
+    }
+
+    async fn watch_new(&self, job_id: &str) -> Result<JobStream, JobsError> {
+        self.ready()?;
+        let updates = timed(self.config.op_timeout, async {
+            self.client.subscribe(self.config.update_subject(job_id)).await.map_err(JobsError::unavailable)
+        })
+        .await?;
+        Ok(Watch::stream(self.clone(), job_id, None, updates))
     }
 }
 
@@ -163,6 +162,26 @@ struct Watch {
 }
 
 impl Watch {
+    /// The versions after `current` (the record as read, or none yet).
+    fn stream(
+        backend: NatsBackend,
+        job_id: &str,
+        current: Option<Stored>,
+        updates: async_nats::Subscriber,
+    ) -> JobStream {
+        let watch = Watch {
+            backend,
+            job_id: job_id.to_owned(),
+            revision: current.as_ref().map_or(0, |stored| stored.revision),
+            first: current.map(|stored| stored.job),
+            updates,
+        };
+        Box::pin(futures::stream::unfold(watch, |mut watch| async move {
+            let item = watch.next().await?;
+            Some((item, watch))
+        }))
+    }
+
     async fn next(&mut self) -> Option<Result<Job, JobsError>> {
         if let Some(job) = self.first.take() {
             return Some(Ok(job));
