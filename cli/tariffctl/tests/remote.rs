@@ -137,7 +137,7 @@ fn submit_get_watch_with_an_idempotency_key() {
     // Not `total > 0`: a job that ends before the worker records any progress
     // step ends at 0/0 (the worker's choice, not the CLI's).
     let progress = job.progress.unwrap();
-    assert!(progress.done == progress.total && progress.stage == "done", "{progress:?}");
+    assert!(progress.done == progress.total && progress.stage == tariff_proto::stage::DONE, "{progress:?}");
 
     let table = stdout(&tariffctl(&["get", &id, "--remote", &url]));
     assert!(table.contains(&format!("job       {id}")), "{table}");

@@ -3,6 +3,7 @@
 //! embedded default), and the logic on either side of the queue.
 
 mod backend;
+mod ending;
 mod error;
 pub mod memory;
 pub mod nats;

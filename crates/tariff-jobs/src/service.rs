@@ -8,7 +8,8 @@ use tracing::Instrument;
 
 use crate::{
     JobsError,
-    backend::{Created, JobQueue, JobStream, RecordStore, Updated},
+    backend::{Created, JobQueue, JobStream, RecordStore},
+    ending::{Ending, end_unless_ended},
     record::{self, is_terminal},
     telemetry::{self, JobMetrics},
 };
@@ -199,18 +200,14 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
     /// Marks a job CANCELLED unless it has already ended; a queued job then never
     /// runs and a running one stops at its next progress step.
     pub async fn cancel(&self, job_id: &str) -> Result<Job, JobsError> {
-        loop {
-            let stored =
-                self.records.get(job_id).await?.ok_or_else(|| JobsError::NotFound(job_id.to_owned()))?;
-            if is_terminal(&stored.job) {
-                return Ok(stored.job);
-            }
-            let mut job = stored.job;
-            record::set_state(&mut job, JobState::Cancelled);
-            if let Updated::Done(_) = self.records.update(&job, stored.revision).await? {
+        let cancel = |job: &mut Job| record::set_state(job, JobState::Cancelled);
+        match end_unless_ended(&self.records, job_id, cancel).await? {
+            Ending::Ended(job) => {
                 self.metrics.cancelled.add(1, &[]);
-                return Ok(job);
+                Ok(job)
             }
+            Ending::AlreadyEnded(job) => Ok(job),
+            Ending::Missing => Err(JobsError::NotFound(job_id.to_owned())),
         }
     }
 

@@ -11,6 +11,18 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/tariff.v1.serde.rs"));
 }
 
+/// The names `Progress.stage` takes besides a sector solve's (`<date> <sector>`):
+/// one definition for the model that reports them, the worker that writes and
+/// rescales them, and the clients that draw them.
+pub mod stage {
+    /// Uncertainty draws (`done` of `total` draws).
+    pub const DRAWS: &str = "draws";
+    /// The tornado's one-at-a-time runs.
+    pub const SENSITIVITY: &str = "sensitivity";
+    /// A job that ended with its result: `done` equals `total`.
+    pub const DONE: &str = "done";
+}
+
 /// The encoded `FileDescriptorSet` of every `tariff.v1` file.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tariff_descriptor.bin"));
 

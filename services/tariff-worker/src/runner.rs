@@ -381,7 +381,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(result.impacts[0].bands.len(), result.impacts[0].economies.len());
-        assert_eq!(stages.last().unwrap(), &("draws".to_owned(), 40, 40));
+        assert_eq!(stages.last().unwrap(), &(tariff_proto::stage::DRAWS.to_owned(), 40, 40));
     }
 
     #[test]
@@ -390,7 +390,7 @@ mod tests {
         let mut cancel_at = None;
         let outcome = ScenarioRunner::default().run(&with_draws(100_000), &mut |p| {
             // Cancel once the draws are under way.
-            if p.stage == "draws" && p.done > 0 {
+            if p.stage == tariff_proto::stage::DRAWS && p.done > 0 {
                 cancel_at.get_or_insert_with(Instant::now);
                 return ControlFlow::Break(());
             }

@@ -1,35 +1,43 @@
 //! The worker's side: take a job, run it with progress (RUNNING) and
-//! in-progress acks, write the outcome once, ack. Jobs the runner splits into
-//! chunks are shared with other workers (`split`).
+//! in-progress acks, write the outcome once, ack. The modules:
+//!
+//! - `pull`: the pull loop, at most `concurrency` jobs at once, and the drain;
+//! - this file: one job's run against its record (start, progress, outcome);
+//! - `compute`: the computation on a blocking thread, with progress,
+//!   cancellation and in-progress acks around it;
+//! - `settle`: what becomes of the delivery (ack, retry, give up), as a pure policy;
+//! - `split`: jobs the runner splits into chunks, shared with other workers;
+//! - `job_metrics`: outcomes counted and logged, the queue wait, jobs in flight;
+//! - `runner`: what a worker runs ([`JobRunner`]).
 
 mod compute;
+mod job_metrics;
+mod pull;
 mod runner;
+mod settle;
 mod split;
 
 pub use runner::{JobRunner, RunFailure, chunk_steps, holds_flows};
 
 use std::{
-    future::Future,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use opentelemetry::{
-    KeyValue,
-    trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer as _},
-};
+use opentelemetry::KeyValue;
 use prost::Message;
 use tariff_proto::v1::{
     ChunkTask, FlowChunks, Job, JobEnvelope, JobError, JobErrorCode, JobState, Progress, ScenarioResult,
 };
-use tokio::sync::Semaphore;
-use tracing::{Instrument, Span, field::Empty};
+use tracing::{Instrument, Span};
 
+use self::{job_metrics::InFlight, settle::Settle};
 use crate::{
     JobsError,
-    backend::{ChunkStore, Created, Delivery, JobConsumer, JobQueue, RecordStore, Stored, Updated},
+    backend::{ChunkStore, Created, Delivery, JobQueue, RecordStore, Stored, Updated},
+    ending::{Ending, end_unless_ended},
     record::{self, is_terminal},
-    telemetry::{self, JobMetrics},
+    telemetry::JobMetrics,
 };
 
 /// How a worker paces itself.
@@ -78,120 +86,6 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let metrics = JobMetrics::global();
         metrics.announce_worker();
         Worker { records, runner: Arc::new(runner), config, metrics }
-    }
-
-    /// Pulls and runs jobs, at most `concurrency` at once, until `shutdown`
-    /// resolves; then stops pulling and lets the jobs in hand finish.
-    pub async fn run<C: JobConsumer>(self, mut consumer: C, shutdown: impl Future<Output = ()>) {
-        let this = Arc::new(self);
-        let slots = Arc::new(Semaphore::new(this.config.concurrency.max(1)));
-        tokio::pin!(shutdown);
-        loop {
-            // Take a slot before pulling, so a busy worker leaves jobs to others.
-            let permit = tokio::select! {
-                _ = &mut shutdown => break,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
-            let next = tokio::select! {
-                _ = &mut shutdown => break,
-                next = consumer.next() => next,
-            };
-            match next {
-                Some(Ok(delivery)) => {
-                    let this = this.clone();
-                    tokio::spawn(async move {
-                        this.handle(Arc::new(delivery)).await;
-                        drop(permit);
-                    });
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "pulling jobs failed; retrying");
-                    tokio::time::sleep(this.config.retry_delay).await;
-                }
-                None => break,
-            }
-        }
-        consumer.release().await;
-        // Drain: every slot back means every job in hand has been settled.
-        let all = u32::try_from(this.config.concurrency.max(1)).unwrap_or(u32::MAX);
-        let _ = slots.acquire_many(all).await;
-        tracing::info!("worker stopped");
-    }
-
-    async fn handle<D: Delivery>(&self, delivery: Arc<D>) {
-        let envelope = match JobEnvelope::decode(delivery.payload()) {
-            Ok(e) if record::valid_job_id(&e.job_id) => e,
-            outcome => {
-                tracing::error!(error = ?outcome.err(), "undecodable job message; dropping it");
-                let _ = delivery.term().await;
-                return;
-            }
-        };
-        // One span per delivery, continuing the trace of the gateway's publish.
-        let span = tracing::info_span!(
-            "job",
-            otel.kind = "consumer",
-            job_id = %envelope.job_id,
-            attempt = delivery.attempt(),
-            trace_id = Empty,
-            queue_wait_ms = Empty,
-            outcome = Empty,
-            otel.status_code = Empty,
-        );
-        telemetry::continue_trace(&span, telemetry::extract(&delivery.headers()));
-        if delivery.attempt() > 1 {
-            self.metrics.redelivered.add(1, &[]);
-        }
-        self.settle(envelope, delivery).instrument(span).await;
-    }
-
-    async fn settle<D: Delivery>(&self, envelope: JobEnvelope, delivery: Arc<D>) {
-        let job_id = envelope.job_id.clone();
-        let settled = match self.process(&envelope, delivery.as_ref()).await {
-            Ok(Settle::Done) => Ok(()),
-            Ok(Settle::Crashed(reason)) if delivery.attempt() < self.config.max_deliver => {
-                tracing::warn!(job_id, attempt = delivery.attempt(), "run crashed, will retry: {reason}");
-                let _ = delivery.nak(self.config.retry_delay * delivery.attempt()).await;
-                return;
-            }
-            // Its job's worker computes a chunk nobody could.
-            Ok(Settle::Crashed(reason)) if split::is_chunk(&envelope) => {
-                tracing::warn!(
-                    job_id,
-                    "chunk crashed on its last delivery, left to the job's worker: {reason}"
-                );
-                let _ = delivery.term().await;
-                return;
-            }
-            Ok(Settle::Crashed(reason)) => {
-                let reason = format!("crashed on every one of {} deliveries: {reason}", delivery.attempt());
-                tracing::error!(job_id, "job failed: {reason}");
-                match give_up(&self.records, &job_id, &reason).await {
-                    Ok(()) => delivery.dead_letter(&job_id, &reason).await,
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        };
-        match settled {
-            Ok(()) => {
-                if let Err(e) = delivery.ack().await {
-                    // The outcome is recorded; a redelivery finds it and acks.
-                    tracing::warn!(job_id, error = %e, "ack failed");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(job_id, error = %e, "job store unavailable; the job will be redelivered");
-                // Doubling per delivery: the max_deliver deliveries outlast a
-                // leader election in a NATS cluster (several seconds) instead of
-                // being spent inside it.
-                let doublings = delivery.attempt().saturating_sub(1).min(5);
-                let _ = delivery.nak(self.config.retry_delay * (1u32 << doublings)).await;
-            }
-        }
     }
 
     /// Runs the job unless its record says it has ended; errors only when the
@@ -268,29 +162,6 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             self.clean_up_chunks(job_id, &chunks, ended_without).await;
         }
         Ok(Settle::Done)
-    }
-
-    /// Queue wait: from submission until this first start. Recorded as a
-    /// metric, on the job span, and as a `queue_wait` span beside the job span
-    /// (a child of the gateway's publish) covering the wait itself.
-    fn record_queue_wait<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D, job_span: &Span) {
-        let Some(waited) = telemetry::since(&envelope.submitted_at) else { return };
-        self.metrics.queue_wait.record(waited.as_secs_f64(), &[]);
-        job_span.record("queue_wait_ms", u64::try_from(waited.as_millis()).unwrap_or(u64::MAX));
-        let parent = telemetry::extract(&delivery.headers());
-        if !parent.span().span_context().is_valid() {
-            return;
-        }
-        let now = std::time::SystemTime::now();
-        let tracer = opentelemetry::global::tracer(telemetry::METER);
-        let mut span = tracer.build_with_context(
-            SpanBuilder::from_name("queue_wait")
-                .with_kind(SpanKind::Internal)
-                .with_start_time(now - waited)
-                .with_attributes([KeyValue::new("job_id", envelope.job_id.clone())]),
-            &parent,
-        );
-        span.end_with_timestamp(now);
     }
 
     fn within_size(&self, result: ScenarioResult) -> Result<ScenarioResult, RunFailure> {
@@ -399,7 +270,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                 None => {
                     record::set_state(&mut job, JobState::Succeeded);
                     let total = latest.as_ref().or(job.progress.as_ref()).map_or(0, |p| p.total);
-                    job.progress = Some(record::progress(total, total, "done"));
+                    job.progress = Some(record::progress(total, total, tariff_proto::stage::DONE));
                     job.result = result.take();
                     job.flow_chunks.clone_from(&flow_chunks);
                 }
@@ -430,68 +301,13 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     }
 }
 
-impl<R, J> Worker<R, J> {
-    /// Counts an outcome this worker wrote, and logs it.
-    fn count_outcome(&self, job: &Job, state: JobState) {
-        let job_id = job.job_id.as_str();
-        match state {
-            JobState::Succeeded => {
-                self.metrics.succeeded.add(1, &[]);
-                self.metrics.record_end_to_end("succeeded", &job.created_at);
-                tracing::info!(job_id, state = ?state, "job ended");
-            }
-            JobState::Failed => {
-                let error = job.error.clone().unwrap_or_default();
-                self.metrics.failed(&error.code, &job.created_at);
-                tracing::warn!(job_id, state = ?state, code = %error.code, message = %error.message, "job failed");
-            }
-            _ => {
-                self.metrics.cancelled.add(1, &[]);
-                self.metrics.record_end_to_end("cancelled", &job.created_at);
-                tracing::info!(job_id, state = ?state, "job ended");
-            }
-        }
-    }
-}
-
-/// Counts a job running on this worker for as long as it lives.
-struct InFlight<'a>(&'a JobMetrics);
-
-impl<'a> InFlight<'a> {
-    fn new(metrics: &'a JobMetrics) -> Self {
-        metrics.in_flight.add(1, &[]);
-        InFlight(metrics)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.add(-1, &[]);
-    }
-}
-
-/// How a delivery ended.
-enum Settle {
-    /// The outcome is recorded (or was already): ack.
-    Done,
-    /// The run crashed before an outcome: retry, or give up on the last delivery.
-    Crashed(String),
-}
-
 /// Marks a job FAILED with `reason` unless it has already ended.
 pub async fn give_up<R: RecordStore>(records: &R, job_id: &str, reason: &str) -> Result<(), JobsError> {
-    loop {
-        let Some(stored) = records.get(job_id).await? else { return Ok(()) };
-        if is_terminal(&stored.job) {
-            return Ok(());
-        }
-        let mut job = stored.job;
-        record::fail(&mut job, JobError::new(JobErrorCode::GaveUp, reason, ""));
-        if let Updated::Done(_) = records.update(&job, stored.revision).await? {
-            JobMetrics::global().failed("GAVE_UP", &job.created_at);
-            return Ok(());
-        }
+    let fail = |job: &mut Job| record::fail(job, JobError::new(JobErrorCode::GaveUp, reason, ""));
+    if let Ending::Ended(job) = end_unless_ended(records, job_id, fail).await? {
+        JobMetrics::global().failed(JobErrorCode::GaveUp.name(), &job.created_at);
     }
+    Ok(())
 }
 
 /// The record of a job as a watcher sees it at the end, for tests and tools.

@@ -26,8 +26,8 @@ use crate::{
     telemetry,
 };
 
-/// The stage name of the runner's progress in draws, which chunks rescale.
-const DRAWS_STAGE: &str = "draws";
+// The stage of the runner's progress in draws, which chunks rescale.
+use tariff_proto::stage::DRAWS as DRAWS_STAGE;
 
 impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// Computes a split job: the head, then the chunks, then the merge.

@@ -28,7 +28,7 @@ use crate::{EvaluateError, Progress, prepared::PreparedScenario};
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 /// The progress stage of the draws.
-pub const DRAWS_STAGE: &str = "draws";
+pub const DRAWS_STAGE: &str = tariff_proto::stage::DRAWS;
 
 /// How evaluations run.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -13,7 +13,7 @@ use super::{
 use crate::{EvaluateError, Progress, prepared::PreparedScenario};
 
 /// The progress stage of the tornado.
-pub const SENSITIVITY_STAGE: &str = "sensitivity";
+pub const SENSITIVITY_STAGE: &str = tariff_proto::stage::SENSITIVITY;
 
 impl PreparedScenario<'_> {
     /// The tornado rows of every date: `rows[date][group]`. Progress counts the
