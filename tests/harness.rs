@@ -58,6 +58,40 @@ pub fn test_limits() -> tariff_jobs::nats::StoreLimits {
     }
 }
 
+/// The setup most tests begin with: a nats-server of their own, names of
+/// their own on it, and a gateway over it. Workers are started from it, as
+/// each test wants them.
+pub struct Stack {
+    /// Kept for as long as the stack: dropping it stops the server.
+    pub nats: NatsServer,
+    pub config: NatsConfig,
+    pub gateway: Gateway,
+}
+
+impl Stack {
+    /// A fresh server and a gateway on [`isolated_config`].
+    pub async fn start() -> Stack {
+        Stack::start_with(|config| config).await
+    }
+
+    /// [`Stack::start`] with the configuration changed first.
+    pub async fn start_with(change: impl FnOnce(NatsConfig) -> NatsConfig) -> Stack {
+        let nats = NatsServer::start().expect("nats-server starts");
+        let config = change(isolated_config(&nats));
+        let gateway = Gateway::start(config.clone()).await;
+        Stack { nats, config, gateway }
+    }
+
+    /// A worker with the real runner on this stack.
+    pub async fn worker(&self, worker: WorkerConfig) -> WorkerHandle {
+        WorkerHandle::start(self.config.clone(), worker).await
+    }
+
+    pub async fn client(&self) -> ScenarioServiceClient<Channel> {
+        self.gateway.client().await
+    }
+}
+
 /// A scenario from `scenarios/`.
 pub fn scenario(file: &str) -> Scenario {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(file);

@@ -3,7 +3,7 @@
 //! flag, and every job it accepted before still succeeds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario, state, wait_until_done};
+use tariff_e2e::{Stack, WorkerHandle, isolated_config, scenario, state, wait_until_done};
 use tariff_jobs::nats::{MIB, NatsAuth, NatsBackend, NatsConfig, Store, StoreLimits};
 use tariff_proto::v1::{
     GetJobRequest, JobState, SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
@@ -43,12 +43,11 @@ async fn stored_bytes(config: &NatsConfig, store: Store) -> (u64, i64) {
 
 #[tokio::test]
 async fn a_full_records_bucket_refuses_new_jobs_and_finishes_the_accepted() {
-    let nats = NatsServer::start().unwrap();
-    let config = NatsConfig {
+    let Stack { nats: _nats, config, gateway } = Stack::start_with(|c| tariff_jobs::nats::NatsConfig {
         limits: StoreLimits { records: Some(2 * MIB), ..tariff_e2e::test_limits() },
-        ..isolated_config(&nats)
-    };
-    let gateway = Gateway::start(config.clone()).await;
+        ..c
+    })
+    .await;
     let worker = WorkerHandle::start(config.clone(), Default::default()).await;
     let mut client = gateway.client().await;
 
@@ -85,12 +84,11 @@ async fn a_full_records_bucket_refuses_new_jobs_and_finishes_the_accepted() {
 /// once a worker comes.
 #[tokio::test]
 async fn a_full_job_queue_refuses_new_jobs_and_keeps_the_queued() {
-    let nats = NatsServer::start().unwrap();
-    let config = NatsConfig {
+    let Stack { nats: _nats, config, gateway } = Stack::start_with(|c| tariff_jobs::nats::NatsConfig {
         limits: StoreLimits { jobs: Some(64 * 1024), ..tariff_e2e::test_limits() },
-        ..isolated_config(&nats)
-    };
-    let gateway = Gateway::start(config.clone()).await;
+        ..c
+    })
+    .await;
     let mut client = gateway.client().await;
 
     let (accepted, refusal) = submit_until_refused(&mut client, "queue", 2000).await;

@@ -8,14 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tariff_e2e::{
-    CountingRunner, Gateway, WorkerHandle, cancel_until_idle, isolated_config, scenario, state,
-    wait_until_done,
-};
+use tariff_e2e::{CountingRunner, Stack, WorkerHandle, cancel_until_idle, scenario, state, wait_until_done};
 use tariff_jobs::WorkerConfig;
 use tariff_proto::v1::{GetJobRequest, JobState, ResultOptions, ResultView, Scenario, SubmitScenarioRequest};
 use tariff_scenario::{dataset::builtin, run};
-use tariff_test_support::NatsServer;
 use tariff_worker::ScenarioRunner;
 
 /// The 2025-26 timeline on the built-in dataset, named so that workers split it.
@@ -39,9 +35,7 @@ async fn splitting_worker(config: tariff_jobs::nats::NatsConfig, step_delay: Dur
 
 #[tokio::test]
 async fn a_timeline_split_by_sector_on_two_workers_is_the_one_process_result() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
     let step = Duration::from_millis(5);
     let workers = [splitting_worker(config.clone(), step).await, splitting_worker(config, step).await];
@@ -84,9 +78,7 @@ async fn a_timeline_split_by_sector_on_two_workers_is_the_one_process_result() {
 
 #[tokio::test]
 async fn a_cancelled_job_split_by_sector_stops_on_every_worker() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
     // Each sector solve takes 200 ms: the ten chunks would take seconds.
     let step = Duration::from_millis(200);

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use futures::{StreamExt, stream};
 use tariff_e2e::{
-    Gateway, WorkerHandle, isolated_config, scenario, state, submit, wait_until_done, watch_to_end,
+    Gateway, Stack, WorkerHandle, isolated_config, scenario, state, submit, wait_until_done, watch_to_end,
 };
 use tariff_jobs::WorkerConfig;
 use tariff_proto::v1::{GetJobRequest, JobState, SubmitScenarioRequest};
@@ -13,9 +13,7 @@ use tariff_test_support::NatsServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_share_a_burst_of_200_jobs() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let workers = WorkerConfig { concurrency: 2, ..WorkerConfig::default() };
     let first = WorkerHandle::start(config.clone(), workers.clone()).await;
     let second = WorkerHandle::start(config, workers).await;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use tariff_e2e::{Gateway, WorkerHandle, every_step, isolated_config, scenario};
+use tariff_e2e::{Stack, WorkerHandle, every_step, isolated_config, scenario};
 use tariff_jobs::{
     RecordStore, Updated,
     nats::{NatsAuth, NatsBackend},
@@ -17,9 +17,7 @@ use tariff_test_support::NatsServer;
 
 #[tokio::test]
 async fn run_scenario_calls_leave_no_consumer_behind() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = WorkerHandle::start(config.clone(), every_step()).await;
     let mut client = gateway.client().await;
     for _ in 0..30 {

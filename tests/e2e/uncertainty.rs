@@ -8,13 +8,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tariff_e2e::{Gateway, WorkerHandle, cancel_until_idle, isolated_config, scenario, state};
+use tariff_e2e::{Stack, WorkerHandle, cancel_until_idle, scenario, state};
 use tariff_jobs::WorkerConfig;
 use tariff_proto::v1::{
     GetJobRequest, JobState, RunScenarioRequest, Scenario, SubmitScenarioRequest, Uncertainty,
 };
 use tariff_scenario::{dataset::builtin, run};
-use tariff_test_support::NatsServer;
 
 fn with_draws(draws: u32, chunk_draws: u32) -> Scenario {
     Scenario {
@@ -29,9 +28,7 @@ fn one_job_at_a_time() -> WorkerConfig {
 
 #[tokio::test]
 async fn the_same_seed_gives_the_same_bands_on_one_worker_and_on_three() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
     let job = with_draws(600, 40);
     let local = run(builtin("jpus-2023").unwrap().unwrap(), &job).unwrap();
@@ -65,9 +62,7 @@ async fn the_same_seed_gives_the_same_bands_on_one_worker_and_on_three() {
 
 #[tokio::test]
 async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
     let workers = [
         WorkerHandle::start(config.clone(), one_job_at_a_time()).await,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tariff_e2e::{
-    Gateway, WorkerHandle, every_step, isolated_config, scenario, state, submit, wait_until_done,
+    Gateway, Stack, WorkerHandle, every_step, isolated_config, scenario, state, submit, wait_until_done,
     watch_to_end,
 };
 use tariff_proto::v1::{
@@ -18,9 +18,7 @@ use tonic_types::StatusExt;
 
 #[tokio::test]
 async fn a_submitted_scenario_gives_the_same_result_as_the_library() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = WorkerHandle::start(config, every_step()).await;
     let mut client = gateway.client().await;
 
@@ -42,9 +40,7 @@ async fn a_submitted_scenario_gives_the_same_result_as_the_library() {
 
 #[tokio::test]
 async fn watch_sees_queued_running_progress_then_the_result_in_order() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
     let job_id = submit(&mut client, "universal-20.json", "").await;
 
@@ -75,9 +71,7 @@ async fn watch_sees_queued_running_progress_then_the_result_in_order() {
 
 #[tokio::test]
 async fn the_same_idempotency_key_gives_one_job() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let worker = WorkerHandle::start(config, every_step()).await;
     let mut client = gateway.client().await;
     let submit = |key: &str| SubmitScenarioRequest {
@@ -119,9 +113,7 @@ async fn the_same_idempotency_key_gives_one_job() {
 
 #[tokio::test]
 async fn a_cancelled_queued_job_never_runs() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
     let job_id = submit(&mut client, "universal-20.json", "").await;
     let cancelled =
@@ -141,8 +133,7 @@ async fn a_cancelled_queued_job_never_runs() {
 
 #[tokio::test]
 async fn unknown_jobs_are_not_found_and_bad_ids_invalid() {
-    let nats = NatsServer::start().unwrap();
-    let gateway = Gateway::start(isolated_config(&nats)).await;
+    let Stack { nats: _nats, gateway, .. } = Stack::start().await;
     let mut client = gateway.client().await;
     let missing = client
         .get_job(GetJobRequest { job_id: "0123456789abcdef".into(), ..Default::default() })
@@ -160,9 +151,7 @@ async fn unknown_jobs_are_not_found_and_bad_ids_invalid() {
 
 #[tokio::test]
 async fn an_invalid_scenario_is_refused_with_the_field_and_nothing_is_queued() {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let worker = WorkerHandle::start(config, every_step()).await;
     let mut client = gateway.client().await;
     let mut bad = scenario("universal-20.json");
@@ -212,8 +201,7 @@ async fn an_invalid_scenario_is_refused_with_the_field_and_nothing_is_queued() {
 
 #[tokio::test]
 async fn reference_data_comes_from_the_builtin_dataset() {
-    let nats = NatsServer::start().unwrap();
-    let gateway = Gateway::start(isolated_config(&nats)).await;
+    let Stack { nats: _nats, gateway, .. } = Stack::start().await;
     let mut client = gateway.client().await;
     let economies =
         client.list_economies(ListEconomiesRequest::default()).await.unwrap().into_inner().economies;
@@ -343,9 +331,7 @@ async fn results_too_large_for_a_record_travel_through_the_object_store() {
 #[tokio::test]
 async fn horizons_structures_and_exchange_rates_pass_through_the_queue() {
     use tariff_proto::v1::{ExchangeRate, MarketStructure, MarketStructureOverride};
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = WorkerHandle::start(config, every_step()).await;
     let mut client = gateway.client().await;
 

@@ -7,12 +7,11 @@
 
 use std::{path::PathBuf, process::Command};
 
-use tariff_e2e::{Gateway, WorkerHandle, every_step, isolated_config, wait_until_done};
+use tariff_e2e::{Stack, WorkerHandle, every_step, wait_until_done};
 use tariff_proto::v1::{
     FlowFilter, GetJobRequest, GetResultFlowsRequest, ResultFlow, ResultOptions, ResultView, ScenarioResult,
     SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
 };
-use tariff_test_support::NatsServer;
 
 /// A workspace binary next to this test's own directory (target/<profile>/).
 fn binary(name: &str) -> PathBuf {
@@ -95,9 +94,7 @@ async fn all_pages(
 }
 
 async fn round_trip(split_flows: u64) {
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _workers = [
         WorkerHandle::start_splitting(config.clone(), every_step(), split_flows).await,
         WorkerHandle::start_splitting(config, every_step(), split_flows).await,
