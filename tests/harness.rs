@@ -59,8 +59,8 @@ pub fn test_limits() -> tariff_jobs::nats::StoreLimits {
 }
 
 /// The setup most tests begin with: a nats-server of their own, names of
-/// their own on it, and a gateway over it. Workers are started from it, as
-/// each test wants them.
+/// their own on it, and a gateway over it. Each test starts the workers it
+/// wants on `config`.
 pub struct Stack {
     /// Kept for as long as the stack: dropping it stops the server.
     pub nats: NatsServer,
@@ -80,15 +80,6 @@ impl Stack {
         let config = change(isolated_config(&nats));
         let gateway = Gateway::start(config.clone()).await;
         Stack { nats, config, gateway }
-    }
-
-    /// A worker with the real runner on this stack.
-    pub async fn worker(&self, worker: WorkerConfig) -> WorkerHandle {
-        WorkerHandle::start(self.config.clone(), worker).await
-    }
-
-    pub async fn client(&self) -> ScenarioServiceClient<Channel> {
-        self.gateway.client().await
     }
 }
 
