@@ -17,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario, state, wait_until_done};
+use tariff_e2e::{Stack, WorkerHandle, scenario, state, wait_until_done};
 use tariff_jobs::{
     JobRunner, RunFailure, WorkerConfig,
     nats::{NatsAuth, NatsBackend},
@@ -27,7 +27,6 @@ use tariff_proto::v1::{
     SubmitScenarioRequest, scenario_service_client::ScenarioServiceClient,
 };
 use tariff_telemetry::Telemetry;
-use tariff_test_support::NatsServer;
 use tariff_worker::ScenarioRunner;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
@@ -85,9 +84,7 @@ async fn metrics_count_every_outcome_and_are_scraped_from_the_admin_port() {
     let admin_address = admin.local_addr().unwrap();
     tokio::spawn(tariff_telemetry::serve_admin(admin, telemetry.clone(), std::future::pending()));
 
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
 
     // The consumer backlog, read as the worker binary reads it.

@@ -10,10 +10,9 @@ use std::{collections::HashMap, time::Duration};
 
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use tariff_e2e::{Gateway, WorkerHandle, every_step, isolated_config, scenario};
+use tariff_e2e::{Stack, WorkerHandle, every_step, scenario};
 use tariff_proto::v1::RunScenarioRequest;
 use tariff_telemetry::Telemetry;
-use tariff_test_support::NatsServer;
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -26,9 +25,7 @@ async fn one_job_is_one_trace_from_the_caller_through_gateway_queue_and_worker()
     let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
     let _telemetry = Telemetry::builder("tariff-e2e").tracer_provider(provider).init();
 
-    let nats = NatsServer::start().unwrap();
-    let config = isolated_config(&nats);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = WorkerHandle::start(config, every_step()).await;
     let mut client = gateway.client().await;
 

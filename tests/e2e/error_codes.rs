@@ -7,10 +7,9 @@
 
 use std::{ops::ControlFlow, sync::Arc, time::Duration};
 
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, scenario};
+use tariff_e2e::{Stack, WorkerHandle, scenario};
 use tariff_jobs::{JobRunner, RunFailure, WorkerConfig, nats::NatsConfig};
 use tariff_proto::v1::{JobError, JobErrorCode, Progress, RunScenarioRequest, Scenario, ScenarioResult};
-use tariff_test_support::NatsServer;
 use tariff_worker::ScenarioRunner;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -64,10 +63,9 @@ fn told(description: &str) -> RunScenarioRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_job_error_code_reaches_run_scenario_as_documented() {
-    let nats = NatsServer::start().unwrap();
     // Two deliveries, a short pause between: the crashing job is given up fast.
-    let config = NatsConfig { max_deliver: 2, ..isolated_config(&nats) };
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } =
+        Stack::start_with(|c| NatsConfig { max_deliver: 2, ..c }).await;
     let worker_config = WorkerConfig {
         max_deliver: 2,
         retry_delay: Duration::from_millis(100),

@@ -10,13 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tariff_e2e::{Gateway, WorkerHandle, isolated_config, state, wait_until_done};
+use tariff_e2e::{Gateway, Stack, WorkerHandle, state, wait_until_done};
 use tariff_jobs::{
     JobRunner, RunFailure, WorkerConfig,
     nats::{NatsAuth, NatsBackend, NatsConfig},
 };
 use tariff_proto::v1::{JobState, Progress, Scenario, ScenarioResult};
-use tariff_test_support::NatsServer;
 use tariff_worker::ScenarioRunner;
 
 /// Crashes on every run.
@@ -76,8 +75,8 @@ impl JobRunner for Slow {
     }
 }
 
-fn short_config(nats: &NatsServer, max_deliver: i64) -> NatsConfig {
-    NatsConfig { ack_wait: Duration::from_secs(1), max_deliver, backoff: Vec::new(), ..isolated_config(nats) }
+fn short_config(config: NatsConfig, max_deliver: i64) -> NatsConfig {
+    NatsConfig { ack_wait: Duration::from_secs(1), max_deliver, backoff: Vec::new(), ..config }
 }
 
 async fn dead_letter_of(config: &NatsConfig, job_id: &str) -> Option<String> {
@@ -94,9 +93,7 @@ async fn submit_one(gateway: &Gateway) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_crashes_on_every_delivery_ends_failed_and_dead_lettered() {
-    let nats = NatsServer::start().unwrap();
-    let config = short_config(&nats, 3);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start_with(|c| short_config(c, 3)).await;
     let runner = Crashing::default();
     let runs = runner.runs.clone();
     let worker_config =
@@ -116,9 +113,7 @@ async fn a_job_that_crashes_on_every_delivery_ends_failed_and_dead_lettered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_deliveries_run_out_with_no_outcome_is_failed_by_the_reaper() {
-    let nats = NatsServer::start().unwrap();
-    let config = short_config(&nats, 2);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start_with(|c| short_config(c, 2)).await;
     let runner = Stalling::default();
     let (runs, release) = (runner.runs.clone(), runner.release.clone());
     // No in-progress acks within the ack wait: each delivery times out, as if its worker died.
@@ -141,9 +136,7 @@ async fn a_job_whose_deliveries_run_out_with_no_outcome_is_failed_by_the_reaper(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_longer_than_ack_wait_is_not_redelivered_while_its_worker_lives() {
-    let nats = NatsServer::start().unwrap();
-    let config = short_config(&nats, 5);
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } = Stack::start_with(|c| short_config(c, 5)).await;
     let runner = Slow { delay: Duration::from_millis(3500), ..Slow::default() };
     let runs = runner.runs.clone();
     let worker_config =

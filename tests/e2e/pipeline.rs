@@ -4,15 +4,13 @@
 use std::time::Duration;
 
 use tariff_e2e::{
-    Gateway, Stack, WorkerHandle, every_step, isolated_config, scenario, state, submit, wait_until_done,
-    watch_to_end,
+    Gateway, Stack, WorkerHandle, every_step, scenario, state, submit, wait_until_done, watch_to_end,
 };
 use tariff_proto::v1::{
     CancelJobRequest, GetJobRequest, JobState, ListEconomiesRequest, ResultOptions, ResultView,
     RunScenarioRequest, Scenario, SubmitScenarioRequest,
 };
 use tariff_scenario::{dataset::builtin, run};
-use tariff_test_support::NatsServer;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -297,10 +295,9 @@ async fn health_and_reflection_answer_beside_the_service() {
 
 #[tokio::test]
 async fn results_too_large_for_a_record_travel_through_the_object_store() {
-    let nats = NatsServer::start().unwrap();
     // Every result is "too large" at one kilobyte.
-    let config = tariff_jobs::nats::NatsConfig { inline_result_limit: 1024, ..isolated_config(&nats) };
-    let gateway = Gateway::start(config.clone()).await;
+    let Stack { nats: _nats, config, gateway } =
+        Stack::start_with(|c| tariff_jobs::nats::NatsConfig { inline_result_limit: 1024, ..c }).await;
     let _worker = WorkerHandle::start(config, every_step()).await;
     let mut client = gateway.client().await;
     let scenario = scenario("section-232-autos-2025.json");

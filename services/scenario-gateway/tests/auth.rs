@@ -178,7 +178,9 @@ async fn tokens_appear_in_no_log_line() {
     // the server's HTTP/2 internals were traced too.
     // (HTTP/2 frame traces carry their `Connection{peer=..}` span only when the
     // connection task was polled under this thread's subscriber: not asserted.)
-    assert!(logs.contains("TRACE h2::") && logs.contains("h2::frame::headers"), "{logs}");
+    // (`h2::frame::headers` traces its decoding only on some schedules, which
+    // made this flaky under load; every HEADERS frame sent or read is traced.)
+    assert!(logs.contains("TRACE h2::") && logs.contains("frame=Headers"), "{logs}");
     assert!(logs.contains("gateway security") && logs.contains("auth=\"on\" tokens=4"), "{logs}");
     assert!(logs.contains("auth: call authenticated") && logs.contains("client=\"ci-bot\""), "{logs}");
     assert!(logs.contains("client=\"tokens-file:3\""), "{logs}");
