@@ -247,15 +247,7 @@ impl PreparedScenario<'_> {
                 let _sector =
                     tracing::trace_span!(parent: &parent, "solve_sector", sector = %dataset.sectors[s].code)
                         .entered();
-                let market = self.market(s, base, rates);
-                let impact = self
-                    .solve_market(s, &market)
-                    .map(|outcome| self.sector_impact(s, &market, &outcome, selection))
-                    .map_err(|source| EvaluateError::Model {
-                        sector: dataset.sectors[s].code.clone(),
-                        date,
-                        source,
-                    });
+                let impact = self.solve_sector(date, s, (base, rates), selection);
                 if tx.send((i, impact)).is_err() {
                     break;
                 }
@@ -307,22 +299,34 @@ impl PreparedScenario<'_> {
         selection: &FlowSelection,
         solved: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<pb::SectorImpact>, EvaluateError> {
-        let dataset = self.dataset;
         let mut impacts = Vec::with_capacity(todo.len());
         for &s in todo {
-            let _sector = tracing::trace_span!("solve_sector", sector = %dataset.sectors[s].code).entered();
-            let market = self.market(s, base, rates);
-            let outcome = self.solve_market(s, &market).map_err(|source| EvaluateError::Model {
-                sector: dataset.sectors[s].code.clone(),
-                date,
-                source,
-            })?;
-            impacts.push(self.sector_impact(s, &market, &outcome, selection));
+            let code = &self.dataset.sectors[s].code;
+            let _sector = tracing::trace_span!("solve_sector", sector = %code).entered();
+            impacts.push(self.solve_sector(date, s, (base, rates), selection)?);
             if solved(s).is_break() {
                 return Err(EvaluateError::Cancelled);
             }
         }
         Ok(impacts)
+    }
+
+    /// One sector's market at `date`, solved, as its impact.
+    fn solve_sector(
+        &self,
+        date: Date,
+        s: usize,
+        (base, rates): (&RateTable, &RateTable),
+        selection: &FlowSelection,
+    ) -> Result<pb::SectorImpact, EvaluateError> {
+        let market = self.market(s, base, rates);
+        self.solve_market(s, &market)
+            .map(|outcome| self.sector_impact(s, &market, &outcome, selection))
+            .map_err(|source| EvaluateError::Model {
+                sector: self.dataset.sectors[s].code.clone(),
+                date,
+                source,
+            })
     }
 
     /// Solves sector `sector`'s market with the scenario's solver, market
