@@ -83,6 +83,40 @@ impl Stack {
     }
 }
 
+/// One job at a time, every progress step written: what the split tests run.
+pub fn one_job_at_a_time() -> WorkerConfig {
+    WorkerConfig { concurrency: 1, progress_interval: Duration::ZERO, ..WorkerConfig::default() }
+}
+
+/// The Section 232 autos scenario with `draws` uncertainty draws, in chunks of `chunk_draws`.
+pub fn with_draws(draws: u32, chunk_draws: u32) -> Scenario {
+    Scenario {
+        uncertainty: Some(tariff_proto::v1::Uncertainty {
+            draws,
+            seed: 2026,
+            chunk_draws,
+            ..Default::default()
+        }),
+        ..scenario("section-232-autos-2025.json")
+    }
+}
+
+/// The 2025-26 timeline on the built-in dataset, named so that workers split it.
+pub fn timeline() -> Scenario {
+    Scenario { dataset: "jpus-2023".into(), ..scenario("timeline-2025-2026.json") }
+}
+
+/// A worker that splits every job of more than one flow solve: one chunk per
+/// sector, each step `step_delay` long.
+pub async fn splitting_worker(config: NatsConfig, step_delay: Duration) -> WorkerHandle {
+    let runner = CountingRunner {
+        step_delay,
+        inner: ScenarioRunner { split_flows: 1, ..ScenarioRunner::default() },
+        ..CountingRunner::default()
+    };
+    WorkerHandle::start_counting(config, one_job_at_a_time(), runner).await
+}
+
 /// A scenario from `scenarios/`.
 pub fn scenario(file: &str) -> Scenario {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(file);
@@ -462,12 +496,7 @@ pub async fn cancel_until_idle(
 }
 
 /// CPU time of this whole process so far (every thread: the in-process
-/// workers, and the gateway and client beside them), from /proc/self/stat.
+/// workers, and the gateway and client beside them).
 pub fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<u64> = rest.split(' ').skip(11).take(2).map(|f| f.parse().unwrap()).collect();
-    // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
-    Duration::from_millis((fields[0] + fields[1]) * 10)
+    tariff_test_support::cpu_time(std::process::id()).expect("/proc/self/stat is readable")
 }

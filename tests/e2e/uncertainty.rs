@@ -3,28 +3,11 @@
 //! that stops every worker computing the job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{
-    sync::atomic::Ordering,
-    time::{Duration, Instant},
-};
+use std::sync::atomic::Ordering;
 
-use tariff_e2e::{Stack, WorkerHandle, cancel_until_idle, scenario, state};
-use tariff_jobs::WorkerConfig;
-use tariff_proto::v1::{
-    GetJobRequest, JobState, RunScenarioRequest, Scenario, SubmitScenarioRequest, Uncertainty,
-};
+use tariff_e2e::{Stack, WorkerHandle, one_job_at_a_time, with_draws};
+use tariff_proto::v1::RunScenarioRequest;
 use tariff_scenario::{dataset::builtin, run};
-
-fn with_draws(draws: u32, chunk_draws: u32) -> Scenario {
-    Scenario {
-        uncertainty: Some(Uncertainty { draws, seed: 2026, chunk_draws, ..Default::default() }),
-        ..scenario("section-232-autos-2025.json")
-    }
-}
-
-fn one_job_at_a_time() -> WorkerConfig {
-    WorkerConfig { concurrency: 1, progress_interval: Duration::ZERO, ..WorkerConfig::default() }
-}
 
 #[tokio::test]
 async fn the_same_seed_gives_the_same_bands_on_one_worker_and_on_three() {
@@ -58,45 +41,4 @@ async fn the_same_seed_gives_the_same_bands_on_one_worker_and_on_three() {
     // 15 chunks; a chunk two workers met on may be computed twice, no more.
     let total: usize = by_worker.iter().sum();
     assert!((15..=15 + 2).contains(&total), "chunks computed per worker: {by_worker:?}");
-}
-
-#[tokio::test]
-async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
-    let Stack { nats: _nats, config, gateway } = Stack::start().await;
-    let mut client = gateway.client().await;
-    let workers = [
-        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
-        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
-    ];
-    let submitted = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(with_draws(100_000, 500)),
-            idempotency_key: String::new(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let job_id = submitted.job_id;
-
-    // Cancel once both workers are computing draws of the job.
-    let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
-    let started = Instant::now();
-    loop {
-        let job = client
-            .get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() })
-            .await
-            .unwrap()
-            .into_inner();
-        let drawing = job.progress.as_ref().is_some_and(|p| p.stage == "draws" && p.done > 0);
-        if drawing && workers.iter().all(|w| busy(w) > 0) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the draws never got under way: {job:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    cancel_until_idle(&mut client, &job_id, &workers).await;
-    let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
-    assert_eq!(state(&job), JobState::Cancelled);
-    assert!(job.result.is_none());
 }

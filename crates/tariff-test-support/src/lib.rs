@@ -45,6 +45,7 @@
 
 mod binary;
 mod cluster;
+mod cpu_time;
 mod error;
 mod net;
 mod pki;
@@ -55,6 +56,7 @@ pub use binary::{
     workspace_root,
 };
 pub use cluster::{CLUSTER_NAME, CLUSTER_READY_TIMEOUT, CLUSTER_SIZE, NatsCluster};
+pub use cpu_time::cpu_time;
 pub use error::TestSupportError;
 pub use net::{HttpResponse, free_port, free_ports, http_get, wait_for_tcp};
 pub use pki::{Leaf, TestCa};

@@ -11,31 +11,20 @@ use tariff_proto::v1 as pb;
 
 use crate::gateway::Load;
 
-/// USER_HZ: the unit of utime and stime in /proc (100 on Linux).
-const TICKS_PER_S: f64 = 100.0;
-
 /// The processes of a stack, by name, with their pids.
 #[derive(Debug, Clone)]
 pub struct Processes(pub Vec<(&'static str, u32)>);
 
-/// CPU seconds of each process at one moment.
+/// CPU time of each process at one moment.
 #[derive(Debug, Clone)]
-pub struct Reading(Vec<f64>);
+pub struct Reading(Vec<Duration>);
 
 impl Processes {
     pub fn read(&self) -> Reading {
-        Reading(self.0.iter().map(|(_, pid)| cpu_seconds(*pid).unwrap_or(0.0)).collect())
+        Reading(
+            self.0.iter().map(|(_, pid)| tariff_test_support::cpu_time(*pid).unwrap_or_default()).collect(),
+        )
     }
-}
-
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    let mut fields = rest.split(' ').skip(11);
-    let utime: f64 = fields.next()?.parse().ok()?;
-    let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) / TICKS_PER_S)
 }
 
 /// Milliseconds of CPU per job of each process over one step.
@@ -54,7 +43,9 @@ impl CpuPerJob {
             .0
             .iter()
             .zip(before.0.iter().zip(&after.0))
-            .map(|((name, _), (b, a))| ((*name).to_owned(), (a - b) * 1000.0 / jobs.max(1) as f64))
+            .map(|((name, _), (b, a))| {
+                ((*name).to_owned(), a.saturating_sub(*b).as_secs_f64() * 1000.0 / jobs.max(1) as f64)
+            })
             .collect();
         let total_ms = per_job_ms.iter().map(|(_, ms)| ms).sum();
         CpuPerJob { concurrency: None, jobs, per_job_ms, total_ms }

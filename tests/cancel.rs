@@ -1,0 +1,93 @@
+//! A cancel stops every worker computing a split job within 1 s of CPU
+//! (issue 14, finding 1), for jobs split by draws and by sector. A binary of
+//! its own, its tests one at a time: what they bound is this process's CPU
+//! after the cancel, which other tests running beside them would add to.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    sync::atomic::Ordering,
+    time::{Duration, Instant},
+};
+
+use tariff_e2e::{
+    Stack, WorkerHandle, cancel_until_idle, one_job_at_a_time, splitting_worker, state, timeline, with_draws,
+};
+use tariff_proto::v1::{GetJobRequest, JobState, SubmitScenarioRequest};
+
+/// Held by each test for its whole run.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test]
+async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
+    let _alone = ALONE.lock().await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
+    let mut client = gateway.client().await;
+    let workers = [
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+    ];
+    let submitted = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(with_draws(100_000, 500)),
+            idempotency_key: String::new(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let job_id = submitted.job_id;
+
+    // Cancel once both workers are computing draws of the job.
+    let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
+    let started = Instant::now();
+    loop {
+        let job = client
+            .get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        let drawing = job.progress.as_ref().is_some_and(|p| p.stage == "draws" && p.done > 0);
+        if drawing && workers.iter().all(|w| busy(w) > 0) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the draws never got under way: {job:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel_until_idle(&mut client, &job_id, &workers).await;
+    let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!(state(&job), JobState::Cancelled);
+    assert!(job.result.is_none());
+}
+
+#[tokio::test]
+async fn a_cancelled_job_split_by_sector_stops_on_every_worker() {
+    let _alone = ALONE.lock().await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
+    let mut client = gateway.client().await;
+    // Each sector solve takes 200 ms: the ten chunks would take seconds.
+    let step = Duration::from_millis(200);
+    let workers = [splitting_worker(config.clone(), step).await, splitting_worker(config, step).await];
+    let submitted = client
+        .submit_scenario(SubmitScenarioRequest { scenario: Some(timeline()), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let job_id = submitted.job_id;
+
+    let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
+    let started = Instant::now();
+    while !workers.iter().all(|w| busy(w) > 0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the chunks never got under way on both workers"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cancel_until_idle(&mut client, &job_id, &workers).await;
+    let chunks: usize =
+        workers.iter().map(|w| w.counts.as_ref().unwrap().chunks.load(Ordering::SeqCst)).sum();
+    assert!(chunks < 10, "{chunks} of the 10 chunks were computed after all");
+    let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!(state(&job), JobState::Cancelled);
+    assert!(job.result.is_none() && job.flow_chunks.is_none());
+}
