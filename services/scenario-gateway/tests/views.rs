@@ -80,7 +80,9 @@ async fn a_submitted_job_keeps_every_figure_for_any_view() {
         ..Default::default()
     };
     let job_id = client.submit_scenario(submit).await.unwrap().into_inner().job_id;
+    let started = std::time::Instant::now();
     let full = loop {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "job {job_id} never ended");
         let job = client
             .get_job(GetJobRequest { job_id: job_id.clone(), view: view(ResultView::Full) })
             .await
