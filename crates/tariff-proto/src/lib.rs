@@ -19,6 +19,9 @@ pub mod stage {
     pub const DRAWS: &str = "draws";
     /// The tornado's one-at-a-time runs.
     pub const SENSITIVITY: &str = "sensitivity";
+    /// The runs of an analysis (contributions, goal-seek, optimisation):
+    /// `done` runs of at most `total`.
+    pub const EVALUATIONS: &str = "evaluations";
     /// A job that ended with its result: `done` equals `total`.
     pub const DONE: &str = "done";
 }

@@ -55,6 +55,10 @@ pub enum EvaluateError {
     /// The chunks of a split job (draws or sectors) did not fit together.
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// One run of the scenario's analysis failed (`run` names it: `unit 17`,
+    /// `run 4 (measures[0].rate_pct = 12.5)`), or its chunks did not fit.
+    #[error("analysis, {run}: {reason}")]
+    Analysis { run: String, reason: String },
     /// The progress callback asked to stop.
     #[error("cancelled")]
     Cancelled,
@@ -139,6 +143,7 @@ impl PreparedScenario<'_> {
             horizon: self.horizon().to_owned(),
             exchange_rates: self.pricing.moves.clone(),
             view: Some(selection.options().clone()),
+            analysis: None,
         }
     }
 

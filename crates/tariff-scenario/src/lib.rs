@@ -24,6 +24,7 @@
 //! assert_eq!(result.impacts.len(), 1);
 //! ```
 
+pub mod analysis;
 pub mod calibrate;
 pub mod dataset;
 mod date;

@@ -51,6 +51,17 @@ pub(crate) struct PreparedAgreementChange {
     pub(crate) agreement: usize,
     pub(crate) apply: bool,
     pub(crate) window: Window,
+    /// Rows of the agreement's schedule at the scenario's rates.
+    pub(crate) stage_rates: Vec<PreparedStageRate>,
+}
+
+/// An agreement row's stage (every stage when `from` is `None`) at a new rate.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PreparedStageRate {
+    pub(crate) importer: usize,
+    pub(crate) sector: usize,
+    pub(crate) from: Option<Date>,
+    pub(crate) rate_pct: f64,
 }
 
 /// An elasticity override with its targets resolved (`None` = all).
@@ -80,6 +91,8 @@ pub struct PreparedScenario<'d> {
     pub(crate) uncertainty: Option<Plan>,
     /// The horizon, the market structure per sector and the exchange rates.
     pub(crate) pricing: ScenarioPricing,
+    /// What the scenario's `analysis` asks for; `None` for its impact alone.
+    pub(crate) analysis: Option<crate::analysis::AnalysisPlan>,
 }
 
 /// An override's value, its field name, the sign rule and how to say it.
@@ -202,8 +215,11 @@ impl<'d> PreparedScenario<'d> {
                 }
             };
             let window = window(&mut c, &path, &a.effective_from, &a.effective_to);
+            let stage_rates = index.map_or_else(Vec::new, |agreement| {
+                prepare_stage_rates(&mut c, dataset, &path, agreement, apply, &a.stage_rates)
+            });
             if let Some(agreement) = index {
-                agreement_changes.push(PreparedAgreementChange { agreement, apply, window });
+                agreement_changes.push(PreparedAgreementChange { agreement, apply, window, stage_rates });
             }
         }
 
@@ -293,6 +309,7 @@ impl<'d> PreparedScenario<'d> {
             solver,
             uncertainty: None,
             pricing,
+            analysis: None,
         };
         if prepared.dates.is_empty() && scenario.evaluate_at.is_empty() {
             prepared.dates.push(prepared.default_date());
@@ -303,6 +320,7 @@ impl<'d> PreparedScenario<'d> {
                 p.of(&prepared.sector_elasticities(s))
             });
         }
+        prepared.analysis = crate::analysis::plan(&mut c, dataset, scenario, &prepared.dates, limits);
         debug_assert!(prepared.measures.iter().all(|m| m.exporters.len() == n));
         c.finish(prepared)
     }
@@ -433,4 +451,65 @@ fn prepare_measure(c: &mut Collector, dataset: &Dataset, path: &str, m: &pb::Mea
     }
     let window = window(c, path, &m.effective_from, &m.effective_to);
     PreparedMeasure { authority, importer, exporters, sectors, mode, rate_pct: m.rate_pct, excludes, window }
+}
+
+/// An agreement change's `stage_rates`, each naming a row of the agreement's
+/// schedule (and a stage of it) that the dataset has.
+fn prepare_stage_rates(
+    c: &mut Collector,
+    dataset: &Dataset,
+    path: &str,
+    agreement: usize,
+    apply: bool,
+    rates: &[pb::AgreementStageRate],
+) -> Vec<PreparedStageRate> {
+    if !apply && !rates.is_empty() {
+        c.push(format!("{path}.stage_rates"), "only an APPLY change can set stage rates");
+    }
+    let Some(schedule) = dataset.agreements.get(agreement) else { return Vec::new() };
+    let mut prepared = Vec::new();
+    for (j, r) in rates.iter().enumerate() {
+        let here = format!("{path}.stage_rates[{j}]");
+        let importer = dataset.economy(&r.importer);
+        if importer.is_none() {
+            c.push(format!("{here}.importer"), format!("unknown economy `{}`", r.importer));
+        }
+        let sector = dataset.sector(&r.sector);
+        if sector.is_none() {
+            c.push(format!("{here}.sector"), format!("unknown sector `{}`", r.sector));
+        }
+        let from = parse_date(c, format!("{here}.stage_from"), &r.stage_from);
+        if !r.rate_pct.is_finite() || !(0.0..=MAX_RATE_PCT).contains(&r.rate_pct) {
+            c.push(
+                format!("{here}.rate_pct"),
+                format!("{} is not a rate in percent between 0 and {MAX_RATE_PCT}", r.rate_pct),
+            );
+        }
+        let (Some(importer), Some(sector)) = (importer, sector) else { continue };
+        let rows: Vec<_> =
+            schedule.rates.iter().filter(|row| row.importer == importer && row.sector == sector).collect();
+        if rows.is_empty() {
+            c.push(
+                here.clone(),
+                format!("{} has no schedule row for {} on {}", schedule.code, r.importer, r.sector),
+            );
+        } else if let Some(from) = from
+            && !rows.iter().any(|row| row.stages.iter().any(|(f, _)| *f == from))
+        {
+            let stages: Vec<String> =
+                rows.iter().flat_map(|row| row.stages.iter().map(|(f, _)| f.to_string())).collect();
+            c.push(
+                format!("{here}.stage_from"),
+                format!(
+                    "no stage of {} for {} on {} starts on {from} (stages: {})",
+                    schedule.code,
+                    r.importer,
+                    r.sector,
+                    stages.join(", ")
+                ),
+            );
+        }
+        prepared.push(PreparedStageRate { importer, sector, from, rate_pct: r.rate_pct });
+    }
+    prepared
 }

@@ -9,7 +9,7 @@ use std::{ops::Range, sync::Arc};
 use crate::{
     Date,
     dataset::FlowIndex,
-    prepared::{PreparedMeasure, PreparedScenario},
+    prepared::{PreparedAgreementChange, PreparedMeasure, PreparedScenario, PreparedStageRate},
 };
 
 /// The rates in force on the flows of the dataset at one date, in percent, in
@@ -77,9 +77,25 @@ impl PreparedScenario<'_> {
                 list.push(m);
             }
         }
+        // The stage rates of each agreement's change in force (none in most scenarios).
+        let stage_rates: Vec<&[PreparedStageRate]> = (0..self.dataset.agreements.len())
+            .map(|a| self.agreement_change_at(a, date).map_or(&[][..], |c| c.stage_rates.as_slice()))
+            .collect();
+        let replaces_any = stage_rates.iter().any(|rates| !rates.is_empty());
+        let replaced = |a: usize, s: usize, r: usize| {
+            stage_rates.get(a).is_some_and(|rates| rates.iter().any(|x| x.sector == s && x.importer == r))
+        };
         let mut applicable: Vec<&PreparedMeasure> = Vec::new();
         self.table(sectors, |s, i, v, r| {
-            let mut rate = self.base_row_rate(s, i, is_active);
+            let mut rate = if replaces_any {
+                // A replaced schedule's base row (its 2023 rate) no longer caps
+                // the flow: the partner-wide rate and the new stage rate do.
+                self.base_row_rate(s, i, |agreement: Option<usize>| {
+                    is_active(agreement) && agreement.is_none_or(|a| !replaced(a, s, r))
+                })
+            } else {
+                self.base_row_rate(s, i, is_active)
+            };
             for (a, row) in self.dataset.agreement_rows(s, r) {
                 if !active.get(a).copied().unwrap_or(false) || !row.exporters.contains(&v) {
                     continue;
@@ -93,8 +109,14 @@ impl PreparedScenario<'_> {
                 let stage = row.stages.iter().rev().find(|(from, _)| *from <= date);
                 // An agreement the scenario puts in force before its first stage starts at that stage.
                 let stage = stage.or_else(|| row.stages.first().filter(|_| applied_by_scenario));
-                if let Some((_, preferential)) = stage {
-                    rate = rate.min(*preferential);
+                if let Some(&(from, preferential)) = stage {
+                    let new = stage_rates.get(a).and_then(|rates| {
+                        rates
+                            .iter()
+                            .rev()
+                            .find(|x| x.sector == s && x.importer == r && x.from.is_none_or(|f| f == from))
+                    });
+                    rate = rate.min(new.map_or(preferential, |x| x.rate_pct));
                 }
             }
             applicable.clear();
@@ -149,14 +171,19 @@ impl PreparedScenario<'_> {
     /// Whether an agreement's preferences apply at `date`: the last scenario change
     /// in force decides; otherwise the dataset's entry into force.
     fn agreement_active(&self, agreement: usize, date: Date) -> bool {
-        let change =
-            self.agreement_changes.iter().rev().find(|c| c.agreement == agreement && c.window.contains(date));
-        match change {
+        match self.agreement_change_at(agreement, date) {
             Some(c) => c.apply,
             None => {
                 self.dataset.agreements.get(agreement).and_then(|a| a.in_force).is_some_and(|f| f <= date)
             }
         }
+    }
+}
+
+impl PreparedScenario<'_> {
+    /// The scenario's last change of `agreement` in force at `date`.
+    fn agreement_change_at(&self, agreement: usize, date: Date) -> Option<&PreparedAgreementChange> {
+        self.agreement_changes.iter().rev().find(|c| c.agreement == agreement && c.window.contains(date))
     }
 }
 

@@ -27,7 +27,11 @@ fn check(scenario: &Scenario) {
     match prepare_builtin(scenario) {
         Ok(prepared) => match prepared.evaluate(&mut |_| ControlFlow::Continue(())) {
             Ok(result) => assert_eq!(result.impacts.len(), prepared.dates.len()),
-            Err(EvaluateError::Model { .. } | EvaluateError::Perturbed { .. }) => {}
+            Err(
+                EvaluateError::Model { .. }
+                | EvaluateError::Perturbed { .. }
+                | EvaluateError::Analysis { .. },
+            ) => {}
             Err(EvaluateError::Cancelled) => panic!("nobody cancelled"),
             Err(e @ (EvaluateError::DrawRange { .. } | EvaluateError::Merge(_))) => panic!("{e}"),
         },
@@ -112,7 +116,13 @@ fn any_scenario() -> impl Strategy<Value = Scenario> {
         prop::collection::vec(any_date(), 0..4),
         prop::collection::vec(
             (any_code(), -1..4i32, any_date(), any_date()).prop_map(|(agreement, action, from, to)| {
-                AgreementChange { agreement, action, effective_from: from, effective_to: to }
+                AgreementChange {
+                    agreement,
+                    action,
+                    effective_from: from,
+                    effective_to: to,
+                    stage_rates: Vec::new(),
+                }
             }),
             0..2,
         ),

@@ -158,6 +158,7 @@ fn failure(e: EvaluateError) -> RunFailure {
         failed @ (EvaluateError::Model { .. }
         | EvaluateError::Perturbed { .. }
         | EvaluateError::DrawRange { .. }
+        | EvaluateError::Analysis { .. }
         | EvaluateError::Merge(_)) => {
             RunFailure::Failed(JobError::new(JobErrorCode::ModelError, failed.to_string(), ""))
         }

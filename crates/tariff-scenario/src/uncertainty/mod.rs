@@ -23,7 +23,7 @@ mod draws;
 mod headline;
 mod perturbed;
 mod plan;
-mod sampling;
+pub(crate) mod sampling;
 mod sensitivity;
 
 use std::ops::{ControlFlow, Range};
@@ -33,6 +33,7 @@ use tariff_proto::v1 as pb;
 pub use bands::{MergeError, merge_draws};
 pub use draws::{DRAWS_STAGE, EvaluateOptions};
 pub use headline::{FIGURES, band_of, figure_of, figure_of_impact, figure_position};
+pub(crate) use headline::{Headline, figures_proto, headline};
 pub use plan::{DEFAULT_CHUNK_DRAWS, chunk_draws};
 pub(crate) use plan::{Plan, plan};
 pub use sensitivity::SENSITIVITY_STAGE;
@@ -64,6 +65,9 @@ impl PreparedScenario<'_> {
         options: &EvaluateOptions,
         progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<pb::ScenarioResult, EvaluateError> {
+        if let Some(answer) = self.evaluate_analysis(options, progress) {
+            return answer;
+        }
         let point = self.point_estimate_with(options, progress)?;
         let draws = self.draws();
         if draws == 0 {

@@ -6,14 +6,14 @@
 use super::plan::{Group, Plan, Shape};
 
 /// SplitMix64's increment (the golden ratio in 64 bits).
-const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+pub(crate) const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The standard normal's 95th percentile: log-normal ranges put their ends at
 /// the 5th and 95th percentiles.
 const Z95: f64 = 1.644_853_626_951_472_2;
 
 /// SplitMix64's output function (Steele, Lea and Flood 2014).
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
