@@ -478,8 +478,20 @@ impl PreparedScenario<'_> {
             }
             Ok(mine)
         };
+        // The calling thread reports progress between naps; a finishing thread wakes it.
+        let caller = std::thread::current();
         let parts: Vec<Result<Vec<(u32, Vec<f64>)>, EvaluateError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(&work)).collect();
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let caller = caller.clone();
+                    let work = &work;
+                    scope.spawn(move || {
+                        let mine = work();
+                        caller.unpark();
+                        mine
+                    })
+                })
+                .collect();
             while !handles.iter().all(|h| h.is_finished()) {
                 counter.report();
                 std::thread::park_timeout(Duration::from_millis(100));
