@@ -143,3 +143,59 @@ fn base_rates_are_the_most_specific_rows() {
     // With no scenario, the rates at the end of the base year are the base rates.
     assert_eq!(prepared.rates_at("2023-12-31".parse().unwrap()), base);
 }
+
+/// Japan's rate on US agri-food on the built-in dataset (USJTA row; MFN 10%).
+fn japan_on_us_agri(scenario: &Scenario, date: &str) -> f64 {
+    let d = tariff_scenario::dataset::builtin("jpus-2023").unwrap().unwrap();
+    let prepared = PreparedScenario::new(d, scenario).unwrap();
+    let (v, r, s) = (d.economy("USA").unwrap(), d.economy("JPN").unwrap(), d.sector("AGRI").unwrap());
+    prepared.rates_at(date.parse().unwrap()).rate_pct(s, v, r)
+}
+
+fn usjta_at(rate_pct: f64, stage_from: &str) -> Scenario {
+    let change = AgreementChange {
+        agreement: "USJTA".into(),
+        action: Action::Apply.into(),
+        stage_rates: vec![tariff_proto::v1::AgreementStageRate {
+            importer: "JPN".into(),
+            sector: "AGRI".into(),
+            stage_from: stage_from.into(),
+            rate_pct,
+        }],
+        ..Default::default()
+    };
+    Scenario { agreements: vec![change], ..Default::default() }
+}
+
+#[test]
+fn a_stage_rate_replaces_the_schedule_and_the_mfn_rate_caps_it() {
+    // The schedule: 5.41 in 2026 (agreements.toml), 5.59 in 2025.
+    assert_eq!(japan_on_us_agri(&Scenario::default(), "2026-06-01"), 5.41);
+    // Every stage at 3%.
+    assert_eq!(japan_on_us_agri(&usjta_at(3.0, ""), "2026-06-01"), 3.0);
+    assert_eq!(japan_on_us_agri(&usjta_at(3.0, ""), "2025-06-01"), 3.0);
+    // Above MFN, the partner-wide 10% applies: a preference is never a penalty.
+    assert_eq!(japan_on_us_agri(&usjta_at(12.0, ""), "2026-06-01"), 10.0);
+    // One stage only: the others keep the schedule's rate.
+    assert_eq!(japan_on_us_agri(&usjta_at(2.0, "2026-01-01"), "2026-06-01"), 2.0);
+    assert_eq!(japan_on_us_agri(&usjta_at(2.0, "2026-01-01"), "2025-06-01"), 5.59);
+}
+
+#[test]
+fn stage_rates_name_a_row_and_a_stage_the_schedule_has() {
+    let d = tariff_scenario::dataset::builtin("jpus-2023").unwrap().unwrap();
+    let mut bad = usjta_at(3.0, "2026-02-01");
+    bad.agreements[0].stage_rates.push(tariff_proto::v1::AgreementStageRate {
+        importer: "JPN".into(),
+        sector: "CARS".into(),
+        stage_from: String::new(),
+        rate_pct: 1.0,
+    });
+    let err = PreparedScenario::new(d, &bad).unwrap_err().to_string();
+    assert!(err.contains("agreements[0].stage_rates[0].stage_from: no stage of USJTA"), "{err}");
+    assert!(err.contains("agreements[0].stage_rates[1]: USJTA has no schedule row for JPN on CARS"), "{err}");
+    let mut suspend = usjta_at(3.0, "");
+    suspend.agreements[0].action = Action::Suspend.into();
+    let err = PreparedScenario::new(d, &suspend).unwrap_err().to_string();
+    assert!(err.contains("only an APPLY change can set stage rates"), "{err}");
+}
