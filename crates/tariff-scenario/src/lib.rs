@@ -2,7 +2,9 @@
 //! built-in ones), checking a scenario against a dataset, resolving the applied
 //! rate of every flow at every date, and computing the impact with the model,
 //! with Monte Carlo bands and the tornado over the elasticities when the
-//! scenario asks for them (see [`merge_draws`] for splitting the draws).
+//! scenario asks for them (see [`merge_draws`] for splitting the draws), and
+//! the analyses a scenario may ask for: contributions of each measure,
+//! goal-seek and optimisation ([`analysis`]).
 //!
 //! ```
 //! use tariff_scenario::{dataset::{builtin, DEFAULT_DATASET}, run};

@@ -116,7 +116,7 @@ fn measure(id: &str, exporters: &[&str], sectors: &[&str], mode: Mode, rate: f64
     }
 }
 
-fn player<'a>(c: &'a pb::Contributions, date: usize, i: usize) -> &'a [pb::EconomyFigures] {
+fn player(c: &pb::Contributions, date: usize, i: usize) -> &[pb::EconomyFigures] {
     &c.dates[date].players[i].contribution
 }
 

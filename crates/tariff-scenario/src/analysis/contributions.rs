@@ -229,7 +229,7 @@ impl ContributionsPlan {
     fn sampled(&self, width: usize, values: &[f64]) -> Shares {
         let k = self.players();
         let per_unit = (k + 1) * width;
-        let units = if per_unit == 0 { 0 } else { values.len() / per_unit };
+        let units = values.len().checked_div(per_unit).unwrap_or(0);
         let mut sum = vec![vec![0.0; width]; k];
         let mut sum_sq = vec![vec![0.0; width]; k];
         for (u, unit) in values.chunks_exact(per_unit.max(1)).take(units).enumerate() {

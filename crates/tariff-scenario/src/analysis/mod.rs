@@ -376,16 +376,22 @@ fn selection_for(dataset: &Dataset, figures: &[FigureAt]) -> FlowSelection {
     FlowSelection::resolve(dataset, &options, view).unwrap_or_else(|_| FlowSelection::all())
 }
 
+/// The caller's progress callback.
+type ProgressFn<'p> = &'p mut dyn FnMut(&Progress) -> ControlFlow<()>;
+
+/// Each thread's units, with their runs' figures.
+type Computed = Result<Vec<(u32, Vec<f64>)>, EvaluateError>;
+
 /// Progress of runs counted from several threads.
 struct Counter<'p> {
     done: AtomicU32,
     total: u32,
     stop: AtomicBool,
-    progress: std::sync::Mutex<&'p mut dyn FnMut(&Progress) -> ControlFlow<()>>,
+    progress: std::sync::Mutex<ProgressFn<'p>>,
 }
 
 impl<'p> Counter<'p> {
-    fn new(total: u32, progress: &'p mut dyn FnMut(&Progress) -> ControlFlow<()>) -> Self {
+    fn new(total: u32, progress: ProgressFn<'p>) -> Self {
         Counter {
             done: AtomicU32::new(0),
             total,
@@ -463,7 +469,7 @@ impl PreparedScenario<'_> {
         let counter = Counter::new(total, progress);
         let next = AtomicU32::new(range.start);
         let threads = options.threads().clamp(1, (range.end - range.start).max(1) as usize);
-        let work = || -> Result<Vec<(u32, Vec<f64>)>, EvaluateError> {
+        let work = || -> Computed {
             let mut cache = HashMap::new();
             let mut mine = Vec::new();
             while !counter.stop.load(Ordering::Relaxed) {
@@ -480,7 +486,7 @@ impl PreparedScenario<'_> {
         };
         // The calling thread reports progress between naps; a finishing thread wakes it.
         let caller = std::thread::current();
-        let parts: Vec<Result<Vec<(u32, Vec<f64>)>, EvaluateError>> = std::thread::scope(|scope| {
+        let parts: Vec<Computed> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     let caller = caller.clone();

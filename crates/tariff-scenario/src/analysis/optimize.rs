@@ -80,8 +80,14 @@ pub(crate) struct Optimum {
     pub(crate) path: Vec<Point>,
 }
 
+/// One run at lever values: the objective (to minimise) and each constrained figure.
+pub(crate) type Run<'a, E> = dyn FnMut(&[f64]) -> Result<(f64, Vec<f64>), E> + 'a;
+
+/// A COBYLA constraint: feasible at >= 0.
+type Constraint<'a> = Box<dyn Fn(&[f64], &mut ()) -> f64 + 'a>;
+
 struct State<'a, E> {
-    run: &'a mut dyn FnMut(&[f64]) -> Result<(f64, Vec<f64>), E>,
+    run: &'a mut Run<'a, E>,
     limits: &'a [Limit],
     path: Vec<Point>,
     error: Option<E>,
@@ -118,7 +124,7 @@ pub(crate) fn minimize<E>(
     axes: &[Axis],
     limits: &[Limit],
     max_runs: u32,
-    run: &mut dyn FnMut(&[f64]) -> Result<(f64, Vec<f64>), E>,
+    run: &mut Run<'_, E>,
 ) -> Result<Optimum, E> {
     let to_x = |u: &[f64]| -> Vec<f64> {
         axes.iter()
@@ -133,7 +139,7 @@ pub(crate) fn minimize<E>(
         |u: &[f64], _: &mut ()| state.borrow_mut().at(&to_x(u)).map_or(f64::INFINITY, |p| p.objective);
     // COBYLA's constraints are feasible at >= 0: one per open end of a bound,
     // scaled as `Limit::violation` scales.
-    let mut constraints: Vec<Box<dyn Fn(&[f64], &mut ()) -> f64 + '_>> = Vec::new();
+    let mut constraints: Vec<Constraint<'_>> = Vec::new();
     for (i, l) in limits.iter().enumerate() {
         let state = &state;
         let to_x = &to_x;
