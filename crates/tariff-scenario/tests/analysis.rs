@@ -497,3 +497,62 @@ fn analyses_refuse_what_they_cannot_do() {
     assert!(none.unwrap_err().to_string().contains("analysis.contributions"));
     let _ = AnalysisResult::default();
 }
+
+#[test]
+fn contributions_split_into_chunks_are_the_same_bytes() {
+    use std::ops::ControlFlow;
+    use tariff_scenario::{EvaluateOptions, PreparedScenario};
+    let measures: Vec<Measure> = ["CARS", "PARTS", "MACH", "ELEC", "AGRI", "METALS", "OTHER"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| measure(&format!("m{i}"), &["*"], &[s], Mode::Add, 10.0 + i as f64))
+        .collect();
+    let scenario =
+        with(Scenario { measures, ..Default::default() }, Kind::Contributions(ContributionsSpec::default()));
+    let prepared = PreparedScenario::new(jpus(), &scenario).unwrap();
+    let whole = prepared.evaluate(&mut |_| ControlFlow::Continue(())).unwrap();
+    let chunks = prepared.analysis_chunks();
+    assert_eq!(chunks.len(), 2, "128 coalitions in chunks of 64");
+    let go = &mut |_: &tariff_scenario::Progress| ControlFlow::Continue(());
+    // Chunks in reverse order, on different thread counts.
+    let samples: Vec<_> = chunks
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, r)| {
+            prepared
+                .analysis_samples(r.clone(), &EvaluateOptions { threads: i + 1, flows: None }, go)
+                .unwrap()
+        })
+        .collect();
+    let head = prepared.point_estimate(go).unwrap();
+    let merged = prepared.merge_analysis(head, samples).unwrap();
+    assert_eq!(prost::Message::encode_to_vec(&merged), prost::Message::encode_to_vec(&whole));
+    // A missing chunk is refused.
+    let one = prepared.analysis_samples(chunks[0].clone(), &EvaluateOptions::default(), go).unwrap();
+    let head = prepared.point_estimate(go).unwrap();
+    assert!(prepared.merge_analysis(head, vec![one]).unwrap_err().to_string().contains("cover 64 of 128"));
+}
+
+#[test]
+fn a_cancel_stops_the_runs() {
+    use std::ops::ControlFlow;
+    let measures: Vec<Measure> =
+        (0..14).map(|i| measure(&format!("m{i}"), &["*"], &["CARS"], Mode::Add, 1.0 + i as f64)).collect();
+    let spec = ContributionsSpec { exact_up_to: 14, ..Default::default() };
+    let scenario = with(Scenario { measures, ..Default::default() }, Kind::Contributions(spec));
+    let prepared = tariff_scenario::PreparedScenario::new(jpus(), &scenario).unwrap();
+    let (mut calls, mut done) = (0, 0);
+    let err = prepared
+        .evaluate(&mut |p| {
+            calls += 1;
+            done = p.done;
+            assert_eq!(p.stage, "evaluations");
+            assert_eq!(p.total, 1 << 14);
+            if calls >= 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
+        .unwrap_err();
+    assert!(matches!(err, tariff_scenario::EvaluateError::Cancelled), "{err}");
+    // It stopped at the second report (every 100 ms), far from the 16,384 runs.
+    assert!(done < 1 << 14, "{done}");
+}
