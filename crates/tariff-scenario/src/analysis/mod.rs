@@ -58,6 +58,9 @@ pub const DEFAULT_SEEK_EVALUATIONS: u32 = 100;
 pub const DEFAULT_OPTIMIZE_EVALUATIONS: u32 = 500;
 /// Levers of one optimisation at most.
 pub const MAX_LEVERS: usize = 20;
+/// Runs of a search, and permutations of sampled contributions, at most: a
+/// request above is a typo, and would hold a worker for hours.
+pub const MAX_EVALUATIONS: u32 = 100_000;
 
 /// Why one run of an analysis failed.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +169,12 @@ pub(crate) fn plan(
                     ),
                 );
             }
+            if spec.permutations > MAX_EVALUATIONS {
+                c.push(
+                    "analysis.contributions.permutations",
+                    format!("{} is above {MAX_EVALUATIONS}", spec.permutations),
+                );
+            }
             if spec.exact_up_to > MAX_EXACT_PLAYERS {
                 c.push(
                     "analysis.contributions.exact_up_to",
@@ -208,6 +217,15 @@ pub(crate) fn plan(
                 (Some(Goal::Economy(_)), None) => None,
                 (Some(Goal::Scenario(other)), _) => {
                     let other = pb::Scenario { evaluate_at: base.evaluate_at.clone(), ..(**other).clone() };
+                    if !other.dataset.is_empty() && other.dataset != scenario.dataset {
+                        c.push(
+                            format!("{path}.scenario.dataset"),
+                            format!(
+                                "`{}` is not the analysed scenario's dataset: leave it empty",
+                                other.dataset
+                            ),
+                        );
+                    }
                     if other.analysis.is_some() || other.uncertainty.is_some() {
                         c.push(
                             format!("{path}.scenario"),
@@ -303,6 +321,7 @@ pub(crate) fn plan(
             }
             figures.extend(objective.iter().map(|(f, _)| f.clone()));
             figures.extend(constraints.iter().map(|(f, _)| f.clone()));
+            check_evaluations(c, &format!("{path}.max_evaluations"), o.max_evaluations);
             let max_evaluations =
                 if o.max_evaluations == 0 { DEFAULT_OPTIMIZE_EVALUATIONS } else { o.max_evaluations };
             Question::Optimize(OptimizePlan {
@@ -316,6 +335,12 @@ pub(crate) fn plan(
     };
     let selection = selection_for(dataset, &figures);
     Some(AnalysisPlan { base, limits: limits.clone(), selection, question })
+}
+
+fn check_evaluations(c: &mut Collector, field: &str, asked: u32) {
+    if asked > MAX_EVALUATIONS {
+        c.push(field, format!("{asked} is above {MAX_EVALUATIONS}"));
+    }
 }
 
 fn figure_ref(
