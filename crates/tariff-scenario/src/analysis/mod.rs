@@ -217,7 +217,15 @@ pub(crate) fn plan(
                 (Some(Goal::Economy(_)), None) => None,
                 (Some(Goal::Scenario(other)), _) => {
                     let other = pb::Scenario { evaluate_at: base.evaluate_at.clone(), ..(**other).clone() };
-                    if !other.dataset.is_empty() && other.dataset != scenario.dataset {
+                    let same = |name: &str| {
+                        name.is_empty()
+                            || name == scenario.dataset
+                            || name == dataset.id
+                            || name
+                                .strip_prefix(dataset.id.as_str())
+                                .is_some_and(|rest| rest.starts_with('@'))
+                    };
+                    if !same(&other.dataset) {
                         c.push(
                             format!("{path}.scenario.dataset"),
                             format!(
