@@ -80,8 +80,32 @@ const TRACED_CRATES: [&str; 4] = ["scenario_gateway", "tariff_worker", "tariff_j
 /// spans, `debug` (the default) adds the steps, `trace` each sector's solve.
 pub const TRACE_LEVEL_ENV: &str = "TARIFF_TRACE_LEVEL";
 
-/// How long flushing may take at shutdown.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the final export may take at shutdown, in milliseconds
+/// ([`DEFAULT_FLUSH_BUDGET`] unless set): a collector that accepts
+/// connections and never answers must not hold the exit past the pod's grace
+/// period.
+pub const FLUSH_BUDGET_ENV: &str = "TARIFF_TELEMETRY_FLUSH_MS";
+
+/// The final export's budget when [`FLUSH_BUDGET_ENV`] is not set.
+pub const DEFAULT_FLUSH_BUDGET: Duration = Duration::from_secs(3);
+
+/// The final export's budget: [`FLUSH_BUDGET_ENV`], else the default (and a
+/// warning for a value that is not a number of milliseconds).
+fn flush_budget(problems: &mut Vec<String>) -> Duration {
+    match std::env::var(FLUSH_BUDGET_ENV) {
+        Ok(value) if !value.trim().is_empty() => match value.trim().parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                problems.push(format!(
+                    "{FLUSH_BUDGET_ENV}=`{value}` is not a number of milliseconds; using {} ms",
+                    DEFAULT_FLUSH_BUDGET.as_millis()
+                ));
+                DEFAULT_FLUSH_BUDGET
+            }
+        },
+        _ => DEFAULT_FLUSH_BUDGET,
+    }
+}
 
 /// The log filter: `TARIFF_LOG`, then `RUST_LOG`, else `info` with noisy
 /// libraries at `warn`.
@@ -91,9 +115,18 @@ fn log_filter() -> EnvFilter {
         .unwrap_or_else(|_| EnvFilter::new("info,async_nats=warn,h2=warn,tower=warn,hyper=warn"))
 }
 
+/// Colours in text logs only on a terminal, and never with `NO_COLOR` set
+/// (no-color.org): a file or a log collector gets plain text.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 fn log_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
     match format {
-        LogFormat::Text => fmt::layer().with_writer(std::io::stderr).with_filter(log_filter()).boxed(),
+        LogFormat::Text => {
+            fmt::layer().with_writer(std::io::stderr).with_ansi(colour()).with_filter(log_filter()).boxed()
+        }
         LogFormat::Json => fmt::layer()
             .json()
             .with_current_span(true)
@@ -136,6 +169,8 @@ struct Inner {
     meter_provider: SdkMeterProvider,
     scrape: ScrapeReader,
     stopped: AtomicBool,
+    /// How long the final export may take.
+    flush_budget: Duration,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -174,6 +209,7 @@ impl TelemetryBuilder {
         let plan = ExportPlan::from_env();
         let resource = resource(&self.service_name);
         let mut problems = plan.warnings.clone();
+        let flush_budget = flush_budget(&mut problems);
 
         let tracer_provider = match self.tracer_provider {
             Some(provider) => provider,
@@ -236,26 +272,40 @@ impl TelemetryBuilder {
                 meter_provider,
                 scrape,
                 stopped: AtomicBool::new(false),
+                flush_budget,
             }),
         }
     }
 }
 
 /// `service.name` (`OTEL_SERVICE_NAME` wins over the default), the version,
-/// the instance (`HOSTNAME`: the pod name on Kubernetes) and whatever
-/// `OTEL_RESOURCE_ATTRIBUTES` adds.
+/// the instance, and whatever `OTEL_RESOURCE_ATTRIBUTES` adds.
 fn resource(default_service_name: &str) -> Resource {
     let mut builder = Resource::builder();
     if std::env::var("OTEL_SERVICE_NAME").map_or(true, |v| v.trim().is_empty()) {
         builder = builder.with_service_name(default_service_name.to_owned());
     }
     builder = builder.with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
-    if let Ok(host) = std::env::var("HOSTNAME")
-        && !host.trim().is_empty()
-    {
-        builder = builder.with_attribute(KeyValue::new("service.instance.id", host));
+    let given = std::env::var("OTEL_RESOURCE_ATTRIBUTES")
+        .is_ok_and(|a| a.split(',').any(|kv| kv.trim_start().starts_with("service.instance.id=")));
+    if !given {
+        builder = builder.with_attribute(KeyValue::new("service.instance.id", instance_id()));
     }
     builder.build()
+}
+
+/// `<host>-<pid>`: the host is `HOSTNAME` (the pod name on Kubernetes) or the
+/// kernel's host name, and the process id tells two replicas on one host
+/// apart (HOSTNAME is often not exported, and the same for both when it is).
+fn instance_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 impl Telemetry {
@@ -287,19 +337,36 @@ impl Telemetry {
 }
 
 impl Inner {
-    fn stop(&self) {
+    /// Flushes and stops the exporters on a thread of their own, waiting for
+    /// them at most the flush budget: past it the process goes on (to its
+    /// exit) and what was not exported is lost, as the warning says.
+    fn stop(self: &Arc<Self>) {
         if self.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
-        let _ = self.tracer_provider.force_flush();
-        let _ = self.tracer_provider.shutdown_with_timeout(FLUSH_TIMEOUT);
-        let _ = self.meter_provider.shutdown_with_timeout(FLUSH_TIMEOUT);
+        let this = Arc::clone(self);
+        let (done, finished) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("telemetry-flush".into()).spawn(move || {
+            let _ = this.tracer_provider.force_flush();
+            let _ = this.tracer_provider.shutdown_with_timeout(this.flush_budget);
+            let _ = this.meter_provider.shutdown_with_timeout(this.flush_budget);
+            let _ = done.send(());
+        });
+        if spawned.is_ok() && finished.recv_timeout(self.flush_budget).is_err() {
+            tracing::warn!(
+                budget_ms = self.flush_budget.as_millis() as u64,
+                "OpenTelemetry: the final export did not finish within its budget ({FLUSH_BUDGET_ENV}); what it held is dropped"
+            );
+        }
     }
 }
 
-impl Drop for Inner {
+/// The last clone flushes, as [`Telemetry::shutdown`] would.
+impl Drop for Telemetry {
     fn drop(&mut self) {
-        self.stop();
+        if Arc::strong_count(&self.inner) == 1 {
+            self.inner.stop();
+        }
     }
 }
 

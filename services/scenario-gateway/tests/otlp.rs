@@ -96,6 +96,23 @@ impl Collector {
         out
     }
 
+    /// `service.instance.id` of every resource that sent spans.
+    fn instances(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .traces
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| r.resource.iter().flat_map(|r| &r.attributes))
+            .filter(|kv| kv.key == "service.instance.id")
+            .filter_map(|kv| kv.value.as_ref().map(|v| format!("{:?}", v.value)))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Names of every metric received.
     fn metric_names(&self) -> Vec<String> {
         self.metrics
@@ -255,6 +272,85 @@ async fn without_otel_variables_nothing_is_exported_or_said_and_metrics_are_scra
     // Job log lines carry the job and trace ids (fields of their spans).
     let running = logs.lines().find(|l| l.contains("job running")).expect("a job running line");
     assert!(running.contains("\"trace_id\":\"") && running.contains("\"job_id\":\""), "{running}");
+}
+
+/// Two gateways on one host, with no HOSTNAME in their environment (the test's
+/// command clears it), still say which is which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_process_has_its_own_service_instance_id() {
+    let (collector, address) = Collector::start().await;
+    let endpoint = format!("http://{address}");
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let one = GatewayProcess::start(&[], &env);
+    let two = GatewayProcess::start(&[], &env);
+    run_one(one.address, None).await;
+    run_one(two.address, None).await;
+    wait_until("spans of both gateways", || collector.instances().len() == 2).await;
+    let instances = collector.instances();
+    assert!(instances.iter().all(|i| !i.contains("unknown-host")), "{instances:?}");
+    one.stop();
+    two.stop();
+}
+
+/// A collector that takes the connection and never answers holds the exit no
+/// longer than the flush budget (TARIFF_TELEMETRY_FLUSH_MS, 3 s by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_collector_holds_the_exit_no_longer_than_the_flush_budget() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    // Accept and keep every connection, reading nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let gateway = GatewayProcess::start(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            // Nothing leaves before the exit: the final flush has it all to send.
+            ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "600000"),
+        ],
+    );
+    for _ in 0..3 {
+        run_one(gateway.address, None).await;
+    }
+    let (took, logs) = gateway.terminate();
+    // The budget, plus the drain of a gateway with nothing in flight.
+    assert!(took < Duration::from_secs(3) + Duration::from_millis(2500), "exit took {took:?}:\n{logs}");
+    assert!(logs.contains("gateway stopped"), "{logs}");
+    assert!(logs.contains("did not finish within its budget"), "{logs}");
+}
+
+/// Text logs into a pipe or a file carry no colour codes (they did: the
+/// formatter's default is colour whatever the output).
+#[test]
+fn text_logs_into_a_pipe_have_no_colour_codes() {
+    use std::io::{BufRead, BufReader};
+    let mut child = common::gateway_command(
+        &["--embedded", "--embedded-workers", "1", "--listen", "127.0.0.1:0", "--log-format", "text"],
+        &[],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let listening = line.contains("gateway listening");
+        lines.push(line);
+        if listening {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines.iter().any(|l| l.contains("gateway listening")), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:?}");
 }
 
 /// A plain HTTP/1.1 GET; the body.

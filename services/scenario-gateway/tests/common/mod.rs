@@ -147,6 +147,19 @@ impl GatewayProcess {
         self.logs.lock().unwrap().clone()
     }
 
+    /// SIGTERM, then waits for the exit: how long it took, and everything it logged.
+    pub fn terminate(mut self) -> (Duration, String) {
+        let sent = std::time::Instant::now();
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let _ = self.child.wait();
+        let took = sent.elapsed();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (took, self.logs.lock().unwrap().clone())
+    }
+
     /// Stops the gateway and returns everything it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
