@@ -13,6 +13,7 @@ use opentelemetry::{
     propagation::{Extractor, Injector},
     trace::TraceContextExt,
 };
+use tariff_proto::v1::JobErrorCode;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -116,10 +117,13 @@ impl JobMetrics {
         self.cancelled.add(0, &[]);
     }
 
-    /// Publishes the worker's counters and gauge at zero.
+    /// Publishes the worker's counters and gauge at zero: the failures by
+    /// every code, so that an alert on one code's increase sees its first.
     pub(crate) fn announce_worker(&self) {
         self.succeeded.add(0, &[]);
-        self.failed.add(0, &[]);
+        for code in (1..).map_while(|i| JobErrorCode::try_from(i).ok()) {
+            self.failed.add(0, &[KeyValue::new("code", code.name())]);
+        }
         self.cancelled.add(0, &[]);
         self.redelivered.add(0, &[]);
         self.in_flight.add(0, &[]);

@@ -261,6 +261,13 @@ async fn without_otel_variables_nothing_is_exported_or_said_and_metrics_are_scra
         "tariff_job_solve_seconds_count{outcome=\"succeeded\"} 1",
         "tariff_job_end_to_end_seconds_count{outcome=\"succeeded\"} 1",
         "tariff_jobs_in_flight 0",
+        // Every failure code's series, at zero before any failure.
+        "tariff_jobs_failed_total{code=\"GAVE_UP\"} 0",
+        "tariff_jobs_failed_total{code=\"MODEL_ERROR\"} 0",
+        "tariff_jobs_failed_total{code=\"INVALID_ARGUMENT\"} 0",
+        "tariff_jobs_failed_total{code=\"RESOURCE_EXHAUSTED\"} 0",
+        "tariff_jobs_failed_total{code=\"UNAVAILABLE\"} 0",
+        "tariff_jobs_failed_total{code=\"INTERNAL\"} 0",
     ] {
         assert!(metrics.lines().any(|l| l == line), "no `{line}` in\n{metrics}");
     }
