@@ -24,6 +24,7 @@ use opentelemetry_proto::tonic::collector::{
         trace_service_server::{TraceService, TraceServiceServer},
     },
 };
+use opentelemetry_proto::tonic::common::v1::any_value;
 use tariff_proto::v1::{RunScenarioRequest, Scenario, scenario_service_client::ScenarioServiceClient};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -94,6 +95,20 @@ impl Collector {
             }
         }
         out
+    }
+
+    /// The value of attribute `key` on every span named `name`.
+    fn attribute(&self, name: &str, key: &str) -> Vec<Option<any_value::Value>> {
+        let traces = self.traces.lock().unwrap();
+        traces
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .filter(|span| span.name == name)
+            .filter_map(|span| span.attributes.iter().find(|kv| kv.key == key))
+            .map(|kv| kv.value.as_ref().and_then(|v| v.value.clone()))
+            .collect()
     }
 
     /// `service.instance.id` of every resource that sent spans.
@@ -181,6 +196,14 @@ async fn spans_and_metrics_reach_an_otlp_collector() {
     .await;
     let spans = collector.spans();
     assert!(spans.iter().all(|(_, _, service)| service.contains("scenario-gateway")), "{spans:?}");
+    // Numbers are numbers (they were strings: u64 fields reach OTLP as text).
+    for key in ["attempt", "queue_wait_ms"] {
+        let values = collector.attribute("job", key);
+        assert!(
+            !values.is_empty() && values.iter().all(|v| matches!(v, Some(any_value::Value::IntValue(_)))),
+            "{key}: {values:?}"
+        );
+    }
     wait_until("the job metrics", || {
         let names = collector.metric_names();
         ["tariff_jobs_submitted_total", "tariff_jobs_succeeded_total", "tariff_job_end_to_end_seconds"]

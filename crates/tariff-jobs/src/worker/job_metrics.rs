@@ -26,7 +26,7 @@ impl<R, J> Worker<R, J> {
     ) {
         let Some(waited) = telemetry::since(&envelope.submitted_at) else { return };
         self.metrics.queue_wait.record(waited.as_secs_f64(), &[]);
-        job_span.record("queue_wait_ms", u64::try_from(waited.as_millis()).unwrap_or(u64::MAX));
+        job_span.record("queue_wait_ms", i64::try_from(waited.as_millis()).unwrap_or(i64::MAX));
         let parent = telemetry::extract(&delivery.headers());
         if !parent.span().span_context().is_valid() {
             return;

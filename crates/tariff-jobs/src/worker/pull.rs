@@ -71,7 +71,8 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             "job",
             otel.kind = "consumer",
             job_id = %envelope.job_id,
-            attempt = delivery.attempt(),
+            // Integers as i64: tracing-opentelemetry exports u64 fields as strings.
+            attempt = i64::from(delivery.attempt()),
             trace_id = Empty,
             queue_wait_ms = Empty,
             outcome = Empty,

@@ -86,7 +86,10 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let (job, tasks) = (scenario.clone(), chunks.to_vec());
         let merge =
             tokio::task::spawn_blocking(move || runner.merge(&job, head_result, &tasks, &mut rx.into_iter()))
-                .instrument(tracing::debug_span!("merge_chunks", chunks = chunks.len()));
+                .instrument(tracing::debug_span!(
+                    "merge_chunks",
+                    chunks = i64::try_from(chunks.len()).unwrap_or(i64::MAX)
+                ));
         for (slot, chunk) in chunks.iter().enumerate() {
             let data = match computed_here.get_mut(slot).and_then(Option::take) {
                 Some(data) => data,
@@ -191,7 +194,11 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         };
         let computed = self
             .compute(sink, delivery, rescale, Box::new(move |p| runner.run_chunk(&job, &task, p)))
-            .instrument(tracing::debug_span!("chunk", index = chunk.index, steps = chunk_steps(chunk)))
+            .instrument(tracing::debug_span!(
+                "chunk",
+                index = i64::from(chunk.index),
+                steps = i64::from(chunk_steps(chunk))
+            ))
             .await?;
         if matches!(computed.outcome, Ok(Ok(_))) {
             self.metrics.chunks.add(1, &[]);
