@@ -37,6 +37,15 @@ impl v1::JobErrorCode {
     }
 }
 
+impl v1::JobState {
+    /// A state's one spelling in logs, the proto enum name (`SUCCEEDED`),
+    /// from the number a `Job` carries; `JOB_STATE_UNSPECIFIED` for a number
+    /// this build does not know.
+    pub fn name_of(state: i32) -> &'static str {
+        v1::JobState::try_from(state).unwrap_or(v1::JobState::Unspecified).as_str_name()
+    }
+}
+
 impl v1::JobError {
     /// An error with its code set both ways (`kind`, and `code` by name).
     pub fn new(kind: v1::JobErrorCode, message: impl Into<String>, field: impl Into<String>) -> v1::JobError {

@@ -308,7 +308,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
             let mut job =
                 self.jobs.run_request(submission, &headers, wait).await.map_err(status::from_jobs)?;
             Span::current().record("job_id", job.job_id.as_str());
-            tracing::info!(job_id = %job.job_id, state = ?JobState::try_from(job.state).ok(), "run answered");
+            tracing::info!(job_id = %job.job_id, state = JobState::name_of(job.state), "run answered");
             self.view(&mut job, req.view.as_ref()).await?;
             match JobState::try_from(job.state) {
                 Ok(JobState::Succeeded) => {
@@ -335,7 +335,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
             let id = request.into_inner().job_id;
             check_job_id(&id)?;
             let job = self.jobs.cancel(&id).await.map_err(status::from_jobs)?;
-            tracing::info!(job_id = %id, state = job.state, "cancel requested");
+            tracing::info!(job_id = %id, state = JobState::name_of(job.state), "cancel requested");
             Ok(Response::new(job))
         })
         .await

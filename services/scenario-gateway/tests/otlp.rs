@@ -300,6 +300,11 @@ async fn without_otel_variables_nothing_is_exported_or_said_and_metrics_are_scra
         assert!(!logs.contains(word), "`{word}` in the logs:\n{logs}");
     }
     // Job log lines carry the job and trace ids (fields of their spans).
+    // A state has one spelling in logs: the proto enum name.
+    let ended = logs.lines().find(|l| l.contains("job ended")).expect("a job ended line");
+    assert!(ended.contains("\"state\":\"SUCCEEDED\""), "{ended}");
+    let answered = logs.lines().find(|l| l.contains("run answered")).expect("a run answered line");
+    assert!(answered.contains("\"state\":\"SUCCEEDED\""), "{answered}");
     let running = logs.lines().find(|l| l.contains("job running")).expect("a job running line");
     assert!(running.contains("\"trace_id\":\"") && running.contains("\"job_id\":\""), "{running}");
 }

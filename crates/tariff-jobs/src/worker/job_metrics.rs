@@ -50,17 +50,17 @@ impl<R, J> Worker<R, J> {
             JobState::Succeeded => {
                 self.metrics.succeeded.add(1, &[]);
                 self.metrics.record_end_to_end("succeeded", &job.created_at);
-                tracing::info!(job_id, state = ?state, "job ended");
+                tracing::info!(job_id, state = state.as_str_name(), "job ended");
             }
             JobState::Failed => {
                 let error = job.error.clone().unwrap_or_default();
                 self.metrics.failed(&error.code, &job.created_at);
-                tracing::warn!(job_id, state = ?state, code = %error.code, message = %error.message, "job failed");
+                tracing::warn!(job_id, state = state.as_str_name(), code = %error.code, message = %error.message, "job failed");
             }
             _ => {
                 self.metrics.cancelled.add(1, &[]);
                 self.metrics.record_end_to_end("cancelled", &job.created_at);
-                tracing::info!(job_id, state = ?state, "job ended");
+                tracing::info!(job_id, state = state.as_str_name(), "job ended");
             }
         }
     }
