@@ -10,7 +10,8 @@ use std::{
 };
 
 use tariff_e2e::{
-    Stack, WorkerHandle, cancel_until_idle, one_job_at_a_time, splitting_worker, state, timeline, with_draws,
+    Stack, WorkerHandle, cancel_until_idle, contributions, one_job_at_a_time, splitting_worker, state,
+    timeline, with_draws,
 };
 use tariff_proto::v1::{GetJobRequest, JobState, SubmitScenarioRequest};
 
@@ -90,4 +91,44 @@ async fn a_cancelled_job_split_by_sector_stops_on_every_worker() {
     let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(state(&job), JobState::Cancelled);
     assert!(job.result.is_none() && job.flow_chunks.is_none());
+}
+
+#[tokio::test]
+async fn a_cancelled_contributions_job_stops_on_every_worker() {
+    let _alone = ALONE.lock().await;
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
+    let mut client = gateway.client().await;
+    let workers = [
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+    ];
+    // 14 players exactly: 16,384 coalitions in 256 chunks, seconds of work.
+    let submitted = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(contributions(14, 14)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let job_id = submitted.job_id;
+    let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
+    let started = Instant::now();
+    loop {
+        let job = client
+            .get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        let running = job.progress.as_ref().is_some_and(|p| p.stage == "evaluations" && p.done > 0);
+        if running && workers.iter().all(|w| busy(w) > 0) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the runs never got under way: {job:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel_until_idle(&mut client, &job_id, &workers).await;
+    let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!(state(&job), JobState::Cancelled);
+    assert!(job.result.is_none());
 }

@@ -123,6 +123,31 @@ pub fn scenario(file: &str) -> Scenario {
     parse_scenario(&std::fs::read_to_string(&path).unwrap(), ScenarioFormat::Json).unwrap()
 }
 
+/// A contributions analysis of `players` US surcharges (one per sector, in
+/// turn), exact up to `exact_up_to` players: 2^players coalitions.
+pub fn contributions(players: usize, exact_up_to: u32) -> Scenario {
+    use tariff_proto::v1::{Analysis, Authority, ContributionsSpec, Measure, analysis::Kind, measure::Mode};
+    let sectors = ["CARS", "TRUCKS", "PARTS", "MACH", "ELEC", "INSTR", "PHARMA", "METALS", "AGRI", "OTHER"];
+    let measures = (0..players)
+        .map(|i| Measure {
+            id: format!("m{i}"),
+            authority: Authority::Other.into(),
+            importer: "USA".into(),
+            exporters: vec!["*".into()],
+            sectors: vec![sectors[i % sectors.len()].into()],
+            mode: Mode::Add.into(),
+            rate_pct: 2.0 + i as f64,
+            ..Default::default()
+        })
+        .collect();
+    let spec = ContributionsSpec { exact_up_to, ..Default::default() };
+    Scenario {
+        measures,
+        analysis: Some(Box::new(Analysis { kind: Some(Kind::Contributions(spec)) })),
+        ..Default::default()
+    }
+}
+
 /// A task that runs until told to stop: on `stop` (waiting for it to end) or
 /// on drop (without waiting).
 struct Running {

@@ -5,6 +5,7 @@
 //! `tracing.rs` and `metrics.rs` install process-wide OpenTelemetry providers
 //! and stay binaries of their own (tests/Cargo.toml).
 
+mod analysis;
 mod bad_requests;
 mod cluster;
 mod datasets;

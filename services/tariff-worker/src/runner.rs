@@ -6,8 +6,8 @@ use std::{ops::ControlFlow, sync::Arc};
 use prost::Message;
 use tariff_jobs::{JobRunner, RunFailure, holds_flows};
 use tariff_proto::v1::{
-    ChunkTask, DrawSamples, JobError, JobErrorCode, Progress, ResultOptions, ResultView, Scenario,
-    ScenarioResult, SectorChunk,
+    ChunkTask, DrawSamples, EvaluationSamples, JobError, JobErrorCode, Progress, ResultOptions, ResultView,
+    Scenario, ScenarioResult, SectorChunk,
 };
 use tariff_scenario::{
     EvaluateError, EvaluateOptions, FlowSelection, MergeError, PreparedScenario, ScenarioLimits, chunk_draws,
@@ -199,6 +199,22 @@ impl JobRunner for ScenarioRunner {
     /// does not validate (`run` reports why).
     fn chunks(&self, scenario: &Scenario) -> Vec<ChunkTask> {
         let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        if scenario.analysis.is_some() {
+            // Contributions split by units; a search runs in one piece.
+            let chunks = self.with_prepared(scenario, |p| Ok((p.analysis_chunks(), p.analysis_unit_runs())));
+            let (ranges, runs) = chunks.unwrap_or_default();
+            return ranges
+                .into_iter()
+                .enumerate()
+                .map(|(i, range)| ChunkTask {
+                    index: index(i),
+                    first_unit: range.start,
+                    units: range.end - range.start,
+                    steps: (range.end - range.start).saturating_mul(runs),
+                    ..ChunkTask::default()
+                })
+                .collect();
+        }
         let Some(uncertainty) = scenario.uncertainty.as_ref() else {
             if self.split_flows == 0 || scenario.dataset.is_empty() {
                 // Built-in datasets are small: no need to validate twice to know.
@@ -273,6 +289,14 @@ impl JobRunner for ScenarioRunner {
         chunk: &ChunkTask,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Vec<u8>, RunFailure> {
+        if chunk.units > 0 {
+            let range = chunk.first_unit..chunk.first_unit.saturating_add(chunk.units);
+            let samples = self.with_prepared(scenario, |p| {
+                p.analysis_samples(range, &EvaluateOptions::default(), &mut forward(progress))
+                    .map_err(failure)
+            })?;
+            return Ok(samples.encode_to_vec());
+        }
         if chunk.sectors > 0 {
             let start = chunk.first_sector as usize;
             let range = start..start.saturating_add(chunk.sectors as usize);
@@ -288,7 +312,8 @@ impl JobRunner for ScenarioRunner {
         Ok(samples.encode_to_vec())
     }
 
-    /// Draws: their samples make the bands. Sectors: the sector rows and
+    /// Draws: their samples make the bands. Analysis units: their runs make
+    /// the contributions. Sectors: the sector rows and
     /// totals, without flows (those stay in the chunks), one chunk at a time.
     fn merge(
         &self,
@@ -308,6 +333,14 @@ impl JobRunner for ScenarioRunner {
                 // Chunks that stop early leave sectors missing, which the merge refuses.
                 prepared.merge_sector_chunks::<ChunkMerge>(decoded, &selection).map_err(merge_failure)
             });
+        }
+        if chunks.iter().any(|c| c.units > 0) {
+            let samples = data
+                .take(chunks.len())
+                .map(|bytes| EvaluationSamples::decode(bytes.as_slice()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(undecodable)?;
+            return self.with_prepared(scenario, |p| p.merge_analysis(head, samples).map_err(failure));
         }
         let samples = data
             .take(chunks.len())

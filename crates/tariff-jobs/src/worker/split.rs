@@ -27,7 +27,7 @@ use crate::{
 };
 
 // The stage of the runner's progress in draws, which chunks rescale.
-use tariff_proto::stage::DRAWS as DRAWS_STAGE;
+use tariff_proto::stage::{DRAWS as DRAWS_STAGE, EVALUATIONS};
 
 impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// Computes a split job: the head, then the chunks, then the merge.
@@ -183,10 +183,11 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let job = scenario.clone();
         let task = *chunk;
         // A chunk of sectors reports only sector solves; one of draws, the draws
-        // after the point estimate's stages (which are not the job's).
+        // after the point estimate's stages (which are not the job's); one of an
+        // analysis, its runs.
         let by_sector = chunk.sectors > 0;
         let rescale = move |p: Progress| {
-            if by_sector || p.stage == DRAWS_STAGE {
+            if by_sector || p.stage == DRAWS_STAGE || p.stage == EVALUATIONS {
                 Progress { done: done.saturating_add(p.done), total, stage: p.stage }
             } else {
                 p
@@ -222,8 +223,9 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         }
         let _in_flight = super::InFlight::new(&self.metrics);
         let scenario = envelope.scenario.clone().unwrap_or_default();
-        let computed =
-            self.compute_chunk(Sink::Watch(job_id), &scenario, chunk, delivery, 0, chunk.draws).await?;
+        let computed = self
+            .compute_chunk(Sink::Watch(job_id), &scenario, chunk, delivery, 0, chunk_steps(chunk))
+            .await?;
         match computed.outcome {
             Ok(Ok(data)) => {
                 self.records.put_chunk(job_id, chunk.index, &data).await?;

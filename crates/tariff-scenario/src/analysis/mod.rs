@@ -476,6 +476,15 @@ impl PreparedScenario<'_> {
             .collect()
     }
 
+    /// Runs per contribution unit: 1 per coalition, K+1 per sampled
+    /// permutation; 0 when the scenario asks for no contributions.
+    pub fn analysis_unit_runs(&self) -> u32 {
+        match &self.analysis {
+            Some(AnalysisPlan { question: Question::Contributions(c), .. }) => c.runs_per_unit(),
+            _ => 0,
+        }
+    }
+
     /// The runs of the contribution units `range`, on `options.threads`
     /// threads; progress in runs (stage `evaluations`).
     pub fn analysis_samples(
