@@ -13,13 +13,15 @@ use tariff_e2e::{
     Stack, WorkerHandle, cancel_until_idle, contributions, one_job_at_a_time, splitting_worker, state,
     timeline, with_draws,
 };
-use tariff_proto::v1::{GetJobRequest, JobState, SubmitScenarioRequest};
+use tariff_proto::v1::{GetJobRequest, JobState, Scenario, SubmitScenarioRequest};
 
 /// Held by each test for its whole run.
 static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-#[tokio::test]
-async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
+/// Submits `job` to two workers, cancels it once both compute it and its
+/// progress is in `stage`, and checks that it ends CANCELLED with every worker
+/// idle within 1 s of CPU.
+async fn cancel_while_two_workers_compute(job: Scenario, stage: &str) {
     let _alone = ALONE.lock().await;
     let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;
@@ -28,17 +30,11 @@ async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
         WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
     ];
     let submitted = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(with_draws(100_000, 500)),
-            idempotency_key: String::new(),
-            ..Default::default()
-        })
+        .submit_scenario(SubmitScenarioRequest { scenario: Some(job), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
     let job_id = submitted.job_id;
-
-    // Cancel once both workers are computing draws of the job.
     let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
     let started = Instant::now();
     loop {
@@ -47,17 +43,22 @@ async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
             .await
             .unwrap()
             .into_inner();
-        let drawing = job.progress.as_ref().is_some_and(|p| p.stage == "draws" && p.done > 0);
-        if drawing && workers.iter().all(|w| busy(w) > 0) {
+        let under_way = job.progress.as_ref().is_some_and(|p| p.stage == stage && p.done > 0);
+        if under_way && workers.iter().all(|w| busy(w) > 0) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the draws never got under way: {job:?}");
+        assert!(started.elapsed() < Duration::from_secs(60), "the {stage} never got under way: {job:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     cancel_until_idle(&mut client, &job_id, &workers).await;
     let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(state(&job), JobState::Cancelled);
     assert!(job.result.is_none());
+}
+
+#[tokio::test]
+async fn a_cancelled_uncertainty_job_stops_on_every_worker_and_is_cancelled() {
+    cancel_while_two_workers_compute(with_draws(100_000, 500), "draws").await;
 }
 
 #[tokio::test]
@@ -95,40 +96,6 @@ async fn a_cancelled_job_split_by_sector_stops_on_every_worker() {
 
 #[tokio::test]
 async fn a_cancelled_contributions_job_stops_on_every_worker() {
-    let _alone = ALONE.lock().await;
-    let Stack { nats: _nats, config, gateway } = Stack::start().await;
-    let mut client = gateway.client().await;
-    let workers = [
-        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
-        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
-    ];
     // 14 players exactly: 16,384 coalitions in 256 chunks, seconds of work.
-    let submitted = client
-        .submit_scenario(SubmitScenarioRequest {
-            scenario: Some(contributions(14, 14)),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let job_id = submitted.job_id;
-    let busy = |w: &WorkerHandle| w.counts.as_ref().unwrap().busy.load(Ordering::SeqCst);
-    let started = Instant::now();
-    loop {
-        let job = client
-            .get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() })
-            .await
-            .unwrap()
-            .into_inner();
-        let running = job.progress.as_ref().is_some_and(|p| p.stage == "evaluations" && p.done > 0);
-        if running && workers.iter().all(|w| busy(w) > 0) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the runs never got under way: {job:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    cancel_until_idle(&mut client, &job_id, &workers).await;
-    let job = client.get_job(GetJobRequest { job_id, ..Default::default() }).await.unwrap().into_inner();
-    assert_eq!(state(&job), JobState::Cancelled);
-    assert!(job.result.is_none());
+    cancel_while_two_workers_compute(contributions(14, 14), "evaluations").await;
 }
