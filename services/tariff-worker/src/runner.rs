@@ -386,6 +386,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use tariff_proto::v1::{Authority, Measure, Uncertainty, measure::Mode};
+    use tariff_scenario::ScenarioFormat;
 
     use super::*;
 
@@ -434,6 +435,102 @@ mod tests {
         let stopped = cancel_at.unwrap().elapsed();
         assert!(stopped < Duration::from_secs(1), "stopped {stopped:?} after the cancel");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// `players` US surcharges (the Section 232 measure of [`with_draws`] on
+    /// one sector each, in turn), with contributions exact up to `exact_up_to`
+    /// players and `permutations` sampled above.
+    fn contributions(players: usize, exact_up_to: u32, permutations: u32) -> Scenario {
+        use tariff_proto::v1::{Analysis, ContributionsSpec, analysis::Kind};
+        let base = with_draws(0).measures.remove(0);
+        let sectors =
+            ["CARS", "TRUCKS", "PARTS", "MACH", "ELEC", "INSTR", "PHARMA", "METALS", "AGRI", "OTHER"];
+        let measures = (0..players)
+            .map(|i| Measure {
+                id: format!("m{i}"),
+                sectors: vec![sectors[i % sectors.len()].into()],
+                rate_pct: 2.0 + i as f64,
+                ..base.clone()
+            })
+            .collect();
+        let spec = ContributionsSpec { exact_up_to, permutations, seed: 7 };
+        let analysis = Some(Box::new(Analysis { kind: Some(Kind::Contributions(spec)) }));
+        Scenario { measures, analysis, ..Scenario::default() }
+    }
+
+    /// The job as a split job computes it: the head, each chunk, the merge.
+    fn split_run(runner: &ScenarioRunner, scenario: &Scenario, chunks: &[ChunkTask]) -> ScenarioResult {
+        let head = runner.run_head(scenario, chunks, &mut |_| ControlFlow::Continue(())).unwrap();
+        let data: Vec<Vec<u8>> = chunks
+            .iter()
+            .map(|c| runner.run_chunk(scenario, c, &mut |_| ControlFlow::Continue(())).unwrap())
+            .collect();
+        runner.merge(scenario, head, chunks, &mut data.into_iter()).unwrap()
+    }
+
+    #[test]
+    fn exact_contributions_split_into_chunks_of_coalitions_and_merge_to_the_unsplit_bytes() {
+        let runner = ScenarioRunner::default();
+        // 8 players: 256 coalitions, one run each.
+        let scenario = contributions(8, 10, 0);
+        let chunks = runner.chunks(&scenario);
+        let shape: Vec<_> = chunks.iter().map(|c| (c.index, c.first_unit, c.units, c.steps)).collect();
+        assert_eq!(shape, [(0, 0, 64, 64), (1, 64, 64, 64), (2, 128, 64, 64), (3, 192, 64, 64)]);
+        // Never the draws or sector paths: the head is the point estimate, the merge the analysis's.
+        assert!(chunks.iter().all(|c| c.draws == 0 && c.sectors == 0) && !holds_flows(&chunks));
+        let whole = runner.run(&scenario, &mut |_| ControlFlow::Continue(())).unwrap();
+        assert!(whole.analysis.is_some());
+        assert_eq!(split_run(&runner, &scenario, &chunks).encode_to_vec(), whole.encode_to_vec());
+    }
+
+    #[test]
+    fn sampled_contributions_count_progress_in_runs() {
+        let runner = ScenarioRunner::default();
+        // 12 players sampled: 150 permutations of 13 runs each, in 3 chunks.
+        let scenario = contributions(12, 4, 150);
+        let chunks = runner.chunks(&scenario);
+        let shape: Vec<_> = chunks.iter().map(|c| (c.first_unit, c.units, c.steps)).collect();
+        assert_eq!(shape, [(0, 64, 64 * 13), (64, 64, 64 * 13), (128, 22, 22 * 13)]);
+        for chunk in &chunks {
+            let mut last = None;
+            runner
+                .run_chunk(&scenario, chunk, &mut |p| {
+                    last = Some(p);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            // What the job's worker adds up against the chunks' steps.
+            let last = last.unwrap();
+            assert_eq!(
+                (last.stage.as_str(), last.done, last.total),
+                (tariff_proto::stage::EVALUATIONS, chunk.steps, chunk.steps)
+            );
+        }
+        let whole = runner.run(&scenario, &mut |_| ControlFlow::Continue(())).unwrap();
+        assert_eq!(split_run(&runner, &scenario, &chunks).encode_to_vec(), whole.encode_to_vec());
+    }
+
+    #[test]
+    fn a_goal_seek_and_a_small_contributions_run_in_one_piece() {
+        let runner = ScenarioRunner::default();
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/analyses/annex-equivalent-car-rate.json");
+        let seek =
+            tariff_scenario::parse_scenario(&std::fs::read_to_string(path).unwrap(), ScenarioFormat::Json)
+                .unwrap();
+        assert!(runner.chunks(&seek).is_empty());
+        // Nor split by sector, however low the split: a search is one computation.
+        let splitting = ScenarioRunner { split_flows: 1, ..ScenarioRunner::default() };
+        assert!(splitting.chunks(&Scenario { dataset: "jpus-2023".into(), ..seek.clone() }).is_empty());
+        // 6 players: 64 coalitions, one chunk's worth.
+        assert!(runner.chunks(&contributions(6, 10, 0)).is_empty());
+        // A view keeps the answer (the seek's result figures in that view).
+        let summary = ResultOptions { view: ResultView::Summary.into(), flows: None };
+        let viewed = runner.run_in_view(&seek, Some(&summary), &mut |_| ControlFlow::Continue(())).unwrap();
+        let whole = runner.run(&seek, &mut |_| ControlFlow::Continue(())).unwrap();
+        assert!(viewed.analysis.is_some());
+        assert_eq!(viewed.analysis, whole.analysis);
+        assert_eq!(viewed.view, Some(summary));
     }
 
     #[derive(Debug)]
