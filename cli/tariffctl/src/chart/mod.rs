@@ -1,5 +1,6 @@
 //! Pictures of results, as SVG: `--chart FILE.svg` on `run`, `watch` and
-//! `compare`; with the tornado of the elasticities below when the result has one.
+//! `compare`, with the tornado of the elasticities below when the result has
+//! one; and the waterfall of `contributions`.
 //!
 //! Only plotters' SVG backend is used, with no font support compiled in: text
 //! goes into the file as SVG `<text>` and the viewer picks the font, so
@@ -8,9 +9,11 @@
 mod compare;
 mod flows;
 mod headline;
+mod rows;
 mod slots;
 mod timeline;
 mod tornado;
+pub mod waterfall;
 
 use std::{fmt::Display, path::Path};
 

@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 use tariff_proto::v1::{Impact, ScenarioResult};
 
-use super::{Area, LEGEND_WIDTH, Slots, colour, drawn, legend, padded_range};
+use super::{Area, LEGEND_WIDTH, colour, drawn, legend, padded_range, rows};
 use crate::tornado::{self, Pick, describe, number};
 
 /// The panel's height, under the main chart.
@@ -35,45 +35,21 @@ pub fn draw(area: &Area, result: &ScenarioResult, impact: &Impact, pick: &Pick) 
     let (plot, side) = body.split_horizontally(area.dim_in_pixel().0 - LEGEND_WIDTH);
 
     let rows = bars.len();
-    // The largest swing on top: row i sits at y = rows - 1 - i.
-    let y_of = |i: usize| (rows - 1 - i) as f64;
     let labels: Vec<String> =
         bars.iter().map(|b| format!("{} {:.1} to {:.1}", b.name, b.low, b.high)).collect();
     let x_range = {
         let r = padded_range(bars.iter().flat_map(|b| [b.at_low - point, b.at_high - point]));
         (point + r.start)..(point + r.end)
     };
-    let mut chart = drawn(
-        ChartBuilder::on(&plot)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(LABEL_WIDTH)
-            .build_cartesian_2d(x_range, Slots::new(rows.max(1), 0.6, 1)),
-    )?;
-    let label = |y: &f64| {
-        let i = rows.checked_sub(1 + y.round().max(0.0) as usize);
-        i.and_then(|i| labels.get(i)).cloned().unwrap_or_default()
-    };
-    drawn(
-        chart
-            .configure_mesh()
-            .max_light_lines(1)
-            .disable_y_mesh()
-            .x_desc(format!("{name}{unit}"))
-            .y_label_formatter(&label)
-            .x_label_formatter(&|v: &f64| if pct { number(f, *v) } else { format!("{v:.0}") })
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 14))
-            .draw(),
+    let mut chart = rows::frame(
+        &plot,
+        &rows::Frame { labels: &labels, label_width: LABEL_WIDTH, x_range, figure: f, unit: &unit },
     )?;
     let [low_colour, high_colour] = end_colours();
     for (i, b) in bars.iter().enumerate() {
-        let y = y_of(i);
+        let y = rows::y_of(rows, i);
         for (value, c) in [(b.at_low, low_colour), (b.at_high, high_colour)] {
-            drawn(chart.draw_series(std::iter::once(Rectangle::new(
-                [(point, y - 0.32), (value, y + 0.32)],
-                c.mix(0.85).filled(),
-            ))))?;
+            rows::bar(&mut chart, y, (point, value), c)?;
         }
     }
     // The point estimate, through every bar.

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+mod analysis;
 mod backcast;
 mod calibrate;
 mod chart_arg;
@@ -8,6 +9,7 @@ mod dataset;
 mod list;
 mod remote;
 mod run;
+mod scenario_arg;
 mod source;
 mod view_arg;
 
@@ -20,6 +22,15 @@ pub use chart_arg::ChartArg;
 pub enum Command {
     /// Compute a scenario's impact locally, in process, with no services (or on a gateway with --remote).
     Run(run::RunArgs),
+    /// What each measure and agreement change of a scenario contributes to each figure (Shapley values).
+    #[command(long_about = analysis::contributions::LONG_ABOUT)]
+    Contributions(analysis::contributions::ContributionsArgs),
+    /// Goal-seek: the value of one lever at which a figure equals a goal.
+    #[command(long_about = analysis::seek::LONG_ABOUT)]
+    Seek(analysis::seek::SeekArgs),
+    /// Optimise: lever values maximising or minimising weighted figures, under constraints.
+    #[command(long_about = analysis::optimize::LONG_ABOUT)]
+    Optimize(analysis::optimize::OptimizeArgs),
     /// Compute two scenarios and show them side by side: A, B and B-A.
     Compare(compare::CompareArgs),
     /// Queue a scenario on a gateway; prints the job id.
@@ -46,6 +57,9 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<()> {
         match self {
             Command::Run(args) => run::run(args),
+            Command::Contributions(args) => analysis::contributions::run(args),
+            Command::Seek(args) => analysis::seek::run(args),
+            Command::Optimize(args) => analysis::optimize::run(args),
             Command::Compare(args) => compare::compare(args),
             Command::Submit(args) => remote::submit(args),
             Command::Watch(args) => remote::watch(args),

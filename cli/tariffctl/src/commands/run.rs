@@ -1,7 +1,7 @@
 //! `tariffctl run`: one scenario, computed in process, or on a gateway with
 //! `--remote`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
@@ -10,7 +10,8 @@ use tariff_scenario::{EvaluateOptions, FlowSelection, PreparedScenario, Scenario
 
 use super::{
     ChartArg,
-    remote::{RemoteRun, SecurityArgs, WaitArg, run_remote},
+    remote::{RemoteRun, run_remote},
+    scenario_arg::ScenarioSource,
     source::{read_scenario, resolve_dataset},
     view_arg::ViewArg,
 };
@@ -30,27 +31,11 @@ pub enum SolverArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario file: proto3 JSON of tariff.v1.Scenario (or TOML with a .toml extension).
-    scenario: PathBuf,
-    /// A dataset folder, instead of the one the scenario names.
-    #[arg(long, value_name = "DIR", env = "TARIFF_DATASET")]
-    dataset: Option<PathBuf>,
-    /// The solver, instead of the one the scenario names.
-    #[arg(long, value_enum)]
-    solver: Option<SolverArg>,
+    #[command(flatten)]
+    source: ScenarioSource,
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Compute on this gateway (HOST:PORT, http://HOST:PORT or https://HOST:PORT) instead of in process.
-    #[arg(long, value_name = "ADDR", env = "TARIFF_REMOTE")]
-    remote: Option<String>,
-    /// With --remote: running again with the same key follows the same job.
-    #[arg(long, value_name = "KEY", requires = "remote")]
-    idempotency_key: Option<String>,
-    #[command(flatten)]
-    security: SecurityArgs,
-    #[command(flatten)]
-    wait: WaitArg,
     #[command(flatten)]
     chart: ChartArg,
     #[command(flatten)]
@@ -78,13 +63,18 @@ pub enum Compute<'a> {
 
 /// Computes the scenario in `path`; the one code path of `run` and `compare`.
 pub fn compute(path: &Path, solver: Option<SolverArg>, how: Compute) -> anyhow::Result<ScenarioResult> {
-    let dataset = match how {
-        Compute::Remote(remote) => return run_remote(path, solver, remote),
-        Compute::Local { dataset, view } => (dataset, view),
-    };
-    let (dataset, view) = dataset;
     let mut scenario = read_scenario(path)?;
     apply_solver(&mut scenario, solver);
+    compute_scenario(scenario, path, how)
+}
+
+/// Computes `scenario`, read from `path` (which names it in errors and
+/// anchors a dataset folder it names).
+pub fn compute_scenario(scenario: pb::Scenario, path: &Path, how: Compute) -> anyhow::Result<ScenarioResult> {
+    let (dataset, view) = match how {
+        Compute::Remote(remote) => return run_remote(scenario, path, remote),
+        Compute::Local { dataset, view } => (dataset, view),
+    };
     let dataset = resolve_dataset(dataset, &scenario.dataset, path.parent())?;
     let shown = path.display();
     let prepared = PreparedScenario::for_request(&dataset, &scenario, &Default::default())
@@ -113,20 +103,7 @@ pub fn check_remote_dataset(dataset: Option<&Path>) -> anyhow::Result<()> {
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     args.chart.check()?;
-    let how = match args.remote {
-        Some(address) => {
-            check_remote_dataset(args.dataset.as_deref())?;
-            Compute::Remote(RemoteRun {
-                address,
-                security: args.security,
-                idempotency_key: args.idempotency_key,
-                wait: args.wait,
-                view: args.view.options(),
-            })
-        }
-        None => Compute::Local { dataset: args.dataset.as_deref(), view: args.view.options() },
-    };
-    let result = compute(&args.scenario, args.solver, how)?;
+    let result = args.source.compute(args.view.options(), |_| Ok(()))?;
     args.chart.write(&result, &args.tornado)?;
     print_result(&result, args.format, &args.tornado, &mut std::io::stdout().lock())
 }

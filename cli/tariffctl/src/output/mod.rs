@@ -1,5 +1,6 @@
 //! Printing a scenario result as a table, proto3 JSON or CSV.
 
+pub mod analysis;
 pub mod compare;
 pub mod csv;
 mod table;
@@ -35,7 +36,14 @@ pub fn print_result(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match format {
-        Format::Table => table::write(result, tornado.pick(result)?.as_ref(), out)?,
+        Format::Table => {
+            table::write(result, tornado.pick(result)?.as_ref(), out)?;
+            // A scenario that asks an analysis: its answer after its impact.
+            if result.analysis.is_some() {
+                writeln!(out)?;
+                analysis::summary(result, out)?;
+            }
+        }
         Format::Json => writeln!(out, "{}", to_json_pretty(result))?,
         Format::Csv => csv::write(result, out)?,
         Format::CsvFlows => csv::write_flows(result, out)?,

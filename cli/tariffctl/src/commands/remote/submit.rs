@@ -93,10 +93,10 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     })
 }
 
-/// `run --remote`: submit, follow, return the result for printing as the
-/// local `run` does.
-pub fn run_remote(path: &Path, solver: Option<SolverArg>, run: RemoteRun) -> anyhow::Result<ScenarioResult> {
-    let scenario = prepare(path, solver)?;
+/// `run --remote`: submit `scenario` (read from `path`), follow, return the
+/// result for printing as the local `run` does.
+pub fn run_remote(scenario: Scenario, path: &Path, run: RemoteRun) -> anyhow::Result<ScenarioResult> {
+    check_dataset(&scenario, path)?;
     let key = run.idempotency_key.unwrap_or_default();
     let wait = run.wait;
     let credentials = Credentials::load(&run.security)?;
