@@ -320,7 +320,7 @@ impl<'d> PreparedScenario<'d> {
                 p.of(&prepared.sector_elasticities(s))
             });
         }
-        prepared.analysis = crate::analysis::plan(&mut c, dataset, scenario, &prepared.dates, limits);
+        prepared.analysis = crate::analysis::prepare(&mut c, dataset, scenario, &prepared.dates, limits);
         debug_assert!(prepared.measures.iter().all(|m| m.exporters.len() == n));
         c.finish(prepared)
     }
