@@ -495,6 +495,13 @@ fn analyses_refuse_what_they_cannot_do() {
         ),
     );
     assert!(none.unwrap_err().to_string().contains("analysis.contributions"));
+    // Every coalition of the 16-measure timeline at its 11 dates: 78 million figures to keep.
+    let spec = ContributionsSpec { exact_up_to: 16, ..Default::default() };
+    let err = run(jpus(), &with(ready("timeline-2025-2026.json"), Kind::Contributions(spec))).unwrap_err();
+    assert!(
+        err.to_string().contains("analysis.contributions.exact_up_to: 65536 runs of 1188 figures"),
+        "{err}"
+    );
     let _ = AnalysisResult::default();
 }
 

@@ -56,6 +56,10 @@ pub const MAX_LEVERS: usize = 20;
 /// Runs of a search, and permutations of sampled contributions, at most: a
 /// request above is a typo, and would hold a worker for hours.
 pub const MAX_EVALUATIONS: u32 = 100_000;
+/// The headline figures contributions keep at most (every run's, for the
+/// merge): 2^16 coalitions of 200 economies at 11 dates would be 14 GB, and
+/// the exact merge's K * 2^K * figures steps hours. 64 Mi figures is 512 MiB.
+pub const MAX_CONTRIBUTION_FIGURES: u64 = 64 << 20;
 
 /// Why one run of an analysis failed.
 #[derive(Debug, thiserror::Error)]

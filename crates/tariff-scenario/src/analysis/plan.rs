@@ -4,7 +4,8 @@
 use tariff_proto::v1::{self as pb, analysis::Kind, goal_seek::Goal};
 
 use super::{
-    DEFAULT_OPTIMIZE_EVALUATIONS, DEFAULT_SEEK_EVALUATIONS, MAX_EVALUATIONS, MAX_LEVERS,
+    DEFAULT_OPTIMIZE_EVALUATIONS, DEFAULT_SEEK_EVALUATIONS, MAX_CONTRIBUTION_FIGURES, MAX_EVALUATIONS,
+    MAX_LEVERS,
     contributions::{ContributionsPlan, MAX_EXACT_PLAYERS, MAX_PLAYERS},
     figure::FigureAt,
     lever::PreparedLever,
@@ -103,7 +104,7 @@ pub(crate) fn prepare(
             c.push("analysis", "name the analysis: contributions, seek or optimize");
             return None;
         }
-        Some(Kind::Contributions(spec)) => contributions(c, scenario, spec),
+        Some(Kind::Contributions(spec)) => contributions(c, &on, spec),
         Some(Kind::Seek(s)) => seek(c, &on, s)?,
         Some(Kind::Optimize(o)) => optimize(c, &on, o)?,
     };
@@ -122,8 +123,26 @@ struct On<'a> {
     limits: &'a ScenarioLimits,
 }
 
-fn contributions(c: &mut Collector, scenario: &pb::Scenario, spec: &pb::ContributionsSpec) -> Question {
-    let plan = ContributionsPlan::new(scenario, spec);
+fn contributions(c: &mut Collector, on: &On<'_>, spec: &pb::ContributionsSpec) -> Question {
+    let plan = ContributionsPlan::new(on.scenario, spec);
+    // Every run keeps each economy's headline figures at each date.
+    let width = (on.dates.len() * on.dataset.economies.len() * crate::FIGURES.len()) as u64;
+    let figures =
+        u64::from(plan.units()).saturating_mul(u64::from(plan.runs_per_unit())).saturating_mul(width);
+    if figures > MAX_CONTRIBUTION_FIGURES {
+        let what = if plan.exact { "exact_up_to (sample instead)" } else { "permutations" };
+        c.push(
+            format!("analysis.contributions.{}", if plan.exact { "exact_up_to" } else { "permutations" }),
+            format!(
+                "{} runs of {width} figures each ({} economies x {} dates x {}) is {figures} figures, above \
+                 {MAX_CONTRIBUTION_FIGURES}: lower {what}, or the dates",
+                u64::from(plan.units()) * u64::from(plan.runs_per_unit()),
+                on.dataset.economies.len(),
+                on.dates.len(),
+                crate::FIGURES.len()
+            ),
+        );
+    }
     if plan.players() == 0 {
         c.push(
             "analysis.contributions",
