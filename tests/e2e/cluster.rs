@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -63,6 +63,10 @@ struct Submission {
     key: String,
     job_id: Option<String>,
     refusals: Vec<String>,
+    /// When each refusal came.
+    refused_at: Vec<Instant>,
+    /// When it was accepted.
+    accepted_at: Option<Instant>,
     /// Whether the first attempt started after the node was killed.
     after_kill: bool,
 }
@@ -137,6 +141,7 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
                     let key = format!("cluster-job-{n}");
                     let after_kill = killed.load(Ordering::SeqCst);
                     let mut refusals = Vec::new();
+                    let mut refused_at = Vec::new();
                     let give_up = Instant::now() + Duration::from_secs(60);
                     let job_id = loop {
                         let request = SubmitScenarioRequest {
@@ -151,6 +156,7 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
                             }
                             Err(_) => refusals.push(format!("no answer within {CALL_LIMIT:?}")),
                         }
+                        refused_at.push(Instant::now());
                         if Instant::now() >= give_up {
                             break None;
                         }
@@ -160,7 +166,15 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
                     if job_id.is_some() {
                         accepted.fetch_add(1, Ordering::SeqCst);
                     }
-                    submissions.push(Submission { key, job_id, refusals, after_kill });
+                    let accepted_at = job_id.as_ref().map(|_| Instant::now());
+                    submissions.push(Submission {
+                        key,
+                        job_id,
+                        refusals,
+                        refused_at,
+                        accepted_at,
+                        after_kill,
+                    });
                     tokio::time::sleep(PACE).await;
                 }
                 submissions
@@ -172,6 +186,7 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let kill_at = load_started.elapsed();
+    let killed_at = Instant::now();
     cluster.stop_node(victim);
     killed.store(true, Ordering::SeqCst);
     eprintln!("{} killed after {kill_at:?} and {KILL_AFTER}+ accepted jobs", cluster.server_name(victim));
@@ -191,8 +206,16 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
         submissions.len(),
         refused.len(),
     );
-    let reasons: BTreeSet<&str> = refused.iter().flat_map(|s| &s.refusals).map(String::as_str).collect();
-    eprintln!("refusals said: {reasons:#?}");
+    // Each distinct refusal with how often it came and when, after the kill.
+    let mut reasons: BTreeMap<&str, (usize, Duration, Duration)> = BTreeMap::new();
+    for s in &refused {
+        for (reason, at) in s.refusals.iter().zip(&s.refused_at) {
+            let at = at.saturating_duration_since(killed_at);
+            let seen = reasons.entry(reason).or_insert((0, at, at));
+            *seen = (seen.0 + 1, seen.1.min(at), seen.2.max(at));
+        }
+    }
+    eprintln!("refusals said (count, first and last after the kill): {reasons:#?}");
     assert_eq!(submissions.len(), JOBS);
     let never: Vec<&Submission> = submissions.iter().filter(|s| s.job_id.is_none()).collect();
     assert!(never.is_empty(), "never accepted: {never:#?}");
@@ -203,7 +226,24 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
             s.key,
             s.refusals
         );
+        // A stream without a leader is said to be one, not a deleted stream.
+        for r in &s.refusals {
+            let leaderless =
+                ["no stream found", "no responders", "stream not found"].iter().any(|w| r.contains(w));
+            assert!(!leaderless || r.contains("NATS is electing a leader"), "{}: {r}", s.key);
+        }
     }
+    // The figures the README gives: how long after the kill calls were refused,
+    // and when every refused submission had been accepted on a retry.
+    let since_kill = |at: &Instant| at.saturating_duration_since(killed_at);
+    let refusal_times: Vec<Duration> = refused.iter().flat_map(|s| &s.refused_at).map(since_kill).collect();
+    let recovered = refused.iter().filter_map(|s| s.accepted_at.as_ref()).map(since_kill).max();
+    eprintln!(
+        "cluster figures: {refusal_count} refusals, from {:?} to {:?} after the kill; every refused \
+         submission accepted {recovered:?} after the kill",
+        refusal_times.iter().min(),
+        refusal_times.iter().max(),
+    );
     let after_kill = submissions.iter().filter(|s| s.after_kill).count();
     assert!(after_kill >= JOBS / 3, "only {after_kill} submissions started after the kill");
     let ids: BTreeSet<&str> = submissions.iter().filter_map(|s| s.job_id.as_deref()).collect();
