@@ -1,6 +1,7 @@
 //! A three-node NATS cluster with the job stream, consumer and record bucket at three
 //! replicas: killing the node the services are connected to, under load, loses no
-//! accepted job.
+//! accepted job (and the test prints how long calls were refused); stores made with
+//! one replica take three when the services start again with three.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
@@ -15,7 +16,7 @@ use std::{
 use tariff_e2e::{Gateway, WorkerHandle, scenario, state};
 use tariff_jobs::{
     WorkerConfig,
-    nats::{NatsAuth, NatsBackend, NatsConfig},
+    nats::{NatsAuth, NatsBackend, NatsConfig, Store},
 };
 use tariff_proto::v1::{GetJobRequest, JobState, SubmitScenarioRequest};
 use tariff_test_support::NatsCluster;
@@ -346,6 +347,107 @@ async fn killing_the_connected_node_under_load_loses_no_accepted_job() {
     gateway.stop().await;
     for worker in workers {
         worker.stop().await;
+    }
+}
+
+/// Services started with one replica, then again with three, on the same
+/// cluster (an operator who grew NATS from one server to three): every stream,
+/// bucket and object store ends with three replicas, all current, its
+/// messages kept. A count the cluster cannot hold stops the start with one
+/// line naming the stream and both counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_raised_at_start_reach_every_store() {
+    let cluster = NatsCluster::start().unwrap();
+    let one = NatsConfig { replicas: 1, ..cluster_config(cluster.node(0).url()) };
+    let stores = [Store::Jobs, Store::Records, Store::Results, Store::Datasets, Store::DeadLetters];
+    let streams: Vec<String> = stores.iter().map(|store| store.stream_name(&one)).collect();
+
+    let first = NatsBackend::connect(one.clone(), &NatsAuth::default()).await.unwrap();
+    for name in &streams {
+        assert_eq!(stream_replicas(&first, name).await.0, 1, "{name}");
+    }
+    // A message stored under one replica, which the new replicas must copy.
+    first.dead_letter("made-under-r1", "the job".into(), "a test").await.unwrap();
+    drop(first);
+
+    let three = NatsConfig { replicas: 3, ..one.clone() };
+    let started = Instant::now();
+    let second = NatsBackend::connect(three.clone(), &NatsAuth::default()).await.unwrap();
+    eprintln!("started again with three replicas in {:?}", started.elapsed());
+    let current = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let mut all = Vec::new();
+            for name in &streams {
+                all.push((name.clone(), stream_replicas(&second, name).await));
+            }
+            let done = all.iter().all(|(_, (replicas, leader, followers))| {
+                *replicas == 3 && leader.is_some() && followers.len() == 2 && followers.iter().all(|f| f.1)
+            });
+            if done {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    let current = current.expect("every store reaches three current replicas");
+    eprintln!("three current replicas after {:?}: {current:?}", started.elapsed());
+    // The workers' consumer too: left on one server, it would stop them all with it.
+    let jobs = second.jetstream().get_stream(&three.stream).await.unwrap();
+    let consumer = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let info = jobs.consumer_info(&three.consumer).await.unwrap();
+            let cluster = info.cluster.clone().unwrap();
+            if cluster.leader.is_some()
+                && cluster.replicas.len() == 2
+                && cluster.replicas.iter().all(|p| p.current)
+            {
+                return info;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the consumer reaches three current replicas");
+    assert_eq!(consumer.config.num_replicas, 3);
+    let mut dlq = second.jetstream().get_stream(&three.dlq_stream).await.unwrap();
+    assert_eq!(dlq.info().await.unwrap().state.messages, 1, "the message stored under one replica is kept");
+
+    // Started again as it is, nothing changes.
+    let configs = |backend: NatsBackend| {
+        let streams = streams.clone();
+        let three = three.clone();
+        async move {
+            let mut configs = Vec::new();
+            for name in &streams {
+                let mut stream = backend.jetstream().get_stream(name).await.unwrap();
+                let c = stream.info().await.unwrap().config.clone();
+                configs.push(format!(
+                    "{name}: {} {} {:?} {:?} {:?} {:?}",
+                    c.num_replicas, c.max_bytes, c.discard, c.max_age, c.duplicate_window, c.republish
+                ));
+            }
+            let jobs = backend.jetstream().get_stream(&three.stream).await.unwrap();
+            let c = jobs.consumer_info(&three.consumer).await.unwrap().config.clone();
+            configs.push(format!(
+                "consumer: {} {:?} {} {:?} {}",
+                c.num_replicas, c.ack_wait, c.max_deliver, c.backoff, c.max_ack_pending
+            ));
+            configs
+        }
+    };
+    let before = configs(second.clone()).await;
+    NatsBackend::connect(three.clone(), &NatsAuth::default()).await.unwrap();
+    assert_eq!(configs(second.clone()).await, before, "a start as configured changes nothing");
+
+    let five = NatsConfig { replicas: 5, ..one };
+    let refusal = NatsBackend::connect(five, &NatsAuth::default()).await.unwrap_err().to_string();
+    eprintln!("with five replicas: {refusal}");
+    assert!(!refusal.contains('\n'), "one line: {refusal}");
+    assert!(refusal.contains(&format!("stream {} has 3 replicas, configured 5", three.stream)), "{refusal}");
+    assert!(refusal.contains("--nats-replicas"), "{refusal}");
+    for name in &streams {
+        assert_eq!(stream_replicas(&second, name).await.0, 3, "{name} is left as it was");
     }
 }
 

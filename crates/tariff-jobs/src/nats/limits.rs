@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::stream;
 
 use super::{NatsBackend, NatsConfig, timed};
 use crate::JobsError;
@@ -237,29 +237,6 @@ pub(crate) fn unreserved(config: &NatsConfig, error: JobsError) -> JobsError {
         mib(sum),
         config.replicas,
     ))
-}
-
-/// Sets a store made by an earlier version (or with another limit) to the
-/// configured limit and the discard-new policy; a store the server cannot
-/// shrink to it keeps its old limit, with a warning.
-pub(crate) async fn ensure_limit(
-    js: &jetstream::Context,
-    config: &NatsConfig,
-    store: Store,
-) -> Result<(), JobsError> {
-    let name = store.stream_name(config);
-    let mut stream = js.get_stream(&name).await.map_err(JobsError::unavailable)?;
-    let info = stream.info().await.map_err(JobsError::unavailable)?;
-    let max_bytes = store.max_bytes(config);
-    let discard = discard_policy(store);
-    if info.config.max_bytes == max_bytes && info.config.discard == discard {
-        return Ok(());
-    }
-    let updated = stream::Config { max_bytes, discard, ..info.config.clone() };
-    if let Err(e) = js.update_stream(updated).await {
-        tracing::warn!(stream = %name, max_bytes, error = %e, "could not set the store's byte limit");
-    }
-    Ok(())
 }
 
 /// The dead letters are a log (the oldest go first); every other store

@@ -10,6 +10,7 @@ mod datasets;
 mod limits;
 mod reaper;
 mod records;
+mod settings;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -128,6 +129,15 @@ impl NatsBackend {
         loop {
             match NatsBackend::connect(config.clone(), auth).await {
                 Ok(backend) => return backend,
+                // NATS answered, and refused the layout as configured (or the
+                // credentials are unusable): an operator has to act, so louder
+                // than a server not up yet; still retried, since a cluster
+                // being formed refuses replicas until its servers have joined.
+                Err(e @ JobsError::Store(_)) => {
+                    tracing::error!(error = %e, url = %config.url, retry_in_ms = delay.as_millis() as u64, "not starting: NATS refused the configuration");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, url = %config.url, retry_in_ms = delay.as_millis() as u64, "NATS not ready");
                     tokio::time::sleep(delay).await;
@@ -239,40 +249,11 @@ async fn setup(
     .await
     .map_err(JobsError::unavailable)?;
     let jobs = js.get_stream(&config.stream).await.map_err(JobsError::unavailable)?;
-    // JetStream uses the backoff list as the ack wait of each successive delivery,
-    // in place of ack_wait: an entry shorter than ack_wait would redeliver a job
-    // whose worker is alive and sending in-progress acks on the ack_wait rhythm.
-    let backoff: Vec<Duration> = config
-        .backoff
-        .iter()
-        .map(|delay| (*delay).max(config.ack_wait))
-        .take(usize::try_from(config.max_deliver).unwrap_or(0))
-        .collect();
-    jobs.get_or_create_consumer(
-        &config.consumer,
-        pull::Config {
-            durable_name: Some(config.consumer.clone()),
-            filter_subject: format!("{}.>", config.subject_prefix),
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ack_wait: config.ack_wait,
-            max_deliver: config.max_deliver,
-            backoff,
-            max_ack_pending: config.max_ack_pending,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(JobsError::unavailable)?;
-    let republish = stream::Republish {
-        source: format!("$KV.{}.>", config.bucket),
-        destination: format!("{}.>", config.updates_subject_prefix),
-        headers_only: false,
-    };
+    jobs.get_or_create_consumer(&config.consumer, settings::consumer_config(config))
+        .await
+        .map_err(JobsError::unavailable)?;
     let kv = match js.get_key_value(&config.bucket).await {
-        Ok(kv) => {
-            ensure_republish(js, &config.bucket, republish).await?;
-            kv
-        }
+        Ok(kv) => kv,
         Err(_) => js
             .create_key_value(kv::Config {
                 bucket: config.bucket.clone(),
@@ -281,7 +262,7 @@ async fn setup(
                 max_bytes: Store::Records.max_bytes(config),
                 storage: stream::StorageType::File,
                 num_replicas: config.replicas,
-                republish: Some(republish),
+                republish: Some(settings::republish(config)),
                 ..Default::default()
             })
             .await
@@ -315,29 +296,15 @@ async fn setup(
             .await
             .map_err(JobsError::unavailable)?,
     };
-    // Stores made by an earlier version, or under another limit, take this one;
-    // object stores are made with discard-old, which would drop the oldest results.
+    // Stores made by an earlier version, or under other flags (one server
+    // grown to three, another limit), take the configured settings; object
+    // stores were made with discard-old, which would drop the oldest results.
     for store in [Store::Jobs, Store::Records, Store::Results, Store::Datasets, Store::DeadLetters] {
-        limits::ensure_limit(js, config, store).await?;
+        settings::ensure_settings(js, config, store).await?;
     }
+    // After its stream: a consumer cannot have more replicas than the stream.
+    settings::ensure_consumer(js, config).await?;
     Ok((kv, objects, datasets))
-}
-
-/// A bucket made by an earlier version has no republish yet: add it, since
-/// watchers rely on it.
-async fn ensure_republish(
-    js: &jetstream::Context,
-    bucket: &str,
-    republish: stream::Republish,
-) -> Result<(), JobsError> {
-    let mut records = js.get_stream(format!("KV_{bucket}")).await.map_err(JobsError::unavailable)?;
-    let info = records.info().await.map_err(JobsError::unavailable)?;
-    if info.config.republish.as_ref() == Some(&republish) {
-        return Ok(());
-    }
-    let config = stream::Config { republish: Some(republish), ..info.config.clone() };
-    js.update_stream(config).await.map_err(JobsError::unavailable)?;
-    Ok(())
 }
 
 impl JobQueue for NatsBackend {
