@@ -40,7 +40,11 @@
 //! # }
 //! ```
 //!
-//! Everything is synchronous (`std::process`, `std::net`) so it works from plain and
+//! [`ServiceProcess`] runs a service binary as a child, its log lines
+//! collected. [`OtlpCollector`] is an in-process OTLP/gRPC collector (async, on the test's
+//! runtime): the services' own exporters send it their spans and metrics.
+//!
+//! Everything else is synchronous (`std::process`, `std::net`) so it works from plain and
 //! async tests alike.
 
 mod binary;
@@ -48,7 +52,9 @@ mod cluster;
 mod cpu_time;
 mod error;
 mod net;
+mod otlp;
 mod pki;
+mod process;
 mod server;
 
 pub use binary::{
@@ -59,6 +65,8 @@ pub use cluster::{CLUSTER_NAME, CLUSTER_READY_TIMEOUT, CLUSTER_SIZE, NatsCluster
 pub use cpu_time::cpu_time;
 pub use error::TestSupportError;
 pub use net::{HttpResponse, free_port, free_ports, http_get, wait_for_tcp};
+pub use otlp::{OtlpCollector, ReceivedPoint, ReceivedSpan};
 pub use pki::{Leaf, TestCa};
+pub use process::ServiceProcess;
 pub use rcgen::ExtendedKeyUsagePurpose;
 pub use server::{NatsOptions, NatsServer, READY_TIMEOUT};

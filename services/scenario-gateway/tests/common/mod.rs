@@ -3,18 +3,12 @@
 //! as a child process.
 #![allow(dead_code)]
 
-use std::{
-    io::{BufRead, BufReader},
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex, mpsc},
-    thread::JoinHandle,
-    time::Duration,
-};
+use std::{net::SocketAddr, process::Command, time::Duration};
 
 use scenario_gateway::{ServerOptions, serve};
 use tariff_jobs::{JobService, memory::MemoryBackend};
 use tariff_proto::v1::{ListEconomiesRequest, scenario_service_client::ScenarioServiceClient};
+use tariff_test_support::ServiceProcess;
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::{
     Request, Status,
@@ -94,9 +88,7 @@ pub async fn health(channel: Channel) -> Result<ServingStatus, Status> {
 /// stderr collected; killed on drop.
 pub struct GatewayProcess {
     pub address: SocketAddr,
-    child: Child,
-    logs: Arc<Mutex<String>>,
-    reader: Option<JoinHandle<()>>,
+    process: ServiceProcess,
 }
 
 /// A `Command` for the gateway binary with a clean environment.
@@ -111,69 +103,28 @@ impl GatewayProcess {
         let mut all =
             vec!["--embedded", "--embedded-workers", "1", "--listen", "127.0.0.1:0", "--log-format", "json"];
         all.extend_from_slice(args);
-        let mut child =
-            gateway_command(&all, env).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let logs = Arc::new(Mutex::new(String::new()));
-        let (address_tx, address_rx) = mpsc::channel();
-        let reader = {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if line.contains("gateway listening")
-                        && let Some(rest) = line.split("\"address\":\"").nth(1)
-                        && let Some(address) = rest.split('"').next()
-                    {
-                        let _ = address_tx.send(address.parse::<SocketAddr>().unwrap());
-                    }
-                    let mut logs = logs.lock().unwrap();
-                    logs.push_str(&line);
-                    logs.push('\n');
-                }
-            })
+        let process = ServiceProcess::spawn(gateway_command(&all, env)).unwrap();
+        let address = process
+            .wait_for_line("gateway listening", Duration::from_secs(30))
+            .and_then(|line| line.split("\"address\":\"").nth(1)?.split('"').next()?.parse().ok());
+        let Some(address) = address else {
+            panic!("the gateway did not start:\n{}", process.stop());
         };
-        let Ok(address) = address_rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = reader.join();
-            panic!("the gateway did not start:\n{}", logs.lock().unwrap());
-        };
-        GatewayProcess { address, child, logs, reader: Some(reader) }
+        GatewayProcess { address, process }
     }
 
     /// Everything it has logged so far.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        self.process.logs()
     }
 
     /// SIGTERM, then waits for the exit: how long it took, and everything it logged.
-    pub fn terminate(mut self) -> (Duration, String) {
-        let sent = std::time::Instant::now();
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success(), "kill -TERM failed");
-        let _ = self.child.wait();
-        let took = sent.elapsed();
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        (took, self.logs.lock().unwrap().clone())
+    pub fn terminate(self) -> (Duration, String) {
+        self.process.terminate()
     }
 
     /// Stops the gateway and returns everything it logged.
-    pub fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        self.logs.lock().unwrap().clone()
-    }
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn stop(self) -> String {
+        self.process.stop()
     }
 }
