@@ -82,7 +82,7 @@ async fn metrics_count_every_outcome_and_are_scraped_from_the_admin_port() {
     let telemetry = Telemetry::builder("tariff-e2e").init();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin_address = admin.local_addr().unwrap();
-    tokio::spawn(tariff_telemetry::serve_admin(admin, telemetry.clone(), std::future::pending()));
+    tokio::spawn(tariff_telemetry::serve_admin(admin, telemetry.clone(), None, std::future::pending()));
 
     let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let mut client = gateway.client().await;

@@ -7,6 +7,7 @@ mod ending;
 mod error;
 pub mod memory;
 pub mod nats;
+mod reachability;
 pub mod record;
 mod service;
 pub mod telemetry;
@@ -17,6 +18,7 @@ pub use backend::{
     StoredDataset, Updated, message_id,
 };
 pub use error::JobsError;
+pub use reachability::{REACHABILITY_INTERVAL, follow_reachability};
 pub use service::{JobService, Submission, Submitted};
 pub use worker::{
     JobRunner, RunFailure, Worker, WorkerConfig, chunk_steps, final_state, give_up, holds_flows,

@@ -1,12 +1,17 @@
 //! `scenario-gateway`: the gRPC front of the tariff scenario service.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use anyhow::bail;
 use clap::Parser;
 use scenario_gateway::{Embedded, GatewayLimits, ServerOptions, TOKENS_ENV, TlsSettings, load_tokens, serve};
 use tariff_jobs::{
-    JobService, WorkerConfig,
+    JobService, REACHABILITY_INTERVAL, WorkerConfig, follow_reachability,
     nats::{NatsArgs, NatsBackend},
 };
 use tariff_telemetry::{Telemetry, TelemetryArgs, serve_admin, shutdown_signal};
@@ -104,15 +109,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         auth,
         auth_reflection: args.auth_reflection,
         tls,
+        store_reachable: None,
     };
+    // NATS, once connected (the connection comes after the admin port, whose
+    // liveness answer must not wait for it); embedded: always reachable.
+    let nats: Arc<OnceLock<NatsBackend>> = Arc::default();
+    let reachable = (!args.embedded).then(|| {
+        let nats = nats.clone();
+        follow_reachability(format!("NATS at {}", args.nats.url), REACHABILITY_INTERVAL, move || {
+            nats.get().is_some_and(NatsBackend::is_connected)
+        })
+    });
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin = match args.telemetry.admin_listen {
         Some(admin_address) => {
             let admin_listener = tokio::net::TcpListener::bind(admin_address).await?;
-            tracing::info!(address = %admin_listener.local_addr()?, "admin server listening (/metrics, /healthz)");
-            Some(tokio::spawn(serve_admin(admin_listener, telemetry.clone(), async {
+            tracing::info!(address = %admin_listener.local_addr()?, "admin server listening (/metrics, /healthz, /readyz)");
+            Some(tokio::spawn(serve_admin(admin_listener, telemetry.clone(), reachable.clone(), async {
                 let _ = admin_stopped.await;
             })))
         }
@@ -127,7 +142,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let config = args.nats.config();
         tracing::info!(url = %config.url, stream = %config.stream, bucket = %config.bucket, "connecting to NATS");
         let backend = NatsBackend::connect_with_retry(config, &args.nats.auth()).await;
+        let _ = nats.set(backend.clone());
+        // The probe reads the new connection at its next tick: health starts
+        // SERVING, not with the reading from before the connection.
+        if let Some(mut reachable) = reachable.clone() {
+            let _ = tokio::time::timeout(2 * REACHABILITY_INTERVAL, reachable.wait_for(|up| *up)).await;
+        }
         tracing::info!(%address, "gateway listening");
+        let options = ServerOptions { store_reachable: reachable, ..options };
         serve(listener, JobService::new(backend.clone(), backend), options, shutdown_signal()).await?;
     }
     let _ = stop_admin.send(());

@@ -4,7 +4,10 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tariff_jobs::{JobQueue, JobService, RecordStore};
-use tariff_proto::{FILE_DESCRIPTOR_SET, v1::scenario_service_server::ScenarioServiceServer};
+use tariff_proto::{
+    FILE_DESCRIPTOR_SET,
+    v1::scenario_service_server::{ScenarioService, ScenarioServiceServer},
+};
 use tokio::net::TcpListener;
 use tonic::{
     server::NamedService,
@@ -16,6 +19,7 @@ use tonic_health::pb::health_server::HealthServer;
 use crate::{
     auth::{Authenticator, TokenSet},
     closing::ClosingHealth,
+    rpc_metrics::RpcMetricsLayer,
     service::{Gateway, GatewayLimits},
     tls::TlsSettings,
 };
@@ -36,6 +40,10 @@ pub struct ServerOptions {
     pub auth_reflection: bool,
     /// TLS, and mTLS with a client CA; `None` (the default): plain text.
     pub tls: Option<TlsSettings>,
+    /// Whether the job store can be reached now ([`tariff_jobs::follow_reachability`]):
+    /// the scenario service's health follows it. `None` (the embedded store):
+    /// always.
+    pub store_reachable: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for ServerOptions {
@@ -47,6 +55,7 @@ impl Default for ServerOptions {
             auth: None,
             auth_reflection: false,
             tls: None,
+            store_reachable: None,
         }
     }
 }
@@ -71,6 +80,9 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
         closed.clone(),
     ));
     health.set_serving::<ScenarioServiceServer<Gateway<R, Q>>>().await;
+    if let Some(reachable) = options.store_reachable.clone() {
+        tokio::spawn(follow_store::<Gateway<R, Q>>(reachable, health.clone(), closed.clone()));
+    }
     // Both reflection versions (v1alpha for older tools and Python's stock
     // client), each listing health beside the scenario service.
     let described = || {
@@ -98,8 +110,11 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
         let _ = closing.send(true);
         tracing::info!("health NOT_SERVING; open watches ended UNAVAILABLE, draining calls in flight");
     };
+    // The first layer is the outermost: calls are counted under the status
+    // the caller gets, after the contract's rewrites.
     let mut builder = Server::builder()
         .max_connection_age(options.max_connection_age)
+        .layer(RpcMetricsLayer::global())
         .layer(tower::util::MapResponseLayer::new(crate::wire_errors::as_contract_status));
     if let Some(tls) = &options.tls {
         builder = builder.tls_config(tls.server_config())?;
@@ -127,6 +142,33 @@ pub async fn serve<R: RecordStore + tariff_jobs::DatasetStore + tariff_jobs::Chu
     // it a lone call waits out the peer's delayed ACK (about 40 ms per call).
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     router.serve_with_incoming_shutdown(incoming, stopping).await
+}
+
+/// The scenario service's health follows the job store: NOT_SERVING while it
+/// cannot be reached (every call needing it would be UNAVAILABLE), so a
+/// readiness probe takes the replica out; SERVING again after. The server's
+/// own status ("", the liveness probe's) stays: a restart brings no store
+/// back. Stops at shutdown, which has the last word.
+async fn follow_store<G: ScenarioService>(
+    mut reachable: tokio::sync::watch::Receiver<bool>,
+    health: tonic_health::server::HealthReporter,
+    mut closed: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let now = *reachable.borrow_and_update();
+        if *closed.borrow() {
+            return;
+        }
+        if now {
+            health.set_serving::<ScenarioServiceServer<G>>().await;
+        } else {
+            health.set_not_serving::<ScenarioServiceServer<G>>().await;
+        }
+        tokio::select! {
+            changed = reachable.changed() => if changed.is_err() { return },
+            _ = closed.changed() => return,
+        }
+    }
 }
 
 const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";

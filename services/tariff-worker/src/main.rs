@@ -1,10 +1,13 @@
 //! `tariff-worker`: one replica of the worker pool over NATS JetStream.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use clap::Parser;
 use tariff_jobs::{
-    Worker, WorkerConfig,
+    REACHABILITY_INTERVAL, Worker, WorkerConfig, follow_reachability,
     nats::{NatsArgs, NatsBackend},
 };
 use tariff_telemetry::{Telemetry, TelemetryArgs, serve_admin, shutdown_signal};
@@ -54,12 +57,21 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let telemetry = Telemetry::init("tariff-worker", args.telemetry.log_format);
+    // Ready once NATS is connected, and while it stays so; the admin port
+    // (liveness) answers before that.
+    let nats: Arc<OnceLock<NatsBackend>> = Arc::default();
+    let reachable = {
+        let nats = nats.clone();
+        follow_reachability(format!("NATS at {}", args.nats.url), REACHABILITY_INTERVAL, move || {
+            nats.get().is_some_and(NatsBackend::is_connected)
+        })
+    };
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin = match args.telemetry.admin_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address).await?;
-            tracing::info!(address = %listener.local_addr()?, "admin server listening (/metrics, /healthz)");
-            Some(tokio::spawn(serve_admin(listener, telemetry.clone(), async {
+            tracing::info!(address = %listener.local_addr()?, "admin server listening (/metrics, /healthz, /readyz)");
+            Some(tokio::spawn(serve_admin(listener, telemetry.clone(), Some(reachable.clone()), async {
                 let _ = admin_stopped.await;
             })))
         }
@@ -70,6 +82,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let config = args.nats.config();
     tracing::info!(url = %config.url, stream = %config.stream, consumer = %config.consumer, concurrency, "starting worker");
     let backend = NatsBackend::connect_with_retry(config.clone(), &args.nats.auth()).await;
+    let _ = nats.set(backend.clone());
     let consumer = loop {
         match backend.consumer(args.prefetch).await {
             Ok(consumer) => break consumer,
