@@ -36,12 +36,21 @@ fn remote_run_gives_exactly_the_local_result() {
     let local: ScenarioResult = from_json(&stdout(&local)).unwrap();
 
     let remote = tariffctl(&["run", &file, "--remote", &gateway.http(), "--format", "json"]);
-    // stderr is not a terminal here: no progress bar, nothing at all.
-    assert!(remote.stderr.is_empty(), "{}", String::from_utf8_lossy(&remote.stderr));
+    // stderr is not a terminal here: no progress bar, only the job id, which
+    // `tariffctl get` finds again.
+    let said = String::from_utf8_lossy(&remote.stderr).into_owned();
+    let id = said
+        .strip_prefix("job ")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("{said:?}"));
     let remote: ScenarioResult = from_json(&stdout(&remote)).unwrap();
 
     assert_eq!(remote, local);
     assert!(!remote.impacts.is_empty());
+    let again: Job =
+        from_json(&stdout(&tariffctl(&["get", id, "--remote", &gateway.http(), "--format", "json"])))
+            .unwrap();
+    assert_eq!(again.result.unwrap(), local);
 }
 
 #[test]

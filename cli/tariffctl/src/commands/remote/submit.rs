@@ -104,6 +104,8 @@ pub fn run_remote(scenario: Scenario, path: &Path, run: RemoteRun) -> anyhow::Re
     block_on(async move {
         let mut gateway = before(deadline, wait.seconds, Gateway::connect(&run.address, credentials)).await?;
         let submitted = before(deadline, wait.seconds, gateway.submit(scenario, &key, run.view)).await?;
+        // On stderr, so stdout stays the result: `tariffctl get` finds the job later.
+        eprintln!("job {}", submitted.job_id);
         let job = wait_for(&mut gateway, &submitted.job_id, wait, deadline).await?;
         into_result(job)
     })
