@@ -30,6 +30,8 @@ use tonic::transport::Channel;
 
 pub use tariff_test_support;
 
+pub mod services;
+
 /// NATS names of their own for one test, so tests can share nothing and run in parallel.
 pub fn isolated_config(nats: &NatsServer) -> NatsConfig {
     let tag = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);

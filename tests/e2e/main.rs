@@ -13,6 +13,7 @@ mod error_codes;
 mod faults;
 mod kills;
 mod nats_security;
+mod observability;
 mod outage;
 mod pipeline;
 mod scale_out;

@@ -9,6 +9,13 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
+/// An RFC 3339 timestamp a little after now (to the next millisecond), for a
+/// time that must not read earlier than a span already started.
+pub fn after_now_rfc3339() -> String {
+    let later = SystemTime::now() + std::time::Duration::from_millis(1);
+    humantime::format_rfc3339_millis(later).to_string()
+}
+
 /// Whether a job has reached a state it never leaves.
 pub fn is_terminal(job: &Job) -> bool {
     matches!(JobState::try_from(job.state), Ok(JobState::Succeeded | JobState::Failed | JobState::Cancelled))
@@ -82,6 +89,7 @@ pub(crate) fn without_result(job: &Job, result_object: String) -> Job {
         dataset,
         flow_chunks,
         request_digest,
+        trace_id,
     } = job;
     Job {
         job_id: job_id.clone(),
@@ -98,6 +106,7 @@ pub(crate) fn without_result(job: &Job, result_object: String) -> Job {
         dataset: dataset.clone(),
         flow_chunks: flow_chunks.clone(),
         request_digest: request_digest.clone(),
+        trace_id: trace_id.clone(),
     }
 }
 

@@ -107,12 +107,16 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             request_digest
         };
         job.view = view;
+        // The submitting call's trace is the job's: logs elsewhere (a cancel)
+        // name it beside their own.
+        job.trace_id = telemetry::trace_id_of(&tracing::Span::current()).unwrap_or_default();
         // What the job runs on, pinned (the gateway names uploaded versions `id@digest`).
         job.dataset.clone_from(&scenario.dataset);
-        let envelope = JobEnvelope {
+        let mut envelope = JobEnvelope {
             job_id: job_id.clone(),
             scenario: Some(scenario),
-            submitted_at: job.created_at.clone(),
+            // Set by `publish`, where the queue wait starts.
+            submitted_at: String::new(),
             chunk: None,
             computed_view: if keep_view_only { job.view.clone() } else { None },
         };
@@ -135,7 +139,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         };
         match created {
             Created::New(revision) => {
-                if let Err(e) = self.publish(&envelope, headers).await {
+                if let Err(e) = self.publish(&mut envelope, headers).await {
                     // Only the untouched record: a publish whose ack was lost may
                     // still have reached a worker, and its record must stay.
                     if let Err(undo) = self.records.delete(&job_id, revision).await {
@@ -155,7 +159,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
                 // A record still QUEUED may be one whose publish never landed:
                 // publishing again is safe, the queue and the worker deduplicate.
                 if JobState::try_from(existing.job.state) == Ok(JobState::Queued) {
-                    self.publish(&envelope, headers).await?;
+                    self.publish(&mut envelope, headers).await?;
                 }
                 self.metrics.deduplicated.add(1, &[]);
                 Ok(Submitted { job: existing.job, deduplicated: true })
@@ -164,13 +168,20 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
     }
 
     /// Publishes in a `publish` span whose trace context goes in the headers.
-    async fn publish(&self, envelope: &JobEnvelope, headers: &[(String, String)]) -> Result<(), JobsError> {
+    /// The queue wait counts from here: the worker's `queue_wait` span, a
+    /// child of this one, must not start before it.
+    async fn publish(
+        &self,
+        envelope: &mut JobEnvelope,
+        headers: &[(String, String)],
+    ) -> Result<(), JobsError> {
         let span = tracing::debug_span!(
             "publish",
             otel.kind = "producer",
             job_id = %envelope.job_id,
             messaging.system = "nats",
         );
+        envelope.submitted_at = record::after_now_rfc3339();
         let headers = telemetry::inject(&span, headers);
         self.queue.publish(envelope, &headers).instrument(span).await
     }

@@ -144,10 +144,11 @@ impl JobMetrics {
     }
 }
 
-/// Time since an RFC 3339 timestamp, if it parses and is in the past.
+/// Time since an RFC 3339 timestamp, if it parses; zero for one a little
+/// ahead (another machine's clock, or the publish time rounded up).
 pub(crate) fn since(timestamp: &str) -> Option<Duration> {
     let at = humantime::parse_rfc3339_weak(timestamp).ok()?;
-    SystemTime::now().duration_since(at).ok()
+    Some(SystemTime::now().duration_since(at).unwrap_or(Duration::ZERO))
 }
 
 /// Writes trace context into job message headers, replacing an earlier value
@@ -177,11 +178,17 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 /// `headers` with the trace context of `span` written in (`traceparent`,
-/// `tracestate`). When the span has no trace context (no telemetry installed)
-/// the headers stay as they were, so a caller's context still travels.
+/// `tracestate`). A span below `TARIFF_TRACE_LEVEL` is disabled and has no
+/// context: the current span's goes instead, so the worker continues the
+/// job's trace whatever the level (with a fresh trace, each side sampled on
+/// its own). When no span has a context (no telemetry installed) the headers
+/// stay as they were, so a caller's context still travels.
 pub fn inject(span: &Span, headers: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = headers.to_vec();
-    let cx = span.context();
+    let mut cx = span.context();
+    if !cx.span().span_context().is_valid() {
+        cx = Span::current().context();
+    }
     if cx.span().span_context().is_valid() {
         global::get_text_map_propagator(|propagator| {
             propagator.inject_context(&cx, &mut HeaderInjector(&mut out))
@@ -207,11 +214,16 @@ pub fn continue_trace(span: &Span, parent: Context) {
 
 /// Records the span's trace id in its `trace_id` field (when it has one).
 pub fn record_trace_id(span: &Span) {
+    if let Some(trace_id) = trace_id_of(span) {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+}
+
+/// The span's trace id in hex, when it has one.
+pub fn trace_id_of(span: &Span) -> Option<String> {
     let cx = span.context();
     let span_context = cx.span().span_context().clone();
-    if span_context.is_valid() {
-        span.record("trace_id", tracing::field::display(span_context.trace_id()));
-    }
+    span_context.is_valid().then(|| span_context.trace_id().to_string())
 }
 
 #[cfg(test)]
@@ -242,5 +254,7 @@ mod tests {
         let elapsed = since(&then).unwrap();
         assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(60), "{elapsed:?}");
         assert_eq!(since("not a time"), None);
+        let ahead = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(1)).to_string();
+        assert_eq!(since(&ahead), Some(Duration::ZERO));
     }
 }

@@ -166,6 +166,16 @@ async fn traced<T>(
     let result = call.instrument(span.clone()).await;
     let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
     span.record("rpc.grpc.status_code", code as i32);
+    if let Err(refused) = &result {
+        // The code and the gateway's own message, never the request.
+        span.in_scope(|| {
+            tracing::info!(
+                code = status::code_name(refused.code()),
+                message = refused.message(),
+                "call refused"
+            );
+        });
+    }
     if matches!(
         code,
         Code::Unknown
@@ -253,6 +263,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         traced(span, async move {
             let req = request.into_inner();
             check_job_id(&req.job_id)?;
+            Span::current().record("job_id", req.job_id.as_str());
             let mut job = self.jobs.get(&req.job_id).await.map_err(status::from_jobs)?;
             self.view(&mut job, req.view.as_ref()).await?;
             Ok(Response::new(job))
@@ -268,6 +279,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
             let req = request.into_inner();
             let (id, view) = (req.job_id, req.view);
             check_job_id(&id)?;
+            Span::current().record("job_id", id.as_str());
             let updates = self.jobs.watch(&id).await.map_err(status::from_jobs)?;
             let gateway = self.clone();
             let viewed: JobStream = Box::pin(updates.then(move |item| {
@@ -334,8 +346,15 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         traced(span, async move {
             let id = request.into_inner().job_id;
             check_job_id(&id)?;
+            Span::current().record("job_id", id.as_str());
             let job = self.jobs.cancel(&id).await.map_err(status::from_jobs)?;
-            tracing::info!(job_id = %id, state = JobState::name_of(job.state), "cancel requested");
+            // The line's own trace is the CancelJob call's; the job's is another.
+            tracing::info!(
+                job_id = %id,
+                job_trace_id = %job.trace_id,
+                state = JobState::name_of(job.state),
+                "cancel requested"
+            );
             Ok(Response::new(job))
         })
         .await

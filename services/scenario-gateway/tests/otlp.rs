@@ -9,138 +9,17 @@ mod common;
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use common::GatewayProcess;
-use opentelemetry_proto::tonic::collector::{
-    metrics::v1::{
-        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-        metrics_service_server::{MetricsService, MetricsServiceServer},
-    },
-    trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
-    },
-};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use tariff_proto::v1::{RunScenarioRequest, Scenario, scenario_service_client::ScenarioServiceClient};
+use tariff_test_support::OtlpCollector;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 const CALLER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
-
-/// A local OTLP/gRPC receiver that keeps what it is sent.
-#[derive(Clone, Default)]
-struct Collector {
-    traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-    metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.traces.lock().unwrap().push(request.into_inner());
-        Ok(Response::new(ExportTraceServiceResponse { partial_success: None }))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Collector {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.metrics.lock().unwrap().push(request.into_inner());
-        Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
-    }
-}
-
-impl Collector {
-    async fn start() -> (Collector, SocketAddr) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let collector = Collector::default();
-        let server = tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
-            .add_service(MetricsServiceServer::new(collector.clone()));
-        tokio::spawn(server.serve_with_incoming(TcpListenerStream::new(listener)));
-        (collector, address)
-    }
-
-    /// (trace id in hex, span name, service.name) of every span received.
-    fn spans(&self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        for request in self.traces.lock().unwrap().iter() {
-            for resource_spans in &request.resource_spans {
-                let service = resource_spans
-                    .resource
-                    .iter()
-                    .flat_map(|r| &r.attributes)
-                    .find(|kv| kv.key == "service.name")
-                    .and_then(|kv| kv.value.as_ref())
-                    .map(|v| format!("{:?}", v.value))
-                    .unwrap_or_default();
-                for scope in &resource_spans.scope_spans {
-                    for span in &scope.spans {
-                        let trace: String = span.trace_id.iter().map(|b| format!("{b:02x}")).collect();
-                        out.push((trace, span.name.clone(), service.clone()));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The value of attribute `key` on every span named `name`.
-    fn attribute(&self, name: &str, key: &str) -> Vec<Option<any_value::Value>> {
-        let traces = self.traces.lock().unwrap();
-        traces
-            .iter()
-            .flat_map(|r| &r.resource_spans)
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-            .filter(|span| span.name == name)
-            .filter_map(|span| span.attributes.iter().find(|kv| kv.key == key))
-            .map(|kv| kv.value.as_ref().and_then(|v| v.value.clone()))
-            .collect()
-    }
-
-    /// `service.instance.id` of every resource that sent spans.
-    fn instances(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .traces
-            .lock()
-            .unwrap()
-            .iter()
-            .flat_map(|r| &r.resource_spans)
-            .flat_map(|r| r.resource.iter().flat_map(|r| &r.attributes))
-            .filter(|kv| kv.key == "service.instance.id")
-            .filter_map(|kv| kv.value.as_ref().map(|v| format!("{:?}", v.value)))
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    }
-
-    /// Names of every metric received.
-    fn metric_names(&self) -> Vec<String> {
-        self.metrics
-            .lock()
-            .unwrap()
-            .iter()
-            .flat_map(|r| &r.resource_metrics)
-            .flat_map(|r| &r.scope_metrics)
-            .flat_map(|s| &s.metrics)
-            .map(|m| m.name.clone())
-            .collect()
-    }
-}
 
 fn scenario() -> Scenario {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/universal-10.json");
@@ -175,8 +54,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_and_metrics_reach_an_otlp_collector() {
-    let (collector, address) = Collector::start().await;
-    let endpoint = format!("http://{address}");
+    let (collector, endpoint) = OtlpCollector::start().await.unwrap();
     let gateway = GatewayProcess::start(
         &[],
         &[
@@ -191,14 +69,19 @@ async fn spans_and_metrics_reach_an_otlp_collector() {
         let spans = collector.spans();
         ["tariff.v1.ScenarioService/RunScenario", "publish", "job", "solve", "store_result"]
             .iter()
-            .all(|name| spans.iter().any(|(trace, n, _)| trace == CALLER_TRACE && n == name))
+            .all(|name| spans.iter().any(|s| s.trace_id == CALLER_TRACE && s.name == *name))
     })
     .await;
     let spans = collector.spans();
-    assert!(spans.iter().all(|(_, _, service)| service.contains("scenario-gateway")), "{spans:?}");
+    assert!(spans.iter().all(|s| s.service == "scenario-gateway"), "{spans:?}");
     // Numbers are numbers (they were strings: u64 fields reach OTLP as text).
     for key in ["attempt", "queue_wait_ms"] {
-        let values = collector.attribute("job", key);
+        let values: Vec<_> = collector
+            .spans()
+            .into_iter()
+            .filter(|s| s.name == "job")
+            .map(|s| s.attribute(key).cloned())
+            .collect();
         assert!(
             !values.is_empty() && values.iter().all(|v| matches!(v, Some(any_value::Value::IntValue(_)))),
             "{key}: {values:?}"
@@ -309,12 +192,56 @@ async fn without_otel_variables_nothing_is_exported_or_said_and_metrics_are_scra
     assert!(running.contains("\"trace_id\":\"") && running.contains("\"job_id\":\""), "{running}");
 }
 
+/// Calls on a job name it on their spans, and a cancel's log line names both
+/// traces: its own call's and the job's (the call that submitted it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_on_a_job_name_it_and_a_cancel_names_both_traces() {
+    use tariff_proto::v1::{CancelJobRequest, GetJobRequest, WatchJobRequest};
+    const CANCEL_TRACE: &str = "1bf7651916cd43dd8448eb211c80319d";
+    let (collector, endpoint) = OtlpCollector::start().await.unwrap();
+    let gateway = GatewayProcess::start(
+        &[],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")],
+    );
+    let mut client = ScenarioServiceClient::connect(format!("http://{}", gateway.address)).await.unwrap();
+    let mut run = Request::new(RunScenarioRequest { scenario: Some(scenario()), ..Default::default() });
+    run.metadata_mut()
+        .insert("traceparent", format!("00-{CALLER_TRACE}-b7ad6b7169203331-01").parse().unwrap());
+    let job_id = client.run_scenario(run).await.unwrap().into_inner().job_id;
+    client.get_job(GetJobRequest { job_id: job_id.clone(), ..Default::default() }).await.unwrap();
+    let mut watch = client
+        .watch_job(WatchJobRequest { job_id: job_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    while watch.message().await.unwrap().is_some() {}
+    let mut cancel = Request::new(CancelJobRequest { job_id: job_id.clone() });
+    cancel
+        .metadata_mut()
+        .insert("traceparent", format!("00-{CANCEL_TRACE}-c7ad6b7169203331-01").parse().unwrap());
+    client.cancel_job(cancel).await.unwrap();
+
+    wait_until("the calls' spans", || {
+        let spans = collector.spans();
+        ["GetJob", "WatchJob", "CancelJob"].iter().all(|method| {
+            spans.iter().any(|s| {
+                s.name == format!("tariff.v1.ScenarioService/{method}")
+                    && s.text("job_id") == Some(job_id.clone())
+            })
+        })
+    })
+    .await;
+    let logs = gateway.stop();
+    let line = logs.lines().find(|l| l.contains("cancel requested")).expect("a cancel line");
+    assert!(line.contains(&format!("\"trace_id\":\"{CANCEL_TRACE}\"")), "{line}");
+    assert!(line.contains(&format!("\"job_trace_id\":\"{CALLER_TRACE}\"")), "{line}");
+}
+
 /// Two gateways on one host, with no HOSTNAME in their environment (the test's
 /// command clears it), still say which is which.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_process_has_its_own_service_instance_id() {
-    let (collector, address) = Collector::start().await;
-    let endpoint = format!("http://{address}");
+    let (collector, endpoint) = OtlpCollector::start().await.unwrap();
     let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
     let one = GatewayProcess::start(&[], &env);
     let two = GatewayProcess::start(&[], &env);

@@ -151,7 +151,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             .instrument(tracing::debug_span!("store_result"))
             .await?;
         if let Some(state) = written {
-            job_span.record("outcome", tracing::field::debug(state));
+            job_span.record("outcome", state.as_str_name());
             if state == JobState::Failed {
                 job_span.record("otel.status_code", "ERROR");
             }

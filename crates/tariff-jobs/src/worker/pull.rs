@@ -66,18 +66,32 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                 return;
             }
         };
-        // One span per delivery, continuing the trace of the gateway's publish.
-        let span = tracing::info_span!(
-            "job",
-            otel.kind = "consumer",
-            job_id = %envelope.job_id,
-            // Integers as i64: tracing-opentelemetry exports u64 fields as strings.
-            attempt = i64::from(delivery.attempt()),
-            trace_id = Empty,
-            queue_wait_ms = Empty,
-            outcome = Empty,
-            otel.status_code = Empty,
-        );
+        // One span per delivery, continuing the trace of the gateway's publish
+        // (a job) or of the job's span on the worker that offered it (a chunk):
+        // counting `job` spans counts a job's deliveries, never its chunks.
+        // Integers as i64: tracing-opentelemetry exports u64 fields as strings.
+        let span = match &envelope.chunk {
+            None => tracing::info_span!(
+                "job",
+                otel.kind = "consumer",
+                job_id = %envelope.job_id,
+                attempt = i64::from(delivery.attempt()),
+                trace_id = Empty,
+                queue_wait_ms = Empty,
+                outcome = Empty,
+                otel.status_code = Empty,
+            ),
+            Some(chunk) => tracing::info_span!(
+                "chunk",
+                otel.kind = "consumer",
+                job_id = %envelope.job_id,
+                index = i64::from(chunk.index),
+                attempt = i64::from(delivery.attempt()),
+                trace_id = Empty,
+                outcome = Empty,
+                otel.status_code = Empty,
+            ),
+        };
         telemetry::continue_trace(&span, telemetry::extract(&delivery.headers()));
         if delivery.attempt() > 1 {
             self.metrics.redelivered.add(1, &[]);

@@ -196,7 +196,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let computed = self
             .compute(sink, delivery, rescale, Box::new(move |p| runner.run_chunk(&job, &task, p)))
             .instrument(tracing::debug_span!(
-                "chunk",
+                "compute_chunk",
                 index = i64::from(chunk.index),
                 steps = i64::from(chunk_steps(chunk))
             ))
