@@ -190,7 +190,10 @@ impl PreparedScenario<'_> {
                 .clone()
                 .enumerate()
                 .map(|(k, s)| {
-                    let same = previous.as_ref().filter(|(prev, _)| prev.sector(s) == rates.sector(s));
+                    // A TRQ's quota or rates may change while the rates in force do not.
+                    let same = previous
+                        .as_ref()
+                        .filter(|(prev, _)| prev.sector(s) == rates.sector(s) && !self.has_quota(s));
                     same.and_then(|(_, impacts)| impacts.get(k).cloned())
                 })
                 .collect();
@@ -325,13 +328,23 @@ impl PreparedScenario<'_> {
         selection: &FlowSelection,
     ) -> Result<pb::SectorImpact, EvaluateError> {
         let market = self.market(s, base, rates);
-        self.solve_market(s, &market)
-            .map(|outcome| self.sector_impact(s, &market, &outcome, selection))
-            .map_err(|source| EvaluateError::Model {
-                sector: self.dataset.sectors[s].code.clone(),
-                date,
-                source,
-            })
+        let failed =
+            |source| EvaluateError::Model { sector: self.dataset.sectors[s].code.clone(), date, source };
+        let Some((measure, quota)) = self.quota_at(date, s) else {
+            return self
+                .solve_market(s, &market)
+                .map(|outcome| self.sector_impact(s, &market, &outcome, selection))
+                .map_err(failed);
+        };
+        let (market, outcome, solved) = self.solve_with_quota(s, market, measure, quota).map_err(failed)?;
+        let mut impact = self.sector_impact(s, &market, &outcome, selection);
+        let codes: Vec<String> = self.dataset.economies.iter().map(|e| e.code.clone()).collect();
+        let covered_by = |v: usize, r: usize| {
+            r == measure.importer && v != r && measure.exporters.get(v).copied().unwrap_or(false)
+        };
+        crate::quota::credit_rent(&mut impact, &solved, &market, &outcome, covered_by, &codes);
+        impact.quotas.push(solved);
+        Ok(impact)
     }
 
     /// Solves sector `sector`'s market with the scenario's solver, market
@@ -421,6 +434,7 @@ impl PreparedScenario<'_> {
                 iterations: outcome.diagnostics.iterations,
                 residual: outcome.diagnostics.residual,
             }),
+            quotas: Vec::new(),
         };
         // The date keeps its `top` flows over all sectors: they are among each sector's `top`.
         crate::views::keep_top(std::slice::from_mut(&mut impact), selection.top());

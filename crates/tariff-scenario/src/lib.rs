@@ -36,6 +36,7 @@ mod limits;
 pub mod observed;
 mod prepared;
 mod pricing;
+mod quota;
 mod resolve;
 mod scenario_file;
 mod sector_chunks;

@@ -2,7 +2,11 @@
 //! every date parsed, every number in range. Refusals name the field and why.
 
 use tariff_model::Solver;
-use tariff_proto::v1::{self as pb, Authority, agreement_change::Action, measure::Mode};
+use tariff_proto::v1::{
+    self as pb, Authority,
+    agreement_change::Action,
+    measure::{Mode, RentTo},
+};
 
 use crate::{
     Date,
@@ -30,6 +34,19 @@ pub(crate) struct PreparedMeasure {
     pub(crate) rate_pct: f64,
     pub(crate) excludes: Vec<Authority>,
     pub(crate) window: Window,
+    /// A TRQ's quota and rates (`mode` TRQ, `rate_pct` its in-quota rate).
+    pub(crate) quota: Option<PreparedQuota>,
+}
+
+/// A tariff-rate quota: one sector, the rates and the quota.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PreparedQuota {
+    pub(crate) id: String,
+    pub(crate) sector: usize,
+    pub(crate) in_pct: f64,
+    pub(crate) out_pct: f64,
+    pub(crate) quota: f64,
+    pub(crate) rent_to: RentTo,
 }
 
 /// `[from, to)`; open at either end when absent.
@@ -188,12 +205,18 @@ impl<'d> PreparedScenario<'d> {
         }
         let mut c = Collector::default();
         let n = dataset.economies.len();
-        let measures = scenario
+        let measures: Vec<PreparedMeasure> = scenario
             .measures
             .iter()
             .enumerate()
             .map(|(i, m)| prepare_measure(&mut c, dataset, &format!("measures[{i}]"), m))
             .collect();
+        crate::quota::check_one_per_sector(&mut c, &measures);
+        if measures.iter().any(|m| m.quota.is_some())
+            && scenario.uncertainty.as_ref().is_some_and(|u| u.draws > 0)
+        {
+            c.push("uncertainty.draws", "draws are not computed for scenarios with a TRQ measure yet");
+        }
 
         let mut agreement_changes = Vec::new();
         for (i, a) in scenario.agreements.iter().enumerate() {
@@ -429,11 +452,14 @@ fn prepare_measure(c: &mut Collector, dataset: &Dataset, path: &str, m: &pb::Mea
 
     let mode = match Mode::try_from(m.mode) {
         Ok(Mode::Unspecified) | Err(_) => {
-            c.push(format!("{path}.mode"), "must be ADD, SET or FLOOR");
+            c.push(format!("{path}.mode"), "must be ADD, SET, FLOOR or TRQ");
             Mode::Unspecified
         }
         Ok(mode) => mode,
     };
+    let quota = crate::quota::prepare_quota(c, path, m, mode, &sectors);
+    // A TRQ's rate in force is its in-quota rate, applied as SET would.
+    let rate_pct = quota.as_ref().map_or(m.rate_pct, |q| q.in_pct);
     if !m.rate_pct.is_finite() || !(0.0..=MAX_RATE_PCT).contains(&m.rate_pct) {
         c.push(
             format!("{path}.rate_pct"),
@@ -450,7 +476,7 @@ fn prepare_measure(c: &mut Collector, dataset: &Dataset, path: &str, m: &pb::Mea
         c.push(format!("{path}.excludes"), "a measure cannot exclude its own authority");
     }
     let window = window(c, path, &m.effective_from, &m.effective_to);
-    PreparedMeasure { authority, importer, exporters, sectors, mode, rate_pct: m.rate_pct, excludes, window }
+    PreparedMeasure { authority, importer, exporters, sectors, mode, rate_pct, excludes, window, quota }
 }
 
 /// An agreement change's `stage_rates`, each naming a row of the agreement's

@@ -129,6 +129,8 @@ impl PreparedScenario<'_> {
                     Mode::Add => rate + m.rate_pct,
                     Mode::Set => m.rate_pct,
                     Mode::Floor => rate.max(m.rate_pct),
+                    // Its in-quota rate; the solve adds the premium it finds.
+                    Mode::Trq => m.rate_pct,
                     Mode::Unspecified => rate,
                 };
             }
