@@ -7,6 +7,7 @@
 
 mod analysis;
 mod bad_requests;
+mod beyond_ad_valorem;
 mod cluster;
 mod datasets;
 mod error_codes;

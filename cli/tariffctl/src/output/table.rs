@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, Impact, MarketStructure, ScenarioResult, Solver};
+use tariff_proto::v1::{
+    Change, EconomyImpact, FlowImpact, Impact, MarketStructure, QuotaOutcome, QuotaRegime, ScenarioResult,
+    Solver, measure::RentTo,
+};
 
 use crate::tornado::Pick;
 
@@ -77,6 +80,22 @@ fn largest_moves(flows: &[FlowImpact], count: usize) -> Vec<&FlowImpact> {
     moved
 }
 
+/// A tariff-rate quota as solved: which rate, the volume against the quota, the rent.
+fn quota_row(out: &mut dyn Write, q: &QuotaOutcome, unit: &str) -> std::io::Result<()> {
+    let regime = match QuotaRegime::try_from(q.regime) {
+        Ok(QuotaRegime::InQuota) => "within the quota",
+        Ok(QuotaRegime::AtQuota) => "at the quota",
+        Ok(QuotaRegime::OutOfQuota) => "beyond the quota",
+        _ => "unknown regime",
+    };
+    let to = if q.rent_to == i32::from(RentTo::Exporter) { "exporters" } else { "importer" };
+    writeln!(
+        out,
+        "  TRQ {} ({}): {regime}, imports {:.1} of a quota of {:.1}, rate {:.2}% (premium {:.2} points), rent {:.1} to the {to} ({unit})",
+        q.measure, q.importer, q.imports, q.quota, q.rate_pct, q.premium_pct, q.rent
+    )
+}
+
 fn impact(
     out: &mut dyn Write,
     impact: &Impact,
@@ -113,6 +132,9 @@ fn impact(
         header(out, "economy")?;
         for e in &sector.economies {
             economy_row(out, e)?;
+        }
+        for q in &sector.quotas {
+            quota_row(out, q, unit)?;
         }
         let moves = largest_moves(&sector.flows, 5);
         if !moves.is_empty() {
