@@ -13,8 +13,12 @@ macro_rules! embed {
     };
 }
 
+/// Japan's rice and beef markets, for the tariff-rate quotas of
+/// scenarios/japan-rice-beef-trqs.json (data/jpfarm-2023/METHOD.md).
+const JPFARM: &str = "jpfarm-2023";
+
 /// The ids of the built-in datasets.
-pub const BUILTIN_DATASETS: &[&str] = &[DEFAULT_DATASET];
+pub const BUILTIN_DATASETS: &[&str] = &[DEFAULT_DATASET, JPFARM];
 
 const JPUS_2023: &[(&str, &str)] = embed!(
     "jpus-2023",
@@ -28,6 +32,9 @@ const JPUS_2023: &[(&str, &str)] = embed!(
         "horizons.csv"
     ]
 );
+
+const JPFARM_2023: &[(&str, &str)] =
+    embed!("jpfarm-2023", ["dataset.toml", "economies.csv", "sectors.csv", "flows.csv", "tariffs.csv"]);
 
 struct Embedded {
     id: &'static str,
@@ -47,13 +54,11 @@ impl FileSource for Embedded {
 /// A built-in dataset by id: `None` when there is no such id.
 pub fn builtin(id: &str) -> Option<Result<&'static Dataset, DatasetError>> {
     static JPUS: OnceLock<Result<Dataset, DatasetError>> = OnceLock::new();
-    let (cell, files) = match id {
-        DEFAULT_DATASET => (&JPUS, JPUS_2023),
+    static JPFARM_CELL: OnceLock<Result<Dataset, DatasetError>> = OnceLock::new();
+    let (cell, id, files) = match id {
+        DEFAULT_DATASET => (&JPUS, DEFAULT_DATASET, JPUS_2023),
+        JPFARM => (&JPFARM_CELL, JPFARM, JPFARM_2023),
         _ => return None,
     };
-    Some(
-        cell.get_or_init(|| Dataset::load(&Embedded { id: DEFAULT_DATASET, files }))
-            .as_ref()
-            .map_err(Clone::clone),
-    )
+    Some(cell.get_or_init(|| Dataset::load(&Embedded { id, files })).as_ref().map_err(Clone::clone))
 }
