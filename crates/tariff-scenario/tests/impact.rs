@@ -215,6 +215,12 @@ fn every_builtin_scenario_file_runs() {
             if let Some(u) = scenario.uncertainty.as_mut() {
                 u.draws = u.draws.min(200);
             }
+            // A scenario naming another built-in dataset runs on it.
+            let dataset = if scenario.dataset.is_empty() {
+                dataset
+            } else {
+                builtin(&scenario.dataset).unwrap().unwrap()
+            };
             let result = run(dataset, &scenario).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             if scenario.uncertainty.as_ref().is_some_and(|u| u.draws > 0) {
                 assert!(result.impacts.iter().all(|i| !i.bands.is_empty()), "{}", path.display());
