@@ -185,9 +185,8 @@ fn a_rent_to_the_exporter_moves_from_revenue_to_producer_surplus() {
     assert!((ps(b) - ps(a) - rent).abs() <= 1e-9 * rent);
     for s in [a, b] {
         for e in &s.economies {
-            let sum = e.consumer_surplus_change
-                + e.producer_surplus_change
-                + e.tariff_revenue.unwrap().change;
+            let sum =
+                e.consumer_surplus_change + e.producer_surplus_change + e.tariff_revenue.unwrap().change;
             assert!((sum - e.welfare_change).abs() <= 1e-9 * (1.0 + sum.abs()), "{}", e.economy);
         }
     }
