@@ -1,7 +1,9 @@
 //! Measures beyond an ad valorem rate (issue 16) through the pipeline: a
-//! scenario with a tariff-rate quota, submitted to a gateway on real NATS and
-//! computed by a worker (whole, or split by sector across two), has the
-//! library's result byte for byte, the quota's regime and rent included.
+//! scenario with a tariff-rate quota and content rules (a dutiable share per
+//! exporter, an offset against a parts duty), submitted to a gateway on real
+//! NATS and computed by a worker (whole, or split by sector across two), has
+//! the library's result byte for byte, the quota's regime and rent and the
+//! content-rule rates included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -9,14 +11,15 @@ use std::time::Duration;
 use prost::Message;
 use tariff_e2e::{Gateway, Stack, WorkerHandle, one_job_at_a_time, splitting_worker, state, wait_until_done};
 use tariff_proto::v1::{
-    Authority, JobState, Measure, QuotaRegime, Scenario, SubmitScenarioRequest,
+    Authority, ContentShare, DutyOffset, JobState, Measure, QuotaRegime, Scenario, SubmitScenarioRequest,
     measure::{Mode, RentTo},
 };
 use tariff_scenario::{dataset::builtin, run};
 
 /// Japan's agri-food imports from the US under a binding TRQ whose rent the
-/// exporters keep, beside a US surcharge on cars, at two dates.
-fn with_quota() -> Scenario {
+/// exporters keep, beside a US surcharge on cars (Mexico's on 60% of their
+/// value) and on parts (with an offset of 1% of US car output), at two dates.
+fn beyond_ad_valorem() -> Scenario {
     let trq = Measure {
         id: "jpn-agri-trq".into(),
         authority: Authority::Other.into(),
@@ -39,20 +42,34 @@ fn with_quota() -> Scenario {
         sectors: vec!["CARS".into()],
         mode: Mode::Add.into(),
         rate_pct: 25.0,
+        content: vec![ContentShare { exporter: "MEX".into(), dutiable_share_pct: 60.0 }],
         ..Default::default()
+    };
+    let parts = Measure {
+        id: "us-parts".into(),
+        sectors: vec!["PARTS".into()],
+        exporters: vec!["JPN".into(), "EU".into()],
+        content: Vec::new(),
+        offsets: vec![DutyOffset {
+            on_sectors: vec!["CARS".into()],
+            percent_of_value: 1.0,
+            effective_from: "2025-01-01".into(),
+            ..Default::default()
+        }],
+        ..cars.clone()
     };
     Scenario {
         dataset: "jpus-2023".into(),
-        measures: vec![trq, cars],
+        measures: vec![trq, cars, parts],
         evaluate_at: vec!["2024-06-01".into(), "2025-06-01".into()],
         ..Default::default()
     }
 }
 
-/// Submits [`with_quota`] to `gateway` (a worker running) and checks the answer.
+/// Submits [`beyond_ad_valorem`] to `gateway` (a worker running) and checks the answer.
 async fn through_the_pipeline(gateway: &Gateway) {
     let mut client = gateway.client().await;
-    let job = with_quota();
+    let job = beyond_ad_valorem();
     let local = run(builtin("jpus-2023").unwrap().unwrap(), &job).unwrap();
     let submitted = client
         .submit_scenario(SubmitScenarioRequest { scenario: Some(job), ..Default::default() })
@@ -72,17 +89,28 @@ async fn through_the_pipeline(gateway: &Gateway) {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].regime(), QuotaRegime::AtQuota);
     assert!(q[0].rent > 0.0 && (q[0].imports - 11_000.0).abs() < 1e-6);
+    // The content rules: Mexico's cars pay 15 more points, Japan's 25; the
+    // parts duty is 25 points before the offset starts and less after.
+    let added = |date: usize, sector: &str, exporter: &str| {
+        let s = result.impacts[date].sectors.iter().find(|s| s.sector == sector).unwrap();
+        let f = s.flows.iter().find(|f| f.exporter == exporter && f.importer == "USA").unwrap();
+        f.tariff_after_pct - f.tariff_before_pct
+    };
+    assert!((added(0, "CARS", "MEX") - 15.0).abs() < 1e-9 && (added(0, "CARS", "JPN") - 25.0).abs() < 1e-9);
+    assert!((added(0, "PARTS", "JPN") - 25.0).abs() < 1e-9);
+    let cut = 25.0 - added(1, "PARTS", "JPN");
+    assert!(cut > 1.0 && cut < 25.0 && (added(1, "PARTS", "EU") - added(1, "PARTS", "JPN")).abs() < 1e-9, "{cut}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trq_scenario_through_gateway_queue_and_worker_is_the_librarys_result() {
+async fn trq_and_content_rules_through_gateway_queue_and_worker_are_the_librarys_result() {
     let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = WorkerHandle::start(config, one_job_at_a_time()).await;
     through_the_pipeline(&gateway).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trq_scenario_split_by_sector_is_the_librarys_result() {
+async fn trq_and_content_rules_split_by_sector_are_the_librarys_result() {
     let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = splitting_worker(config, Duration::ZERO).await;
     through_the_pipeline(&gateway).await;

@@ -28,6 +28,7 @@
 
 pub mod analysis;
 pub mod calibrate;
+mod content;
 pub mod dataset;
 mod date;
 mod figures;

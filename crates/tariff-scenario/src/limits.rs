@@ -12,7 +12,8 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioLimits {
     pub max_measures: usize,
-    /// Entries in one measure's `exporters`, `except_exporters`, `sectors` or `excludes`.
+    /// Entries in one measure's `exporters`, `except_exporters`, `sectors`,
+    /// `excludes`, `content`, `offsets` or an offset's `on_sectors`.
     pub max_list_entries: usize,
     pub max_dates: usize,
     pub max_agreement_changes: usize,
@@ -68,6 +69,15 @@ impl ScenarioLimits {
             count(format!("measures[{i}].except_exporters"), m.except_exporters.len(), self.max_list_entries);
             count(format!("measures[{i}].sectors"), m.sectors.len(), self.max_list_entries);
             count(format!("measures[{i}].excludes"), m.excludes.len(), self.max_list_entries);
+            count(format!("measures[{i}].content"), m.content.len(), self.max_list_entries);
+            count(format!("measures[{i}].offsets"), m.offsets.len(), self.max_list_entries);
+            for (k, o) in m.offsets.iter().enumerate().take(self.max_list_entries) {
+                count(
+                    format!("measures[{i}].offsets[{k}].on_sectors"),
+                    o.on_sectors.len(),
+                    self.max_list_entries,
+                );
+            }
         }
         let mut text = |field: String, len: usize, max: usize| {
             if len > max {

@@ -36,6 +36,8 @@ pub(crate) struct PreparedMeasure {
     pub(crate) window: Window,
     /// A TRQ's quota and rates (`mode` TRQ, `rate_pct` its in-quota rate).
     pub(crate) quota: Option<PreparedQuota>,
+    /// Dutiable shares and offsets (content.rs); empty for the whole value.
+    pub(crate) content: crate::content::PreparedContent,
 }
 
 /// A tariff-rate quota: one sector, the rates and the quota.
@@ -116,7 +118,7 @@ pub struct PreparedScenario<'d> {
 type ElasticityCheck<'a> = (Option<f64>, &'a str, fn(f64) -> bool, &'a str);
 
 /// Where the scenario's economy codes and group tags point.
-fn economies_named(dataset: &Dataset, name: &str) -> Option<Vec<usize>> {
+pub(crate) fn economies_named(dataset: &Dataset, name: &str) -> Option<Vec<usize>> {
     match name {
         "*" => Some((0..dataset.economies.len()).collect()),
         _ => match dataset.economy(name) {
@@ -139,7 +141,7 @@ fn parse_date(c: &mut Collector, field: String, text: &str) -> Option<Date> {
     }
 }
 
-fn window(c: &mut Collector, path: &str, from: &str, to: &str) -> Window {
+pub(crate) fn window(c: &mut Collector, path: &str, from: &str, to: &str) -> Window {
     let window = Window {
         from: parse_date(c, format!("{path}.effective_from"), from),
         to: parse_date(c, format!("{path}.effective_to"), to),
@@ -476,7 +478,20 @@ fn prepare_measure(c: &mut Collector, dataset: &Dataset, path: &str, m: &pb::Mea
         c.push(format!("{path}.excludes"), "a measure cannot exclude its own authority");
     }
     let window = window(c, path, &m.effective_from, &m.effective_to);
-    PreparedMeasure { authority, importer, exporters, sectors, mode, rate_pct, excludes, window, quota }
+    let coverage = crate::content::Coverage { mode, importer, exporters: &exporters, sectors: &sectors };
+    let content = crate::content::prepare_content(c, dataset, path, m, &coverage);
+    PreparedMeasure {
+        authority,
+        importer,
+        exporters,
+        sectors,
+        mode,
+        rate_pct,
+        excludes,
+        window,
+        quota,
+        content,
+    }
 }
 
 /// An agreement change's `stage_rates`, each naming a row of the agreement's

@@ -2,7 +2,7 @@
 //! rate, then agreements in force, then the measures in force minus those another
 //! applicable measure excludes, in list order.
 
-use tariff_proto::v1::{Authority, measure::Mode};
+use tariff_proto::v1::Authority;
 
 use std::{ops::Range, sync::Arc};
 
@@ -125,14 +125,9 @@ impl PreparedScenario<'_> {
             }));
             let excluded = |authority: Authority| applicable.iter().any(|m| m.excludes.contains(&authority));
             for m in applicable.iter().filter(|m| !excluded(m.authority)) {
-                rate = match m.mode {
-                    Mode::Add => rate + m.rate_pct,
-                    Mode::Set => m.rate_pct,
-                    Mode::Floor => rate.max(m.rate_pct),
-                    // Its in-quota rate; the solve adds the premium it finds.
-                    Mode::Trq => m.rate_pct,
-                    Mode::Unspecified => rate,
-                };
+                // ADD, SET, FLOOR, or a TRQ's in-quota rate (the solve adds the
+                // premium it finds), on the flow's dutiable share (content.rs).
+                rate = crate::content::apply(m.mode, m.rate_pct, &m.content, rate, v, date);
             }
             rate
         })
