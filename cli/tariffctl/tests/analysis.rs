@@ -24,7 +24,7 @@ fn answer(out: &std::process::Output) -> (ScenarioResult, Kind) {
 fn the_table_says_how_the_values_were_found_and_in_what_unit() {
     let text = stdout(&tariffctl(&["contributions", &scenario(DEAL), "--economy", "JPN"]));
     assert!(
-        text.contains("Contributions of 6 players (exact Shapley values over all 64 coalitions)"),
+        text.contains("Contributions of 5 players (exact Shapley values over all 32 coalitions)"),
         "{text}"
     );
     assert!(text.contains("USD million"), "{text}");
@@ -104,9 +104,9 @@ fn json_is_the_whole_result_with_the_contributions() {
     ]);
     let (result, kind) = answer(&out);
     let Kind::Contributions(c) = kind else { panic!("{kind:?}") };
-    assert_eq!(c.players.len(), 6);
+    assert_eq!(c.players.len(), 5);
     assert_eq!((c.exact, c.permutations, c.seed), (false, 10, 4));
-    assert_eq!(result.analysis.unwrap().evaluations, 10 * 7);
+    assert_eq!(result.analysis.unwrap().evaluations, 10 * 6);
     // Summary view: figures, no flows.
     assert!(result.impacts[0].sectors.iter().all(|s| s.flows.is_empty()));
 }
