@@ -42,6 +42,9 @@ pub struct SynthSpec {
     /// Dataset id (default `synthetic-<N>x<S>-<seed>`).
     pub id: Option<String>,
     pub overwrite: bool,
+    /// Input sectors per (economy, sector) in an `inputs.csv` (docs/model.md,
+    /// "Supply chains"); 0 writes none.
+    pub input_sectors: usize,
 }
 
 /// What was generated.
@@ -58,6 +61,8 @@ pub struct SynthReport {
     pub import_rows: u64,
     pub tariff_rows: u64,
     pub preference_rows: u64,
+    /// Rows of inputs.csv (0 without one).
+    pub input_rows: u64,
     /// Bytes of flows.csv and tariffs.csv.
     pub flows_bytes: u64,
     pub tariffs_bytes: u64,
@@ -126,6 +131,39 @@ fn push_tenths(buf: &mut Vec<u8>, tenths: u64) {
 
 fn code(prefix: char, i: usize, width: usize) -> String {
     format!("{prefix}{:0width$}", i + 1)
+}
+
+/// `inputs.csv`: for each economy and sector, `spec.input_sectors` other
+/// sectors (distinct, at random) whose shares of the base cost add up to
+/// between 0.1 and 0.6, split at random.
+fn write_inputs(spec: &SynthSpec, economies: &[String], sectors: &[String]) -> Result<u64, ImportError> {
+    let mut out = Out::create(&spec.out, "inputs.csv")?;
+    out.bytes(b"economy,sector,input_sector,cost_share,source,quality\n")?;
+    let k = spec.input_sectors.min(sectors.len().saturating_sub(1));
+    let mut rows = 0;
+    for (v, economy) in economies.iter().enumerate() {
+        let mut rng = Rng::new(spec.seed ^ 0x1a2b_3c4d, v as u64);
+        for (s, sector) in sectors.iter().enumerate() {
+            let mut picked: Vec<usize> = Vec::with_capacity(k);
+            while picked.len() < k {
+                let j = (rng.next_u64() % sectors.len() as u64) as usize;
+                if j != s && !picked.contains(&j) {
+                    picked.push(j);
+                }
+            }
+            let weights: Vec<f64> = picked.iter().map(|_| rng.range(0.1, 1.0)).collect();
+            let (total, sum) = (rng.range(0.1, 0.6), weights.iter().sum::<f64>());
+            for (&j, w) in picked.iter().zip(&weights) {
+                // Rounded down to 1e-6: the rounded shares still sum below 0.6.
+                let share = (total * w / sum * 1e6).floor() / 1e6;
+                let input = sectors.get(j).map_or("", String::as_str);
+                out.line(format_args!("{economy},{sector},{input},{share},synthetic,estimated\n"))?;
+                rows += 1;
+            }
+        }
+    }
+    out.finish()?;
+    Ok(rows)
 }
 
 /// Writes the synthetic dataset of `spec`; `progress` hears of each sector.
@@ -321,6 +359,9 @@ pub fn synthesize(
     report.tariffs_bytes += tariff_line.len() as u64;
     flows.finish()?;
     tariffs.finish()?;
+    if spec.input_sectors > 0 {
+        report.input_rows = write_inputs(spec, &economy_codes, &sector_codes)?;
+    }
 
     let params = format!("{n} economies, {sectors} sectors, density {}, seed {}", spec.density, spec.seed);
     let meta = DatasetMeta {

@@ -8,7 +8,16 @@ use tariff_import::{SynthSpec, summarize, synthesize};
 use tariff_scenario::dataset::{Dataset, Quality};
 
 fn spec(out: &Path, economies: usize, sectors: usize, density: f64, seed: u64) -> SynthSpec {
-    SynthSpec { economies, sectors, density, seed, out: out.to_path_buf(), id: None, overwrite: false }
+    SynthSpec {
+        economies,
+        sectors,
+        density,
+        seed,
+        out: out.to_path_buf(),
+        id: None,
+        overwrite: false,
+        input_sectors: 0,
+    }
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -121,4 +121,11 @@ pub enum ModelError {
         exporter: u32,
         importer: u32,
     },
+    /// Input costs (`InputCosts`) that are invalid, or a solve that does not
+    /// carry them.
+    #[error("input costs: {requirement}")]
+    InputCosts {
+        /// What is required.
+        requirement: String,
+    },
 }

@@ -6,7 +6,7 @@
 use crate::figures::{Changes, SolverResult, exact_consumer_surplus, exact_producer_surplus};
 use crate::linalg::{lu_apply, lu_factor};
 use crate::market::Prepared;
-use crate::{Diagnostics, ModelError, SolveOptions, Solver};
+use crate::{Diagnostics, InputCosts, ModelError, SolveOptions, Solver};
 
 /// Below this distance from 1, `Es` uses the Cobb-Douglas (geometric) composite.
 pub(crate) const GEOMETRIC_ES: f64 = 1e-9;
@@ -67,6 +67,9 @@ struct Data<'a> {
     one_m_groups: Vec<f64>,
     /// Index into `one_m_groups` per importer (unused for the others).
     group_of: Vec<usize>,
+    /// Input costs of the exporters' supply; `None` is the base model, whose
+    /// code path is untouched.
+    costs: Option<&'a InputCosts>,
 }
 
 /// Per-importer work space of [`Data::eval`].
@@ -157,7 +160,7 @@ impl<'a> Data<'a> {
         5 * n * n + 2 * n
     }
 
-    fn new(arena: &mut Arena<'a>, prep: &'a Prepared<'a>) -> Self {
+    fn new(arena: &mut Arena<'a>, prep: &'a Prepared<'a>, costs: Option<&'a InputCosts>) -> Self {
         let n = prep.n;
         let nn = n * n;
         let mut data = Data {
@@ -172,6 +175,7 @@ impl<'a> Data<'a> {
             tmax: arena.take(n),
             one_m_groups: Vec::new(),
             group_of: vec![usize::MAX; n],
+            costs,
         };
         for (inv, &x) in data.inv_x0.iter_mut().zip(&prep.x0) {
             *inv = if x > 0.0 { 1.0 / x } else { 0.0 };
@@ -235,7 +239,14 @@ impl<'a> Data<'a> {
         for v in 0..n {
             st.p[v] = st.y[v].exp();
             st.inv_p[v] = 1.0 / st.p[v];
-            st.pex[v] = (prep.ex[v] * st.y[v]).exp();
+            st.pex[v] = match self.costs {
+                None => (prep.ex[v] * st.y[v]).exp(),
+                // Supply follows the value-added price s (no supply at s <= 0).
+                Some(costs) => match costs.value_added_price(v, st.p[v]) {
+                    Some(s) => (prep.ex[v] * s.ln()).exp(),
+                    None => 0.0,
+                },
+            };
             st.demand[v] = 0.0;
         }
         let y_max = st.y.iter().fold(0.0_f64, |m, y| m.max(y.abs()));
@@ -425,7 +436,9 @@ impl<'a> Data<'a> {
         }
         for v in 0..n {
             jac[v * n + v] -= if prep.x0[v] > 0.0 {
-                diag[v] + prep.ex[v] * st.pex[v]
+                let supply = prep.ex[v] * st.pex[v];
+                // d ln s / d ln p = p / (p - k) with input costs (pex is 0 where s <= 0).
+                diag[v] + self.costs.map_or(supply, |c| supply * c.elasticity_of_value_added(v, st.p[v]))
             } else {
                 // No supply: y_v stays 0 through an identity row (the row is empty).
                 -1.0
@@ -528,10 +541,20 @@ impl<'a> Newton<'a> {
 }
 
 pub(crate) fn solve(prep: &Prepared<'_>, options: &SolveOptions) -> Result<SolverResult, ModelError> {
+    solve_costs(prep, options, None)
+}
+
+/// [`solve`] with the exporters' supply following their value-added price
+/// (docs/model.md, "Supply chains"); `None` is [`solve`].
+pub(crate) fn solve_costs(
+    prep: &Prepared<'_>,
+    options: &SolveOptions,
+    costs: Option<&InputCosts>,
+) -> Result<SolverResult, ModelError> {
     let n = prep.n;
     let mut memory = vec![0.0; Data::len(n) + Newton::len(n) + State::len(n)];
     let mut arena = Arena(&mut memory);
-    let mut data = Data::new(&mut arena, prep);
+    let mut data = Data::new(&mut arena, prep, costs);
     let mut newton = Newton::new(&mut arena, n);
     let mut cur = State::new(&mut arena, n);
     data.eval(&mut cur, &mut newton.scratch);
@@ -543,7 +566,7 @@ pub(crate) fn solve(prep: &Prepared<'_>, options: &SolveOptions) -> Result<Solve
     // Half the budget for the direct attempt leaves room for the fallback.
     let direct = options.max_iterations.div_ceil(2);
     let first_error = match newton.run(&data, &mut cur, tolerance, direct, &mut used) {
-        Ok(()) => return Ok(outcome(prep, &cur, used)),
+        Ok(()) => return Ok(outcome(prep, &cur, used, costs)),
         Err(e @ (ModelError::NotConverged { .. } | ModelError::Singular { .. })) => e,
         Err(e) => return Err(e),
     };
@@ -579,10 +602,10 @@ pub(crate) fn solve(prep: &Prepared<'_>, options: &SolveOptions) -> Result<Solve
             });
         }
     }
-    Ok(outcome(prep, &cur, used))
+    Ok(outcome(prep, &cur, used, costs))
 }
 
-fn outcome(prep: &Prepared<'_>, st: &State<'_>, iterations: u32) -> SolverResult {
+fn outcome(prep: &Prepared<'_>, st: &State<'_>, iterations: u32, costs: Option<&InputCosts>) -> SolverResult {
     let n = prep.n;
     let mut new_values = vec![0.0; n * n];
     let mut volume = vec![1.0; n * n];
@@ -600,7 +623,10 @@ fn outcome(prep: &Prepared<'_>, st: &State<'_>, iterations: u32) -> SolverResult
             world_price: st.y[e].exp_m1(),
             consumer_price: st.ln_pc[e].exp_m1(),
             consumer_surplus: exact_consumer_surplus(prep.r0[e], prep.em[e], st.ln_pc[e]),
-            producer_surplus: exact_producer_surplus(prep.x0[e], prep.ex[e], st.y[e]),
+            producer_surplus: match costs {
+                None => exact_producer_surplus(prep.x0[e], prep.ex[e], st.y[e]),
+                Some(c) => c.producer_surplus(e, prep.x0[e], prep.ex[e], st.p[e]),
+            },
         })
         .collect();
     SolverResult {
@@ -640,36 +666,40 @@ mod tests {
                 supply: vec![1.5, 99.0, 0.7, 2.0],
             };
             let prep = market.prepare(false).unwrap();
-            let mut memory = vec![0.0; Data::len(n) + Scratch::len(n) + 3 * State::len(n)];
-            let mut arena = Arena(&mut memory);
-            let data = Data::new(&mut arena, &prep);
-            let mut scratch = Scratch::new(&mut arena, n);
-            let mut st = State::new(&mut arena, n);
-            let (mut plus, mut minus) = (State::new(&mut arena, n), State::new(&mut arena, n));
-            let y = [0.5 * y_scale, -y_scale, 0.3 * y_scale, 0.0];
-            st.y.copy_from_slice(&y);
-            data.eval(&mut st, &mut scratch);
-            let (mut jac, mut diag) = (vec![0.0; n * n], vec![0.0; n]);
-            data.jacobian(&st, &mut jac, &mut diag);
-            let h = 1e-6;
-            for k in 0..3 {
-                plus.y.copy_from_slice(&y);
-                minus.y.copy_from_slice(&y);
-                plus.y[k] += h;
-                minus.y[k] -= h;
-                data.eval(&mut plus, &mut scratch);
-                data.eval(&mut minus, &mut scratch);
-                for v in 0..3 {
-                    let fd = (plus.f[v] - minus.f[v]) / (2.0 * h);
-                    let an = jac[v * n + k];
-                    assert!(
-                        (fd - an).abs() <= 1e-6 * (1.0 + an.abs()),
-                        "es {es}: d f{v} / d y{k}: analytic {an}, numeric {fd}"
-                    );
+            // And with input costs: supply follows the value-added price.
+            let costs = InputCosts::new(vec![0.4, 0.0, 0.6, 0.2], vec![0.45, 0.0, 0.5, 0.3]).unwrap();
+            for costs in [None, Some(&costs)] {
+                let mut memory = vec![0.0; Data::len(n) + Scratch::len(n) + 3 * State::len(n)];
+                let mut arena = Arena(&mut memory);
+                let data = Data::new(&mut arena, &prep, costs);
+                let mut scratch = Scratch::new(&mut arena, n);
+                let mut st = State::new(&mut arena, n);
+                let (mut plus, mut minus) = (State::new(&mut arena, n), State::new(&mut arena, n));
+                let y = [0.5 * y_scale, -y_scale, 0.3 * y_scale, 0.0];
+                st.y.copy_from_slice(&y);
+                data.eval(&mut st, &mut scratch);
+                let (mut jac, mut diag) = (vec![0.0; n * n], vec![0.0; n]);
+                data.jacobian(&st, &mut jac, &mut diag);
+                let h = 1e-6;
+                for k in 0..3 {
+                    plus.y.copy_from_slice(&y);
+                    minus.y.copy_from_slice(&y);
+                    plus.y[k] += h;
+                    minus.y[k] -= h;
+                    data.eval(&mut plus, &mut scratch);
+                    data.eval(&mut minus, &mut scratch);
+                    for v in 0..3 {
+                        let fd = (plus.f[v] - minus.f[v]) / (2.0 * h);
+                        let an = jac[v * n + k];
+                        assert!(
+                            (fd - an).abs() <= 1e-6 * (1.0 + an.abs()),
+                            "es {es}: d f{v} / d y{k}: analytic {an}, numeric {fd}"
+                        );
+                    }
                 }
+                // Economy 3 supplies nothing: identity row keeps its price fixed.
+                assert_eq!(&jac[3 * n..], &[0.0, 0.0, 0.0, 1.0]);
             }
-            // Economy 3 supplies nothing: identity row keeps its price fixed.
-            assert_eq!(&jac[3 * n..], &[0.0, 0.0, 0.0, 1.0]);
         }
     }
 }

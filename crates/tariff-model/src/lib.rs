@@ -33,6 +33,7 @@ mod error;
 mod exact;
 mod figures;
 mod gsim;
+mod input_costs;
 mod linalg;
 mod market;
 mod outcome;
@@ -42,6 +43,7 @@ mod sparse;
 pub mod synthetic;
 
 pub use error::ModelError;
+pub use input_costs::{InputCosts, solve_sparse_with_input_costs, solve_with_input_costs};
 pub use market::{Market, Pricing, SolveOptions, Solver, Structure};
 pub use outcome::{Diagnostics, EconomyOutcome, MarketOutcome};
 pub use pricing::solve_with;

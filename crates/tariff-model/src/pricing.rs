@@ -67,7 +67,7 @@ pub(crate) fn exchange_factors(n: usize, pricing: &Pricing) -> Result<Vec<f64>, 
 
 /// The market in its economies' own currencies: each flow's new tariff factor
 /// times `f[v] / f[r]` (the ratio first, so equal currencies leave it exactly).
-fn shocked_by_currencies(market: &Market, fx: &[f64]) -> Market {
+pub(crate) fn shocked_by_currencies(market: &Market, fx: &[f64]) -> Market {
     let n = market.n;
     let mut shocked = market.clone();
     for (v, row) in shocked.new_tariff.chunks_exact_mut(n.max(1)).enumerate() {

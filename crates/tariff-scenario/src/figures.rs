@@ -30,6 +30,8 @@ pub(crate) fn economy_impact(code: &str, o: &EconomyOutcome) -> pb::EconomyImpac
         welfare_change_pct_gdp: 0.0,
         export_volume_change_pct: o.export_volume_change * 100.0,
         export_price_change_pct: o.export_price_change * 100.0,
+        effective_protection_pct: None,
+        value_added_price_change_pct: None,
     }
 }
 
@@ -125,17 +127,20 @@ pub(crate) fn economy_totals_of<'a>(
             } else {
                 0.0
             },
+            effective_protection_pct: None,
+            value_added_price_change_pct: None,
         })
         .collect()
 }
 
 /// The most iterations and the largest residual over the sectors of one date.
 pub(crate) fn worst_diagnostics(solver: Solver, sectors: &[pb::SectorImpact]) -> pb::SolverDiagnostics {
-    let mut worst =
-        pb::SolverDiagnostics { solver: solver_proto(solver).into(), iterations: 0, residual: 0.0 };
+    let mut worst = pb::SolverDiagnostics { solver: solver_proto(solver).into(), ..Default::default() };
     for d in sectors.iter().filter_map(|s| s.diagnostics.as_ref()) {
         worst.iterations = worst.iterations.max(d.iterations);
         worst.residual = worst.residual.max(d.residual);
+        worst.coupling_passes = worst.coupling_passes.max(d.coupling_passes);
+        worst.coupling_change = worst.coupling_change.max(d.coupling_change);
     }
     worst
 }

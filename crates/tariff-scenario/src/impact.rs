@@ -6,7 +6,10 @@ use std::{
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
-use tariff_model::{ModelError, SolveOptions, Solver, SparseFlow, SparseMarket, SparseOutcome, solve_sparse};
+use tariff_model::{
+    InputCosts, ModelError, SolveOptions, Solver, SparseFlow, SparseMarket, SparseOutcome, solve_sparse,
+    solve_sparse_with_input_costs,
+};
 use tariff_proto::v1 as pb;
 
 use crate::{
@@ -14,6 +17,7 @@ use crate::{
     prepared::PreparedScenario,
     pricing::structure_proto,
     resolve::RateTable,
+    supply_chain::{COUPLING_TOLERANCE, InputPrices, MAX_PASSES},
     uncertainty::{EvaluateOptions, MergeError},
     views::FlowSelection,
 };
@@ -172,6 +176,10 @@ impl PreparedScenario<'_> {
         progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<Vec<Vec<pb::SectorImpact>>, EvaluateError> {
         let dataset = self.dataset;
+        if self.coupled() {
+            // Supply chains couple every sector: solved together, then the range kept.
+            return self.solve_coupled(range, selection, threads, progress);
+        }
         let range = range.start.min(dataset.sectors.len())..range.end.min(dataset.sectors.len());
         let total = u32::try_from(self.dates.len() * range.len()).unwrap_or(u32::MAX);
         // Only the range's rates: a chunk of a split job resolves its own sectors.
@@ -201,11 +209,12 @@ impl PreparedScenario<'_> {
                 range.clone().filter(|&s| sector_impacts[s - range.start].is_none()).collect();
             let reused = u32::try_from(range.len() - todo.len()).unwrap_or(u32::MAX);
             done = done.saturating_add(reused);
-            let solved = self.solve_sectors(date, &todo, (&base, &rates), selection, threads, &mut |s| {
-                done += 1;
-                let stage = format!("{date} {}", dataset.sectors[s].code);
-                progress(&Progress { done, total, stage })
-            })?;
+            let solved =
+                self.solve_sectors(date, &todo, (&base, &rates), None, selection, threads, &mut |s| {
+                    done += 1;
+                    let stage = format!("{date} {}", dataset.sectors[s].code);
+                    progress(&Progress { done, total, stage })
+                })?;
             for (s, impact) in todo.into_iter().zip(solved) {
                 sector_impacts[s - range.start] = Some(impact);
             }
@@ -226,11 +235,13 @@ impl PreparedScenario<'_> {
     /// each sector as it is done, on this thread; `Break` stops every thread.
     /// A failure reports the first failing sector in `todo`'s order, so the
     /// error does not depend on the threads.
+    #[allow(clippy::too_many_arguments)]
     fn solve_sectors(
         &self,
         date: Date,
         todo: &[usize],
         (base, rates): (&RateTable, &RateTable),
+        prices: Option<&InputPrices>,
         selection: &FlowSelection,
         threads: usize,
         solved: &mut dyn FnMut(usize) -> ControlFlow<()>,
@@ -241,7 +252,7 @@ impl PreparedScenario<'_> {
         let dataset = self.dataset;
         let flows: usize = todo.iter().map(|&s| dataset.sector_flows(s).values.len()).sum();
         if threads <= 1 || flows < PARALLEL_FLOWS {
-            return self.solve_sectors_here(date, todo, (base, rates), selection, solved);
+            return self.solve_sectors_here(date, todo, (base, rates), prices, selection, solved);
         }
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -255,7 +266,7 @@ impl PreparedScenario<'_> {
                 let _sector =
                     tracing::trace_span!(parent: &parent, "solve_sector", sector = %dataset.sectors[s].code)
                         .entered();
-                let impact = self.solve_sector(date, s, (base, rates), selection);
+                let impact = self.solve_sector(date, s, (base, rates), prices, selection);
                 if tx.send((i, impact)).is_err() {
                     break;
                 }
@@ -304,6 +315,7 @@ impl PreparedScenario<'_> {
         date: Date,
         todo: &[usize],
         (base, rates): (&RateTable, &RateTable),
+        prices: Option<&InputPrices>,
         selection: &FlowSelection,
         solved: &mut dyn FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Vec<pb::SectorImpact>, EvaluateError> {
@@ -311,7 +323,7 @@ impl PreparedScenario<'_> {
         for &s in todo {
             let code = &self.dataset.sectors[s].code;
             let _sector = tracing::trace_span!("solve_sector", sector = %code).entered();
-            impacts.push(self.solve_sector(date, s, (base, rates), selection)?);
+            impacts.push(self.solve_sector(date, s, (base, rates), prices, selection)?);
             if solved(s).is_break() {
                 return Err(EvaluateError::Cancelled);
             }
@@ -319,24 +331,28 @@ impl PreparedScenario<'_> {
         Ok(impacts)
     }
 
-    /// One sector's market at `date`, solved, as its impact.
+    /// One sector's market at `date`, solved, as its impact; with `prices`,
+    /// its producers pay for their inputs at those prices (supply_chain.rs).
     fn solve_sector(
         &self,
         date: Date,
         s: usize,
         (base, rates): (&RateTable, &RateTable),
+        prices: Option<&InputPrices>,
         selection: &FlowSelection,
     ) -> Result<pb::SectorImpact, EvaluateError> {
         let market = self.market(s, base, rates);
         let failed =
             |source| EvaluateError::Model { sector: self.dataset.sectors[s].code.clone(), date, source };
+        let costs = prices.map(|p| self.input_costs_of(s, p)).transpose().map_err(failed)?.flatten();
         let Some((measure, quota)) = self.quota_at(date, s) else {
             return self
-                .solve_market(s, &market)
+                .solve_market_with(s, &market, costs.as_ref())
                 .map(|outcome| self.sector_impact(s, &market, &outcome, selection))
                 .map_err(failed);
         };
-        let (market, outcome, solved) = self.solve_with_quota(s, market, measure, quota).map_err(failed)?;
+        let (market, outcome, solved) =
+            self.solve_with_quota(s, market, measure, quota, costs.as_ref()).map_err(failed)?;
         let mut impact = self.sector_impact(s, &market, &outcome, selection);
         let codes: Vec<String> = self.dataset.economies.iter().map(|e| e.code.clone()).collect();
         let covered_by = |v: usize, r: usize| {
@@ -354,7 +370,100 @@ impl PreparedScenario<'_> {
         sector: usize,
         market: &SparseMarket,
     ) -> Result<SparseOutcome, ModelError> {
-        solve_sparse(market, self.solver, &SolveOptions::default(), &self.pricing.of_sector(sector))
+        self.solve_market_with(sector, market, None)
+    }
+
+    /// [`PreparedScenario::solve_market`] with its producers' input costs, if any.
+    pub(crate) fn solve_market_with(
+        &self,
+        sector: usize,
+        market: &SparseMarket,
+        costs: Option<&InputCosts>,
+    ) -> Result<SparseOutcome, ModelError> {
+        let pricing = self.pricing.of_sector(sector);
+        match costs {
+            None => solve_sparse(market, self.solver, &SolveOptions::default(), &pricing),
+            Some(costs) => {
+                solve_sparse_with_input_costs(market, self.solver, &SolveOptions::default(), &pricing, costs)
+            }
+        }
+    }
+
+    /// [`PreparedScenario::solve_range`] with supply chains: at each date every
+    /// sector is solved at base input prices, then the sectors with inputs again
+    /// at the input prices the last pass gave, until none moves by more than
+    /// [`COUPLING_TOLERANCE`]. Progress counts the first pass's sector solves;
+    /// the later passes report their stage (and hear a cancel) without counting.
+    fn solve_coupled(
+        &self,
+        range: std::ops::Range<usize>,
+        selection: &FlowSelection,
+        threads: usize,
+        progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
+    ) -> Result<Vec<Vec<pb::SectorImpact>>, EvaluateError> {
+        let dataset = self.dataset;
+        let (n, sectors) = (dataset.economies.len(), dataset.sectors.len());
+        let range = range.start.min(sectors)..range.end.min(sectors);
+        let all: Vec<usize> = (0..sectors).collect();
+        let with_inputs: Vec<usize> = all.iter().copied().filter(|&s| dataset.inputs.has_inputs(s)).collect();
+        let total = u32::try_from(self.dates.len() * sectors).unwrap_or(u32::MAX);
+        let base = self.base_rates_of(0..sectors);
+        let mut done = 0u32;
+        let mut impacts = Vec::with_capacity(self.dates.len());
+        for &date in &self.dates {
+            let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_of(date, 0..sectors));
+            let _solving = tracing::debug_span!("solve", %date, sectors, coupled = true).entered();
+            let mut prices = InputPrices::base(n, sectors);
+            let mut solved = self.solve_sectors(
+                date,
+                &all,
+                (&base, &rates),
+                Some(&prices),
+                selection,
+                threads,
+                &mut |s| {
+                    done += 1;
+                    let stage = format!("{date} {}", dataset.sectors[s].code);
+                    progress(&Progress { done, total, stage })
+                },
+            )?;
+            let mut passes = 1u32;
+            let change = loop {
+                let next = InputPrices::of(&solved, n);
+                let change = next.distance(&prices);
+                if change <= COUPLING_TOLERANCE || with_inputs.is_empty() {
+                    break change;
+                }
+                if passes >= MAX_PASSES {
+                    return Err(EvaluateError::Model {
+                        sector: "input costs (coupled solve)".into(),
+                        date,
+                        source: ModelError::NotConverged { iterations: passes, residual: change },
+                    });
+                }
+                prices = next;
+                passes += 1;
+                let stage = format!("{date} input costs, pass {passes}");
+                if progress(&Progress { done, total, stage }).is_break() {
+                    return Err(EvaluateError::Cancelled);
+                }
+                let again = self.solve_sectors(
+                    date,
+                    &with_inputs,
+                    (&base, &rates),
+                    Some(&prices),
+                    selection,
+                    threads,
+                    &mut |_| ControlFlow::Continue(()),
+                )?;
+                for (&s, impact) in with_inputs.iter().zip(again) {
+                    solved[s] = impact;
+                }
+            };
+            self.report_supply_chains(&mut solved, passes, change);
+            impacts.push(solved.drain(range.clone()).collect());
+        }
+        Ok(impacts)
     }
 
     /// One sector's market at the scenario's rates: the flows the dataset has
@@ -433,6 +542,7 @@ impl PreparedScenario<'_> {
                 solver: solver_proto(outcome.diagnostics.solver).into(),
                 iterations: outcome.diagnostics.iterations,
                 residual: outcome.diagnostics.residual,
+                ..Default::default()
             }),
             quotas: Vec::new(),
         };

@@ -41,6 +41,7 @@ mod quota;
 mod resolve;
 mod scenario_file;
 mod sector_chunks;
+mod supply_chain;
 mod uncertainty;
 mod views;
 mod violation;

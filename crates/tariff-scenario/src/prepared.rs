@@ -112,6 +112,8 @@ pub struct PreparedScenario<'d> {
     pub(crate) pricing: ScenarioPricing,
     /// What the scenario's `analysis` asks for; `None` for its impact alone.
     pub(crate) analysis: Option<crate::analysis::AnalysisPlan>,
+    /// Whether supply chains are followed (`input_costs`; supply_chain.rs).
+    pub(crate) input_costs: bool,
 }
 
 /// An override's value, its field name, the sign rule and how to say it.
@@ -335,6 +337,7 @@ impl<'d> PreparedScenario<'d> {
             uncertainty: None,
             pricing,
             analysis: None,
+            input_costs: false,
         };
         if prepared.dates.is_empty() && scenario.evaluate_at.is_empty() {
             prepared.dates.push(prepared.default_date());
@@ -346,6 +349,7 @@ impl<'d> PreparedScenario<'d> {
             });
         }
         prepared.analysis = crate::analysis::prepare(&mut c, dataset, scenario, &prepared.dates, limits);
+        prepared.input_costs = crate::supply_chain::check(&mut c, &prepared, scenario);
         debug_assert!(prepared.measures.iter().all(|m| m.exporters.len() == n));
         c.finish(prepared)
     }

@@ -7,7 +7,7 @@
 //! premium (each step one solve of the sector's market). A sector without a
 //! TRQ in force is solved as before, to the last bit.
 
-use tariff_model::{ModelError, SparseMarket, SparseOutcome};
+use tariff_model::{InputCosts, ModelError, SparseMarket, SparseOutcome};
 use tariff_proto::v1::{self as pb, QuotaRegime, measure::Mode, measure::RentTo};
 
 use crate::{
@@ -141,6 +141,7 @@ impl PreparedScenario<'_> {
         market: SparseMarket,
         measure: &PreparedMeasure,
         quota: &PreparedQuota,
+        costs: Option<&InputCosts>,
     ) -> Result<(SparseMarket, SparseOutcome, pb::QuotaOutcome), ModelError> {
         let covered: Vec<usize> = market
             .flows
@@ -159,7 +160,7 @@ impl PreparedScenario<'_> {
                     priced.flows[i].new_tariff += premium_pp / 100.0;
                 }
             }
-            let outcome = self.solve_market(s, &priced)?;
+            let outcome = self.solve_market_with(s, &priced, costs)?;
             let volume = covered_volume(&priced, &outcome, &covered);
             Ok(Solved { market: priced, outcome, volume, premium_pp })
         };

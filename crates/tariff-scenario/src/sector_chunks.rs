@@ -26,7 +26,11 @@ impl PreparedScenario<'_> {
     /// Consecutive sector ranges, each of about `flow_solves` flow solves (a
     /// sector's flows at every date; a sector larger than that is a range of
     /// its own), covering every sector in order.
+    /// With supply chains (`input_costs`) the sectors are solved together: one range.
     pub fn sector_chunks(&self, flow_solves: u64) -> Vec<Range<usize>> {
+        if self.coupled() {
+            return std::iter::once(0..self.dataset.sectors.len()).collect();
+        }
         let dates = self.dates.len() as u64;
         let mut chunks = Vec::new();
         let (mut start, mut size) = (0, 0u64);

@@ -200,7 +200,7 @@ impl SparseMarket {
 }
 
 /// The dense outcome's figures at the market's flows.
-fn from_dense(market: &SparseMarket, out: MarketOutcome) -> SparseOutcome {
+pub(crate) fn from_dense(market: &SparseMarket, out: MarketOutcome) -> SparseOutcome {
     let n = market.n;
     let local = out.values_in_exporter_currency();
     let flows = market

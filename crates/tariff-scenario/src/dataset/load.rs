@@ -9,7 +9,7 @@ use std::{
 use serde::Deserialize;
 
 use super::{
-    Agreement, AgreementRate, Dataset, DatasetError, Economy, Source, TariffRow,
+    Agreement, AgreementRate, Dataset, DatasetError, Economy, InputShares, Source, TariffRow,
     csv_table::{CsvTable, stream_rows},
     elasticity_files::{load_elasticities, load_sectors},
     flows::{FlowBuilder, FlowTable},
@@ -290,6 +290,7 @@ impl Dataset {
             sectors,
             tariffs,
             agreements,
+            inputs: InputShares::default(),
             flows,
             horizons,
             economy_index,

@@ -8,6 +8,7 @@ pub(crate) mod csv_table;
 mod elasticity_files;
 mod flows;
 mod horizons;
+mod inputs;
 mod load;
 mod proto;
 
@@ -21,6 +22,7 @@ pub use cache::{DatasetCache, DatasetHandle, DatasetName, LoadError, builtin_han
 pub(crate) use flows::FlowIndex;
 pub use flows::SectorFlows;
 pub use horizons::{Horizon, LONG_RUN, SHORT_RUN, SectorSet};
+pub use inputs::{InputShare, InputShares};
 pub use load::{DatasetLimits, DirSource, FileSource};
 pub use tariff_model::Structure;
 
@@ -139,6 +141,17 @@ pub enum Quality {
     Estimated,
 }
 
+impl Quality {
+    /// The name the dataset files spell it with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Reported => "reported",
+            Quality::Derived => "derived",
+            Quality::Estimated => "estimated",
+        }
+    }
+}
+
 /// Where a flow figure comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provenance {
@@ -197,6 +210,8 @@ pub struct Dataset {
     pub sectors: Vec<Sector>,
     pub tariffs: Vec<TariffRow>,
     pub agreements: Vec<Agreement>,
+    /// Input cost shares (`inputs.csv`); empty without the file.
+    pub inputs: InputShares,
     flows: flows::FlowTable,
     /// The elasticity sets: the long run first, then those of `horizons.csv`.
     horizons: Vec<Horizon>,

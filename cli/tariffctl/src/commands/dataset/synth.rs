@@ -30,6 +30,10 @@ pub struct SynthArgs {
     /// Write into a folder that is not empty.
     #[arg(long)]
     force: bool,
+    /// Also write inputs.csv with this many random input sectors per economy
+    /// and sector (supply chains; 0: none).
+    #[arg(long, default_value_t = 0)]
+    input_sectors: usize,
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
 }
@@ -43,6 +47,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         out: args.out,
         id: args.id,
         overwrite: args.force,
+        input_sectors: args.input_sectors,
     };
     let report = {
         let mut bar = WorkBar::new(false);

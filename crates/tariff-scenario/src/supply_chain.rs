@@ -1,0 +1,164 @@
+//! Supply chains (docs/model.md, "Supply chains: input costs and effective
+//! protection"): with `Scenario.input_costs`, producers respond to their
+//! value-added price, so a tariff on parts raises the cost, and the supply
+//! price, of the cars made with them. The sectors are then coupled through the
+//! composite prices of their inputs and solved together: block iteration over
+//! the date's sectors (each pass solves every sector with inputs at the input
+//! prices of the last pass) until no input price ratio moves by more than
+//! [`COUPLING_TOLERANCE`]. Sectors without input rows do not depend on the
+//! others and are solved once.
+
+use tariff_model::{InputCosts, ModelError, Structure};
+use tariff_proto::v1 as pb;
+
+use crate::{figures, prepared::PreparedScenario, violation::Collector};
+
+/// The coupled solve stops when no input price ratio `C[v,j]` changes by more
+/// than this from one pass to the next.
+pub const COUPLING_TOLERANCE: f64 = 1e-12;
+/// Passes before the coupled solve gives up.
+pub(crate) const MAX_PASSES: u32 = 200;
+
+/// The price ratio (new over base) of each sector's composite good in each
+/// economy: `C[v,j]`, economy-major.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct InputPrices {
+    sectors: usize,
+    ratio: Vec<f64>,
+}
+
+impl InputPrices {
+    /// Every price at its base.
+    pub(crate) fn base(economies: usize, sectors: usize) -> InputPrices {
+        InputPrices { sectors, ratio: vec![1.0; economies * sectors] }
+    }
+
+    /// The consumer (composite) price ratios of the date's solved sectors, in
+    /// dataset order.
+    pub(crate) fn of(sectors: &[pb::SectorImpact], economies: usize) -> InputPrices {
+        let mut prices = InputPrices::base(economies, sectors.len());
+        for (j, sector) in sectors.iter().enumerate() {
+            for (v, e) in sector.economies.iter().enumerate().take(economies) {
+                prices.ratio[v * sectors.len() + j] = 1.0 + e.consumer_price_change_pct / 100.0;
+            }
+        }
+        prices
+    }
+
+    fn get(&self, economy: usize, sector: usize) -> f64 {
+        self.ratio.get(economy * self.sectors + sector).copied().unwrap_or(1.0)
+    }
+
+    /// The largest change of a price ratio between two passes.
+    pub(crate) fn distance(&self, other: &InputPrices) -> f64 {
+        self.ratio.iter().zip(&other.ratio).fold(0.0, |m, (a, b)| m.max((a - b).abs()))
+    }
+}
+
+/// Checks what `input_costs` needs; returns whether it is on.
+pub(crate) fn check(c: &mut Collector, prepared: &PreparedScenario<'_>, scenario: &pb::Scenario) -> bool {
+    if !scenario.input_costs {
+        return false;
+    }
+    let dataset = prepared.dataset;
+    if dataset.inputs.is_empty() {
+        c.push(
+            "input_costs",
+            format!(
+                "dataset `{}` has no input cost shares (inputs.csv): there are no supply chains to follow",
+                dataset.id
+            ),
+        );
+    }
+    if prepared.solver == tariff_model::Solver::Gsim {
+        c.push(
+            "solver",
+            "GSIM does not carry input costs (its linearised coupling is not provided): use EXACT, or leave input_costs off",
+        );
+    }
+    if scenario.uncertainty.is_some() {
+        // Draws and the tornado solve sector by sector, outside the coupled solve.
+        c.push("uncertainty", "uncertainty (draws and the tornado) is not computed with input_costs yet");
+    }
+    for s in (0..dataset.sectors.len()).filter(|&s| dataset.inputs.has_inputs(s)) {
+        if prepared.structure(s) == Structure::Segmented {
+            let code = &dataset.sectors[s].code;
+            c.push(
+                "market_structure",
+                format!(
+                    "sector {code} is segmented (horizon {}): input costs need integrated markets in the sectors with inputs; add {{\"sector\": \"{code}\", \"structure\": \"INTEGRATED\"}}",
+                    prepared.horizon()
+                ),
+            );
+        }
+    }
+    true
+}
+
+impl PreparedScenario<'_> {
+    /// Whether the scenario follows supply chains (`input_costs`).
+    pub(crate) fn coupled(&self) -> bool {
+        self.input_costs
+    }
+
+    /// The input costs of sector `s`'s producers at input prices `prices`;
+    /// `None` when no economy's output of `s` has input rows.
+    pub(crate) fn input_costs_of(
+        &self,
+        s: usize,
+        prices: &InputPrices,
+    ) -> Result<Option<InputCosts>, ModelError> {
+        let inputs = &self.dataset.inputs;
+        if !inputs.has_inputs(s) {
+            return Ok(None);
+        }
+        let n = self.dataset.economies.len();
+        let (mut share, mut cost) = (vec![0.0; n], vec![0.0; n]);
+        for v in 0..n {
+            for row in inputs.of(v, s) {
+                share[v] += row.share;
+                cost[v] += row.share * prices.get(v, row.input);
+            }
+        }
+        InputCosts::new(share, cost).map(Some)
+    }
+
+    /// Adds to each sector with inputs, per economy with input rows, the
+    /// effective rate of protection before and after and the value-added
+    /// price change, and to every sector the coupled solve's passes.
+    pub(crate) fn report_supply_chains(&self, sectors: &mut [pb::SectorImpact], passes: u32, change: f64) {
+        let inputs = &self.dataset.inputs;
+        let rates: Vec<Vec<(f64, f64)>> = sectors
+            .iter()
+            .map(|s| {
+                s.economies
+                    .iter()
+                    .map(|e| e.effective_tariff_pct.as_ref().map_or((0.0, 0.0), |c| (c.before, c.after)))
+                    .collect()
+            })
+            .collect();
+        let prices = InputPrices::of(sectors, self.dataset.economies.len());
+        let rate = |j: usize, v: usize| rates.get(j).and_then(|r| r.get(v)).copied().unwrap_or((0.0, 0.0));
+        for (s, sector) in sectors.iter_mut().enumerate() {
+            if let Some(d) = sector.diagnostics.as_mut() {
+                d.coupling_passes = passes;
+                d.coupling_change = change;
+            }
+            for (v, e) in sector.economies.iter_mut().enumerate() {
+                let rows = inputs.of(v, s);
+                if rows.is_empty() {
+                    continue;
+                }
+                let a: f64 = rows.iter().map(|r| r.share).sum();
+                let erp = |t: fn((f64, f64)) -> f64| {
+                    let inputs: f64 = rows.iter().map(|r| r.share * t(rate(r.input, v))).sum();
+                    (t(rate(s, v)) - inputs) / (1.0 - a)
+                };
+                e.effective_protection_pct = Some(figures::change(erp(|t| t.0), erp(|t| t.1)));
+                let p = 1.0 + e.world_price_change_pct / 100.0;
+                let k: f64 = rows.iter().map(|r| r.share * prices.get(v, r.input)).sum();
+                e.value_added_price_change_pct = Some(((p - k) / (1.0 - a) - 1.0) * 100.0);
+            }
+        }
+    }
+}
