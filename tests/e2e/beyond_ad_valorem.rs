@@ -99,7 +99,10 @@ async fn through_the_pipeline(gateway: &Gateway) {
     assert!((added(0, "CARS", "MEX") - 15.0).abs() < 1e-9 && (added(0, "CARS", "JPN") - 25.0).abs() < 1e-9);
     assert!((added(0, "PARTS", "JPN") - 25.0).abs() < 1e-9);
     let cut = 25.0 - added(1, "PARTS", "JPN");
-    assert!(cut > 1.0 && cut < 25.0 && (added(1, "PARTS", "EU") - added(1, "PARTS", "JPN")).abs() < 1e-9, "{cut}");
+    assert!(
+        cut > 1.0 && cut < 25.0 && (added(1, "PARTS", "EU") - added(1, "PARTS", "JPN")).abs() < 1e-9,
+        "{cut}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
