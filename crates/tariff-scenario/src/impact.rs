@@ -17,7 +17,7 @@ use crate::{
     prepared::PreparedScenario,
     pricing::structure_proto,
     resolve::RateTable,
-    supply_chain::{COUPLING_TOLERANCE, InputPrices, MAX_PASSES},
+    supply_chain::InputPrices,
     uncertainty::{EvaluateOptions, MergeError},
     views::FlowSelection,
 };
@@ -236,7 +236,7 @@ impl PreparedScenario<'_> {
     /// A failure reports the first failing sector in `todo`'s order, so the
     /// error does not depend on the threads.
     #[allow(clippy::too_many_arguments)]
-    fn solve_sectors(
+    pub(crate) fn solve_sectors(
         &self,
         date: Date,
         todo: &[usize],
@@ -387,83 +387,6 @@ impl PreparedScenario<'_> {
                 solve_sparse_with_input_costs(market, self.solver, &SolveOptions::default(), &pricing, costs)
             }
         }
-    }
-
-    /// [`PreparedScenario::solve_range`] with supply chains: at each date every
-    /// sector is solved at base input prices, then the sectors with inputs again
-    /// at the input prices the last pass gave, until none moves by more than
-    /// [`COUPLING_TOLERANCE`]. Progress counts the first pass's sector solves;
-    /// the later passes report their stage (and hear a cancel) without counting.
-    fn solve_coupled(
-        &self,
-        range: std::ops::Range<usize>,
-        selection: &FlowSelection,
-        threads: usize,
-        progress: &mut dyn FnMut(&Progress) -> ControlFlow<()>,
-    ) -> Result<Vec<Vec<pb::SectorImpact>>, EvaluateError> {
-        let dataset = self.dataset;
-        let (n, sectors) = (dataset.economies.len(), dataset.sectors.len());
-        let range = range.start.min(sectors)..range.end.min(sectors);
-        let all: Vec<usize> = (0..sectors).collect();
-        let with_inputs: Vec<usize> = all.iter().copied().filter(|&s| dataset.inputs.has_inputs(s)).collect();
-        let total = u32::try_from(self.dates.len() * sectors).unwrap_or(u32::MAX);
-        let base = self.base_rates_of(0..sectors);
-        let mut done = 0u32;
-        let mut impacts = Vec::with_capacity(self.dates.len());
-        for &date in &self.dates {
-            let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_of(date, 0..sectors));
-            let _solving = tracing::debug_span!("solve", %date, sectors, coupled = true).entered();
-            let mut prices = InputPrices::base(n, sectors);
-            let mut solved = self.solve_sectors(
-                date,
-                &all,
-                (&base, &rates),
-                Some(&prices),
-                selection,
-                threads,
-                &mut |s| {
-                    done += 1;
-                    let stage = format!("{date} {}", dataset.sectors[s].code);
-                    progress(&Progress { done, total, stage })
-                },
-            )?;
-            let mut passes = 1u32;
-            let change = loop {
-                let next = InputPrices::of(&solved, n);
-                let change = next.distance(&prices);
-                if change <= COUPLING_TOLERANCE || with_inputs.is_empty() {
-                    break change;
-                }
-                if passes >= MAX_PASSES {
-                    return Err(EvaluateError::Model {
-                        sector: "input costs (coupled solve)".into(),
-                        date,
-                        source: ModelError::NotConverged { iterations: passes, residual: change },
-                    });
-                }
-                prices = next;
-                passes += 1;
-                let stage = format!("{date} input costs, pass {passes}");
-                if progress(&Progress { done, total, stage }).is_break() {
-                    return Err(EvaluateError::Cancelled);
-                }
-                let again = self.solve_sectors(
-                    date,
-                    &with_inputs,
-                    (&base, &rates),
-                    Some(&prices),
-                    selection,
-                    threads,
-                    &mut |_| ControlFlow::Continue(()),
-                )?;
-                for (&s, impact) in with_inputs.iter().zip(again) {
-                    solved[s] = impact;
-                }
-            };
-            self.report_supply_chains(&mut solved, passes, change);
-            impacts.push(solved.drain(range.clone()).collect());
-        }
-        Ok(impacts)
     }
 
     /// One sector's market at the scenario's rates: the flows the dataset has

@@ -76,7 +76,7 @@ fn a_tariff_on_parts_alone_raises_us_car_costs_and_prices_and_lowers_car_output(
     let parts = vec![measure("PARTS", Mode::Add, 25.0)];
     let (plain, coupled) = (run(&d, &scenario(parts.clone(), false)), run(&d, &scenario(parts, true)));
     let (before, after) = (economy(&plain, "CARS", "USA"), economy(&coupled, "CARS", "USA"));
-    // Without supply chains a parts tariff barely touches cars (only through nothing: 0).
+    // Without supply chains a parts tariff leaves the car market exactly where it was.
     assert_eq!(before.world_price_change_pct, 0.0);
     assert_eq!(before.consumer_price_change_pct, 0.0);
     // With them: US parts cost more, so US car makers' supply price and the US car price rise...

@@ -85,7 +85,7 @@ pub(super) fn structure_of(row: &Row<'_>, column: &str) -> Result<Option<Structu
 }
 
 /// Checks that every `;`-separated source id is listed in dataset.toml.
-pub(super) fn check_sources(row: &Row<'_>, sources: &HashSet<&str>) -> Result<String, DatasetError> {
+fn check_sources(row: &Row<'_>, sources: &HashSet<&str>) -> Result<String, DatasetError> {
     let text = row.required("source")?;
     for id in text.split(';').map(str::trim) {
         if !sources.contains(id) {

@@ -141,17 +141,6 @@ pub enum Quality {
     Estimated,
 }
 
-impl Quality {
-    /// The name the dataset files spell it with.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Quality::Reported => "reported",
-            Quality::Derived => "derived",
-            Quality::Estimated => "estimated",
-        }
-    }
-}
-
 /// Where a flow figure comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provenance {
