@@ -11,7 +11,7 @@
 //! | `country_to_economy.csv` | `code,economy`: ISO3 letters or a numeric code | required |
 //! | `domestic.csv` | `economy,sector,value[,quality]` | optional (see [`crate::DomesticSource`]) |
 //! | `sources.toml` | `[[sources]]` entries to add to dataset.toml | optional |
-//! | `agreements.toml`, `horizons.csv`, `elasticities.csv` | the dataset format | optional, copied |
+//! | `agreements.toml`, `horizons.csv`, `elasticities.csv`, `inputs.csv` | the dataset format | optional, copied |
 //!
 //! The longest HS prefix wins (`8703` before `87`); a numeric country code
 //! matches with or without leading zeros. An economy may collect many
@@ -34,7 +34,7 @@ pub const COUNTRY_TO_ECONOMY: &str = "country_to_economy.csv";
 pub const DOMESTIC: &str = "domestic.csv";
 pub const SOURCES: &str = "sources.toml";
 /// Files copied as they are when the concordance has them.
-pub const COPIED: &[&str] = &["agreements.toml", "horizons.csv", "elasticities.csv"];
+pub const COPIED: &[&str] = &["agreements.toml", "horizons.csv", "elasticities.csv", "inputs.csv"];
 
 /// A loaded concordance.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 
 use prost::Message;
 use tariff_proto::v1::{self as pb, Authority, Measure, Scenario, measure::Mode};
-use tariff_scenario::dataset::{Dataset, InputShare, InputShares, builtin};
+use tariff_scenario::dataset::{Dataset, InputShare, InputShares, Quality, builtin};
 
 /// US cars buy parts (0.45 of their base cost) and metals (0.05); US parts buy metals (0.10).
 fn with_inputs() -> Dataset {
@@ -22,12 +22,12 @@ fn with_inputs() -> Dataset {
         d.sector("METALS").unwrap(),
     );
     let row = |sector, input, share| InputShare {
-        economy: usa,
+        economy: Some(usa),
         sector,
         input,
         share,
         source: "test".into(),
-        quality: "estimated".into(),
+        quality: Quality::Estimated,
     };
     let rows = vec![row(cars, parts, 0.45), row(cars, metals, 0.05), row(parts, metals, 0.10)];
     d.inputs = InputShares::new(rows, d.sectors.len());

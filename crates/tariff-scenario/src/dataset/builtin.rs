@@ -29,7 +29,8 @@ const JPUS_2023: &[(&str, &str)] = embed!(
         "flows.csv",
         "tariffs.csv",
         "agreements.toml",
-        "horizons.csv"
+        "horizons.csv",
+        "inputs.csv"
     ]
 );
 

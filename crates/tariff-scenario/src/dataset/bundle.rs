@@ -22,6 +22,7 @@ pub const DATASET_FILES: &[&str] = &[
     "elasticities.csv",
     "horizons.csv",
     "agreements.toml",
+    "inputs.csv",
     "METHOD.md",
     "README.md",
 ];

@@ -1,32 +1,43 @@
 //! Input cost shares (docs/model.md, "Supply chains: input costs and effective
 //! protection"): the share `a[v,s,j]` of input sector `j` in the base cost of
 //! economy `v`'s output of sector `s`, from the optional `inputs.csv`.
+//!
+//! A row with economy `*` gives a sector's inputs in every economy; rows for
+//! one economy and sector replace all of that sector's `*` rows for it (the
+//! cell is replaced whole, so its shares and their sum are the rows given).
 
-use std::ops::Range;
+use std::{collections::HashSet, io::Read, ops::Range};
 
 use rustc_hash::FxHashMap;
+
+use super::{DatasetError, Quality, csv_table::stream_rows, load::Codes};
+
+/// The columns of `inputs.csv`.
+const COLUMNS: &[&str] = &["economy", "sector", "input_sector", "cost_share", "source", "quality"];
 
 /// One row of `inputs.csv`, resolved to positions in the dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputShare {
-    pub economy: usize,
+    /// `None` for a `*` row: every economy without rows of its own for `sector`.
+    pub economy: Option<usize>,
     pub sector: usize,
     /// The input sector `j`.
     pub input: usize,
     /// `a[v,s,j]` in [0, 1).
     pub share: f64,
+    /// Source ids of dataset.toml, `;`-separated.
     pub source: String,
-    pub quality: String,
+    pub quality: Quality,
 }
 
 /// Every input share of a dataset, indexed by (economy, sector); empty when
 /// the dataset has no `inputs.csv` (the model is then today's, exactly).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InputShares {
-    /// Sorted by (economy, sector, input).
+    /// Sorted by (economy, sector, input), the `*` rows first.
     rows: Vec<InputShare>,
-    /// (economy, sector) -> its rows' range in `rows`.
-    cells: FxHashMap<(usize, usize), Range<usize>>,
+    /// (economy or `*`, sector) -> its rows' range in `rows`.
+    cells: FxHashMap<(Option<usize>, usize), Range<usize>>,
     /// By sector: whether any economy's output of it has input rows.
     sectors_with_inputs: Vec<bool>,
 }
@@ -36,7 +47,7 @@ impl InputShares {
     /// cell's sum below 1, no (economy, sector, input) twice) for `sectors` sectors.
     pub fn new(mut rows: Vec<InputShare>, sectors: usize) -> InputShares {
         rows.sort_by_key(|r| (r.economy, r.sector, r.input));
-        let mut cells: FxHashMap<(usize, usize), Range<usize>> = FxHashMap::default();
+        let mut cells: FxHashMap<(Option<usize>, usize), Range<usize>> = FxHashMap::default();
         let mut sectors_with_inputs = vec![false; sectors];
         for (i, r) in rows.iter().enumerate() {
             cells.entry((r.economy, r.sector)).and_modify(|range| range.end = i + 1).or_insert(i..i + 1);
@@ -51,18 +62,72 @@ impl InputShares {
         self.rows.is_empty()
     }
 
-    /// Every row, sorted by (economy, sector, input).
+    /// Every row, sorted by (economy, sector, input), the `*` rows first.
     pub fn rows(&self) -> &[InputShare] {
         &self.rows
     }
 
-    /// The input rows of `economy`'s output of `sector`, sorted by input.
+    /// The input rows of `economy`'s output of `sector`, sorted by input: its
+    /// own rows, or else the sector's `*` rows.
     pub fn of(&self, economy: usize, sector: usize) -> &[InputShare] {
-        self.cells.get(&(economy, sector)).and_then(|range| self.rows.get(range.clone())).unwrap_or(&[])
+        self.cells
+            .get(&(Some(economy), sector))
+            .or_else(|| self.cells.get(&(None, sector)))
+            .and_then(|range| self.rows.get(range.clone()))
+            .unwrap_or(&[])
     }
 
     /// Whether some economy's output of `sector` has input rows.
     pub fn has_inputs(&self, sector: usize) -> bool {
         self.sectors_with_inputs.get(sector).copied().unwrap_or(false)
     }
+}
+
+/// Reads `inputs.csv` row by row (it may have a row per economy, product and
+/// input: millions), checking each as it comes, in time linear in the rows.
+pub(super) fn load_inputs(
+    file: &str,
+    input: impl Read,
+    codes: &Codes<'_>,
+    sources: &HashSet<&str>,
+    sectors: usize,
+) -> Result<InputShares, DatasetError> {
+    let mut rows: Vec<InputShare> = Vec::new();
+    let mut seen: HashSet<(Option<usize>, usize, usize)> = HashSet::new();
+    let mut sums: FxHashMap<(Option<usize>, usize), f64> = FxHashMap::default();
+    stream_rows(file, input, COLUMNS, &[], |row| {
+        let economy = match row.required("economy")? {
+            "*" => None,
+            _ => Some(codes.economy(row, "economy")?),
+        };
+        let sector = codes.sector(row, "sector")?;
+        let input = codes.sector(row, "input_sector")?;
+        let share = row.number("cost_share")?;
+        if !(0.0..1.0).contains(&share) {
+            return Err(row.error(format!(
+                "cost_share {share} is not in [0, 1) (the share of the input in the base cost of the output)"
+            )));
+        }
+        let source = row.required("source")?;
+        if let Some(id) = source.split(';').map(str::trim).find(|id| !sources.contains(id)) {
+            return Err(row.error(format!("source `{id}` is not listed in dataset.toml")));
+        }
+        let quality = row.quality("quality")?;
+        if !seen.insert((economy, sector, input)) {
+            return Err(row.error("this economy, sector and input_sector already has a row"));
+        }
+        let sum = sums.entry((economy, sector)).or_insert(0.0);
+        *sum += share;
+        if *sum >= 1.0 {
+            let economy = row.text("economy");
+            let sector = row.text("sector");
+            return Err(row.error(format!(
+                "the cost shares of {sector} in {economy} reach {:.6} with this row: they must sum below 1 (value added is the rest)",
+                *sum
+            )));
+        }
+        rows.push(InputShare { economy, sector, input, share, source: source.to_owned(), quality });
+        Ok(())
+    })?;
+    Ok(InputShares::new(rows, sectors))
 }

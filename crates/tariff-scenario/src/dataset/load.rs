@@ -14,6 +14,7 @@ use super::{
     elasticity_files::{load_elasticities, load_sectors},
     flows::{FlowBuilder, FlowTable},
     horizons::{Horizon, load_horizons},
+    inputs::load_inputs,
 };
 use crate::Date;
 
@@ -25,6 +26,7 @@ const TARIFFS_CSV: &str = "tariffs.csv";
 const ELASTICITIES_CSV: &str = "elasticities.csv";
 const HORIZONS_CSV: &str = "horizons.csv";
 const AGREEMENTS_TOML: &str = "agreements.toml";
+const INPUTS_CSV: &str = "inputs.csv";
 
 /// Where a dataset's files come from: a folder, or text compiled into the binary.
 pub trait FileSource {
@@ -272,6 +274,12 @@ impl Dataset {
             Some(text) => load_agreements(&files.name_of(AGREEMENTS_TOML), &text, &codes)?,
             None => Vec::new(),
         };
+        let inputs = match files.open(INPUTS_CSV)? {
+            Some(input) => {
+                load_inputs(&files.name_of(INPUTS_CSV), input, &codes, &source_ids, sectors.len())?
+            }
+            None => InputShares::default(),
+        };
         let tariffs = tariffs?;
 
         let dataset = Dataset {
@@ -290,7 +298,7 @@ impl Dataset {
             sectors,
             tariffs,
             agreements,
-            inputs: InputShares::default(),
+            inputs,
             flows,
             horizons,
             economy_index,
