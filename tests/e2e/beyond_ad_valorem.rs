@@ -1,9 +1,10 @@
 //! Measures beyond an ad valorem rate (issue 16) through the pipeline: a
 //! scenario with a tariff-rate quota and content rules (a dutiable share per
-//! exporter, an offset against a parts duty), submitted to a gateway on real
-//! NATS and computed by a worker (whole, or split by sector across two), has
-//! the library's result byte for byte, the quota's regime and rent and the
-//! content-rule rates included.
+//! exporter, an offset against a parts duty), with and without supply chains
+//! (`input_costs`, on the built-in input shares), submitted to a gateway on
+//! real NATS and computed by a worker (whole, or split by sector across two),
+//! has the library's result byte for byte: the quota's regime and rent, the
+//! content-rule rates, and the coupled solve's ERP and passes included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -66,10 +67,17 @@ fn beyond_ad_valorem() -> Scenario {
     }
 }
 
-/// Submits [`beyond_ad_valorem`] to `gateway` (a worker running) and checks the answer.
+/// Submits [`beyond_ad_valorem`], without and with input costs, to `gateway`
+/// (a worker running) and checks the answers.
 async fn through_the_pipeline(gateway: &Gateway) {
+    for input_costs in [false, true] {
+        one_job(gateway, Scenario { input_costs, ..beyond_ad_valorem() }).await;
+    }
+}
+
+async fn one_job(gateway: &Gateway, job: Scenario) {
     let mut client = gateway.client().await;
-    let job = beyond_ad_valorem();
+    let input_costs = job.input_costs;
     let local = run(builtin("jpus-2023").unwrap().unwrap(), &job).unwrap();
     let submitted = client
         .submit_scenario(SubmitScenarioRequest { scenario: Some(job), ..Default::default() })
@@ -103,6 +111,17 @@ async fn through_the_pipeline(gateway: &Gateway) {
         cut > 1.0 && cut < 25.0 && (added(1, "PARTS", "EU") - added(1, "PARTS", "JPN")).abs() < 1e-9,
         "{cut}"
     );
+    // Supply chains: the US car makers' ERP and the coupled solve's passes are
+    // there exactly when input costs are on.
+    let cars = result.impacts[1].sectors.iter().find(|s| s.sector == "CARS").unwrap();
+    let usa = cars.economies.iter().find(|e| e.economy == "USA").unwrap();
+    let passes = cars.diagnostics.unwrap().coupling_passes;
+    if input_costs {
+        assert!(usa.effective_protection_pct.is_some() && passes > 1, "{passes}");
+        assert!(cars.diagnostics.unwrap().coupling_change <= 1e-12);
+    } else {
+        assert!(usa.effective_protection_pct.is_none() && passes == 0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -261,3 +261,54 @@ async fn round_trip(split_flows: u64) {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown dataset `synth-e2e`"));
 }
+
+/// An uploaded dataset's `inputs.csv` travels in its bundle: with `input_costs`
+/// the workers' coupled solve (one chunk, though the worker splits) is the
+/// local one on the folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_uploaded_datasets_input_shares_couple_the_sectors_as_tariffctl_run_does() {
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
+    let _worker = WorkerHandle::start_splitting(config, every_step(), 200).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("synth");
+    let folder_arg = folder.to_str().unwrap();
+    let synth = [
+        "dataset",
+        "synth",
+        "--economies",
+        "12",
+        "--sectors",
+        "20",
+        "--density",
+        "0.3",
+        "--seed",
+        "11",
+        "--input-sectors",
+        "3",
+        "--id",
+        "synth-e2e",
+        "--out",
+        folder_arg,
+    ];
+    tariffctl(&synth);
+    assert!(folder.join("inputs.csv").exists());
+    let scenario_file = tmp.path().join("scenario.json");
+    std::fs::write(
+        &scenario_file,
+        SCENARIO.replacen("\"measures\"", "\"input_costs\": true, \"measures\"", 1),
+    )
+    .unwrap();
+    let scenario_arg = scenario_file.to_str().unwrap();
+    let remote = format!("http://{}", gateway.address);
+    tariffctl(&["dataset", "upload", folder_arg, "--remote", &remote]);
+
+    let local = parse(&tariffctl(&["run", scenario_arg, "--dataset", folder_arg, "--format", "json"]));
+    let remote = parse(&tariffctl(&["run", scenario_arg, "--remote", &remote, "--format", "json"]));
+    assert_eq!(remote, local);
+    for sector in &remote.impacts[0].sectors {
+        let d = sector.diagnostics.unwrap();
+        assert!(d.coupling_passes > 1 && d.coupling_change <= 1e-12, "{}: {d:?}", sector.sector);
+    }
+    let e001 = &remote.impacts[0].sectors[0].economies[0];
+    assert!(e001.effective_protection_pct.is_some(), "{e001:?}");
+}

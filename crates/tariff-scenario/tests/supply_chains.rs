@@ -216,3 +216,82 @@ fn input_costs_refuse_what_they_cannot_be_combined_with() {
         "{err}"
     );
 }
+
+fn ready(file: &str) -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios").join(file);
+    tariff_scenario::parse_scenario(
+        &std::fs::read_to_string(path).unwrap(),
+        tariff_scenario::ScenarioFormat::Json,
+    )
+    .unwrap()
+}
+
+/// The light-vehicle price change: cars and goods vehicles weighted by the
+/// US's base-year purchases of each (domestic shipments plus imports).
+fn us_vehicle_price_change(r: &pb::ScenarioResult) -> f64 {
+    let (mut weighted, mut total) = (0.0, 0.0);
+    for sector in ["CARS", "TRUCKS"] {
+        let e = economy(r, sector, "USA");
+        let bought = e.domestic_shipments.unwrap().before + e.imports.unwrap().before;
+        weighted += bought * e.consumer_price_change_pct;
+        total += bought;
+    }
+    weighted / total
+}
+
+#[test]
+fn the_builtin_input_shares_couple_the_sectors_to_the_tolerance() {
+    let d = builtin("jpus-2023").unwrap().unwrap();
+    assert!(!d.inputs.is_empty(), "jpus-2023 has inputs.csv");
+    let r = run(d, &ready("section-232-supply-chains.json"));
+    for sector in &r.impacts[0].sectors {
+        let diagnostics = sector.diagnostics.unwrap();
+        assert!(diagnostics.coupling_passes > 2, "{}: {diagnostics:?}", sector.sector);
+        assert!(diagnostics.coupling_change <= 1e-12, "{}: {diagnostics:?}", sector.sector);
+    }
+    // The built-in shares: every economy's cars buy parts (a `*` row), so each has an ERP.
+    for code in ["USA", "JPN", "ASEAN", "ROW"] {
+        assert!(economy(&r, "CARS", code).effective_protection_pct.is_some(), "{code}");
+    }
+}
+
+#[test]
+fn on_the_builtin_shares_a_parts_tariff_alone_raises_us_car_prices_and_lowers_output() {
+    let d = builtin("jpus-2023").unwrap().unwrap();
+    let parts = vec![measure("PARTS", Mode::Add, 25.0)];
+    let r = run(d, &scenario(parts, true));
+    let cars = economy(&r, "CARS", "USA");
+    assert!(cars.world_price_change_pct > 0.5, "{cars:?}");
+    assert!(cars.consumer_price_change_pct > 0.5, "{cars:?}");
+    assert!(cars.value_added_price_change_pct.unwrap() < 0.0, "{cars:?}");
+    assert!(output_volume(cars) < output_before(cars), "{cars:?}");
+}
+
+/// data-sources.md: the Yale Budget Lab put the 25% auto tariffs at +13.5% on US
+/// motor vehicle prices. The same measures here (scenarios/section-232-supply-
+/// chains.json), long run, USD at 2023 prices, against 2023: the figures the README
+/// reports beside it ("Supply chains"), with the cost channel and without.
+#[test]
+fn the_yale_budget_lab_measures_with_and_without_the_cost_channel() {
+    let d = builtin("jpus-2023").unwrap().unwrap();
+    let coupled = ready("section-232-supply-chains.json");
+    let plain = Scenario { input_costs: false, ..coupled.clone() };
+    let (with, without) = (run(d, &coupled), run(d, &plain));
+    let cars = |r: &pb::ScenarioResult| economy(r, "CARS", "USA").consumer_price_change_pct;
+    let (vehicles_with, vehicles_without) =
+        (us_vehicle_price_change(&with), us_vehicle_price_change(&without));
+    println!(
+        "US car price {:+.1}% with input costs, {:+.1}% without; cars and goods vehicles {vehicles_with:+.1}% and {vehicles_without:+.1}% (Yale Budget Lab: +13.5%)",
+        cars(&with),
+        cars(&without)
+    );
+    // The parts duty adds to the vehicle price through US makers' costs.
+    assert!(cars(&with) > cars(&without) + 0.5);
+    assert!(vehicles_with > vehicles_without + 0.5);
+    // The figures the README quotes, to the decimal it quotes them.
+    let one_decimal = |x: f64| (x * 10.0).round() / 10.0;
+    assert_eq!(
+        [cars(&with), cars(&without), vehicles_with, vehicles_without].map(one_decimal),
+        [13.3, 12.0, 11.0, 9.1]
+    );
+}
