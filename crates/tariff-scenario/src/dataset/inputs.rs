@@ -6,9 +6,9 @@
 //! one economy and sector replace all of that sector's `*` rows for it (the
 //! cell is replaced whole, so its shares and their sum are the rows given).
 
-use std::{collections::HashSet, io::Read, ops::Range};
+use std::{collections::HashSet, io::Read, ops::Range, sync::Arc};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{DatasetError, Quality, csv_table::stream_rows, load::Codes};
 
@@ -25,8 +25,9 @@ pub struct InputShare {
     pub input: usize,
     /// `a[v,s,j]` in [0, 1).
     pub share: f64,
-    /// Source ids of dataset.toml, `;`-separated.
-    pub source: String,
+    /// Source ids of dataset.toml, `;`-separated; shared between the rows
+    /// that cite the same (a product-level file has millions of rows, a few sources).
+    pub source: Arc<str>,
     pub quality: Quality,
 }
 
@@ -93,8 +94,9 @@ pub(super) fn load_inputs(
     sectors: usize,
 ) -> Result<InputShares, DatasetError> {
     let mut rows: Vec<InputShare> = Vec::new();
-    let mut seen: HashSet<(Option<usize>, usize, usize)> = HashSet::new();
+    let mut seen: FxHashSet<(Option<usize>, usize, usize)> = FxHashSet::default();
     let mut sums: FxHashMap<(Option<usize>, usize), f64> = FxHashMap::default();
+    let mut cited: FxHashMap<String, Arc<str>> = FxHashMap::default();
     stream_rows(file, input, COLUMNS, &[], |row| {
         let economy = match row.required("economy")? {
             "*" => None,
@@ -126,7 +128,11 @@ pub(super) fn load_inputs(
                 *sum
             )));
         }
-        rows.push(InputShare { economy, sector, input, share, source: source.to_owned(), quality });
+        let source = match cited.get(source) {
+            Some(shared) => Arc::clone(shared),
+            None => cited.entry(source.to_owned()).or_insert_with(|| Arc::from(source)).clone(),
+        };
+        rows.push(InputShare { economy, sector, input, share, source, quality });
         Ok(())
     })?;
     Ok(InputShares::new(rows, sectors))

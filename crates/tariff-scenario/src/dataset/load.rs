@@ -236,19 +236,30 @@ impl Dataset {
             files.open(name)?.ok_or_else(|| DatasetError::in_file(&files.name_of(name), "file is missing"))
         };
         let source_list: Vec<String> = meta.sources.iter().map(|s| s.id.clone()).collect();
-        // The two large files are parsed at once, on two threads; their errors
-        // still come in the order the files are checked in (flows first,
-        // tariffs after the elasticities, horizons and agreements).
+        // The large files are parsed at once, on two threads: flows on this
+        // one, tariffs then the input shares (optional) on the other. Their
+        // errors still come in the order the files are checked in (flows first,
+        // tariffs after the elasticities, horizons and agreements, inputs last).
         let (flows_file, tariffs_file) = (files.name_of(FLOWS_CSV), files.name_of(TARIFFS_CSV));
+        let inputs_file = files.name_of(INPUTS_CSV);
         let (flows_input, tariffs_input) = (open(FLOWS_CSV), open(TARIFFS_CSV));
-        let (flows, tariffs) = std::thread::scope(|scope| {
-            let tariffs =
-                scope.spawn(|| tariffs_input.and_then(|input| load_tariffs(&tariffs_file, input, &codes)));
+        let inputs_input = files.open(INPUTS_CSV);
+        let sector_count = sectors.len();
+        let (flows, (tariffs, inputs)) = std::thread::scope(|scope| {
+            let others = scope.spawn(|| {
+                let tariffs = tariffs_input.and_then(|input| load_tariffs(&tariffs_file, input, &codes));
+                let inputs = inputs_input.and_then(|input| match input {
+                    Some(input) => load_inputs(&inputs_file, input, &codes, &source_ids, sector_count),
+                    None => Ok(InputShares::default()),
+                });
+                (tariffs, inputs)
+            });
             let flows = flows_input.and_then(|input| load_flows(&flows_file, input, &codes, source_list));
-            let tariffs = tariffs
-                .join()
-                .unwrap_or_else(|_| Err(DatasetError::in_file(&tariffs_file, "reading the file stopped")));
-            (flows, tariffs)
+            fn stopped<T>(file: &str) -> Result<T, DatasetError> {
+                Err(DatasetError::in_file(file, "reading the file stopped"))
+            }
+            let others = others.join().unwrap_or_else(|_| (stopped(&tariffs_file), stopped(&inputs_file)));
+            (flows, others)
         });
         let flows = flows?;
 
@@ -274,13 +285,8 @@ impl Dataset {
             Some(text) => load_agreements(&files.name_of(AGREEMENTS_TOML), &text, &codes)?,
             None => Vec::new(),
         };
-        let inputs = match files.open(INPUTS_CSV)? {
-            Some(input) => {
-                load_inputs(&files.name_of(INPUTS_CSV), input, &codes, &source_ids, sectors.len())?
-            }
-            None => InputShares::default(),
-        };
         let tariffs = tariffs?;
+        let inputs = inputs?;
 
         let dataset = Dataset {
             id: meta.id,
