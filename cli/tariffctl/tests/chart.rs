@@ -273,3 +273,97 @@ fn a_chart_in_a_missing_folder_is_a_one_line_error() {
         assert!(out.stdout.is_empty(), "nothing computed or printed");
     }
 }
+
+/// `run --chart FILE --chart-kind erp` plus `extra`, on the supply-chains
+/// scenario: its JSON result and the chart's document text.
+fn erp_chart(dir: &tempfile::TempDir, extra: &[&str]) -> (ScenarioResult, String) {
+    let svg_path = dir.path().join("erp.svg");
+    let file = scenario("section-232-supply-chains.json");
+    let mut args = vec!["run", &file, "--format", "json", "--chart", svg_path.to_str().unwrap()];
+    args.extend(["--chart-kind", "erp"]);
+    args.extend(extra);
+    let result: ScenarioResult = from_json(&stdout(&tariffctl(&args))).unwrap();
+    (result, std::fs::read_to_string(&svg_path).unwrap())
+}
+
+#[test]
+fn erp_chart_has_before_and_after_bars_per_economy_of_a_sector() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, svg) = erp_chart(&dir, &["--chart-sector", "CARS"]);
+    let doc = parse(&svg);
+    let texts = texts(&doc);
+    let cars = result.impacts[0].sectors.iter().find(|s| s.sector == "CARS").unwrap();
+    let economies: Vec<&str> = cars.economies.iter().map(|e| e.economy.as_str()).collect();
+    assert!(economies.contains(&"USA") && economies.contains(&"JPN"), "{economies:?}");
+    // Each economy once on the x axis, in the result's order.
+    let on_axis: Vec<&str> = texts.iter().map(String::as_str).filter(|t| economies.contains(t)).collect();
+    assert_eq!(on_axis, economies);
+    assert!(
+        texts.iter().any(|t| t.contains("effective rate of protection, CARS by economy")
+            && t.contains(&result.impacts[0].date)),
+        "{texts:?}"
+    );
+    // One bar per economy in each legend colour (and the swatch), each with its value.
+    for (label, pick) in [("before", 0), ("after", 1)] {
+        let fill = swatch_fill(&doc, label);
+        let rects = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(&fill))
+            .count();
+        assert_eq!(rects, 1 + economies.len(), "{label} bars");
+        for e in &cars.economies {
+            let erp = e.effective_protection_pct.unwrap();
+            let value = format!("{:.1}", if pick == 0 { erp.before } else { erp.after });
+            assert!(texts.contains(&value), "{} {label} {value} not labelled: {texts:?}", e.economy);
+        }
+    }
+}
+
+#[test]
+fn erp_chart_for_an_economy_has_its_sectors_with_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, svg) = erp_chart(&dir, &["--chart-economy", "USA"]);
+    let texts = texts(&parse(&svg));
+    let with_inputs: Vec<&str> = result.impacts[0]
+        .sectors
+        .iter()
+        .filter(|s| s.economies.iter().any(|e| e.economy == "USA" && e.effective_protection_pct.is_some()))
+        .map(|s| s.sector.as_str())
+        .collect();
+    assert_eq!(with_inputs, ["CARS", "TRUCKS", "PARTS", "MACH"]);
+    let sectors = listed_sectors();
+    let on_axis: Vec<&str> =
+        texts.iter().map(String::as_str).filter(|t| sectors.iter().any(|s| s == t)).collect();
+    assert_eq!(on_axis, with_inputs);
+    assert!(texts.iter().any(|t| t.contains("effective rate of protection, USA by sector")), "{texts:?}");
+
+    // Without a focus: the sector where an ERP moved most, across its economies.
+    let (_, svg) = erp_chart(&dir, &[]);
+    let texts = self::texts(&parse(&svg));
+    assert!(texts.iter().any(|t| t.contains(" by economy")), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "USA") && texts.iter().any(|t| t == "JPN"), "{texts:?}");
+}
+
+#[test]
+fn erp_chart_is_refused_without_input_costs_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("erp.svg");
+    let target = svg_path.to_str().unwrap();
+    let off = scenario("section-232-autos-2025.json");
+    let out = tariffctl(&["run", &off, "--chart", target, "--chart-kind", "erp"]);
+    common::assert_one_line_error(&out, &["--chart-kind erp", "input_costs: true"]);
+    assert!(out.stdout.is_empty(), "nothing computed or printed");
+    assert!(!svg_path.exists());
+
+    // The flags that pick what the ERP chart shows mean nothing to the flows chart.
+    let on = scenario("section-232-supply-chains.json");
+    let out = tariffctl(&["run", &on, "--chart", target, "--chart-sector", "CARS"]);
+    common::assert_one_line_error(&out, &["--chart-sector", "only with --chart-kind erp"]);
+    // A sector the dataset has no input shares for: which sectors have them.
+    let out = tariffctl(&["run", &on, "--chart", target, "--chart-kind", "erp", "--chart-sector", "ELEC"]);
+    common::assert_one_line_error(
+        &out,
+        &["--chart-sector ELEC", "sectors with one: CARS, TRUCKS, PARTS, MACH"],
+    );
+    assert!(!svg_path.exists());
+}

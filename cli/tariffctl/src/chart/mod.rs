@@ -1,12 +1,15 @@
 //! Pictures of results, as SVG: `--chart FILE.svg` on `run`, `watch` and
-//! `compare`, with the tornado of the elasticities below when the result has
-//! one; and the waterfall of `contributions`.
+//! `compare` (the headline flows, or with `--chart-kind erp` the effective
+//! rate of protection), with the tornado of the elasticities below when the
+//! result has one; and the waterfall of `contributions`.
 //!
 //! Only plotters' SVG backend is used, with no font support compiled in: text
 //! goes into the file as SVG `<text>` and the viewer picks the font, so
 //! nothing here depends on the fonts installed on the machine.
 
 mod compare;
+mod erp;
+pub mod erp_bars;
 mod flows;
 mod headline;
 mod rows;
@@ -74,14 +77,35 @@ pub fn check_path(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the main panel of `run` and `watch`'s chart shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// This many headline flows: per sector for one date, over the dates for several.
+    Flows(usize),
+    /// The effective rate of protection at the last date.
+    Erp(erp_bars::Focus),
+}
+
+/// The main panel, resolved against the result before anything is drawn, so
+/// a chart it cannot have fails with its reason rather than half drawn.
+enum Main {
+    Flows(usize),
+    Erp(erp_bars::ErpBars),
+}
+
 /// Draws `result`: per-sector bars of the headline flows for one date, their
-/// series over the dates for a timeline; below them, when the result has a
-/// tornado, the tornado of the last date for `pick`.
-pub fn render(result: &ScenarioResult, flows: usize, pick: Option<&Pick>) -> anyhow::Result<String> {
-    let (width, height) = match result.impacts.as_slice() {
-        [] => anyhow::bail!("the result has no dates to chart"),
-        [_] => flows::SIZE,
-        _ => timeline::SIZE,
+/// series over the dates for a timeline, or the ERP bars; below them, when
+/// the result has a tornado, the tornado of the last date for `pick`.
+pub fn render(result: &ScenarioResult, kind: &Kind, pick: Option<&Pick>) -> anyhow::Result<String> {
+    let main = match kind {
+        Kind::Flows(count) => Main::Flows(*count),
+        Kind::Erp(focus) => Main::Erp(erp_bars::select(result, focus)?),
+    };
+    let (width, height) = match (&main, result.impacts.as_slice()) {
+        (_, []) => anyhow::bail!("the result has no dates to chart"),
+        (Main::Erp(_), _) => erp::SIZE,
+        (Main::Flows(_), [_]) => flows::SIZE,
+        (Main::Flows(_), _) => timeline::SIZE,
     };
     let below = result.impacts.last().filter(|i| !i.sensitivity.is_empty()).zip(pick);
     let tornado_height = below.map_or(0, |_| tornado::HEIGHT);
@@ -90,9 +114,10 @@ pub fn render(result: &ScenarioResult, flows: usize, pick: Option<&Pick>) -> any
         let root = SVGBackend::with_string(&mut svg, (width, height + tornado_height)).into_drawing_area();
         drawn(root.fill(&WHITE))?;
         let (top, bottom) = root.split_vertically(height);
-        match result.impacts.as_slice() {
-            [one] => flows::draw(&top, result, one, flows)?,
-            _ => timeline::draw(&top, result, flows)?,
+        match (&main, result.impacts.as_slice()) {
+            (Main::Erp(bars), _) => erp::draw(&top, result, bars)?,
+            (Main::Flows(count), [one]) => flows::draw(&top, result, one, *count)?,
+            (Main::Flows(count), _) => timeline::draw(&top, result, *count)?,
         }
         if let Some((impact, pick)) = below {
             tornado::draw(&bottom, result, impact, pick)?;
@@ -108,8 +133,8 @@ pub fn save(path: &Path, svg: &str) -> anyhow::Result<()> {
 }
 
 /// `render` then `save`.
-pub fn write(result: &ScenarioResult, flows: usize, pick: Option<&Pick>, path: &Path) -> anyhow::Result<()> {
-    let svg = render(result, flows, pick).with_context(|| format!("--chart {}", path.display()))?;
+pub fn write(result: &ScenarioResult, kind: &Kind, pick: Option<&Pick>, path: &Path) -> anyhow::Result<()> {
+    let svg = render(result, kind, pick).with_context(|| format!("--chart {}", path.display()))?;
     save(path, &svg)
 }
 

@@ -103,7 +103,7 @@ pub fn check_remote_dataset(dataset: Option<&Path>) -> anyhow::Result<()> {
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     args.chart.check()?;
-    let result = args.source.compute(args.view.options(), |_| Ok(()))?;
+    let result = args.source.compute(args.view.options(), |s| args.chart.check_scenario(s))?;
     args.chart.write(&result, &args.tornado)?;
     print_result(&result, args.format, &args.tornado, &mut std::io::stdout().lock())
 }

@@ -1,9 +1,17 @@
 //! CSV: one row per date, sector and economy (sector `*` holds the totals), or
 //! one row per date, sector and flow.
+//!
+//! The economy CSV's columns are fixed ([`HEADER`]): scripts compare whole
+//! files (`scripts/local-stack.sh`) and read columns by position. So the
+//! supply-chain figures ([`SUPPLY_CHAIN_HEADER`]) are added after them, and
+//! only when some row of the result has them (a scenario with `input_costs`);
+//! a result without them prints exactly the columns it always did.
 
 use std::io::Write;
 
 use tariff_proto::v1::{Change, EconomyImpact, FlowImpact, ScenarioResult};
+
+use super::supply_chain::result_has_figures;
 
 const HEADER: &[&str] = &[
     "date",
@@ -32,6 +40,12 @@ const HEADER: &[&str] = &[
     "export_volume_change_pct",
     "export_price_change_pct",
 ];
+
+/// After [`HEADER`] when some row has an effective rate of protection or a
+/// value-added price change; empty in the rows that have none (totals, sectors
+/// without inputs, economies without input rows in the sector).
+const SUPPLY_CHAIN_HEADER: &[&str] =
+    &["effective_protection_before_pct", "effective_protection_after_pct", "value_added_price_change_pct"];
 
 pub const FLOW_HEADER: &[&str] = &[
     "date",
@@ -90,16 +104,36 @@ fn row(date: &str, sector: &str, e: &EconomyImpact) -> Vec<String> {
         .collect()
 }
 
+/// The cells under [`SUPPLY_CHAIN_HEADER`]; empty where the row has no figure
+/// (not 0, which would read as no protection).
+fn supply_chain_cells(e: &EconomyImpact) -> [String; 3] {
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let erp = e.effective_protection_pct.as_ref();
+    [number(erp.map(|c| c.before)), number(erp.map(|c| c.after)), number(e.value_added_price_change_pct)]
+}
+
 pub fn write(result: &ScenarioResult, out: &mut dyn Write) -> anyhow::Result<()> {
+    let supply_chain = result_has_figures(result);
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(HEADER)?;
+    let mut header = HEADER.to_vec();
+    if supply_chain {
+        header.extend_from_slice(SUPPLY_CHAIN_HEADER);
+    }
+    w.write_record(&header)?;
+    let record = |date: &str, sector: &str, e: &EconomyImpact| {
+        let mut cells = row(date, sector, e);
+        if supply_chain {
+            cells.extend(supply_chain_cells(e));
+        }
+        cells
+    };
     for impact in &result.impacts {
         for e in &impact.economies {
-            w.write_record(row(&impact.date, "*", e))?;
+            w.write_record(record(&impact.date, "*", e))?;
         }
         for sector in &impact.sectors {
             for e in &sector.economies {
-                w.write_record(row(&impact.date, &sector.sector, e))?;
+                w.write_record(record(&impact.date, &sector.sector, e))?;
             }
         }
     }

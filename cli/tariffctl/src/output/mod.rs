@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod compare;
 pub mod csv;
+pub mod supply_chain;
 mod table;
 mod uncertainty;
 
@@ -20,7 +21,10 @@ pub enum Format {
     Table,
     /// The ScenarioResult message in proto3 JSON.
     Json,
-    /// One row per date, sector and economy (sector `*` is the total).
+    /// One row per date, sector and economy (sector `*` is the total). With input costs (when some row has
+    /// an effective rate of protection), three columns at the end: effective_protection_before_pct,
+    /// effective_protection_after_pct and value_added_price_change_pct, empty in rows without them; without,
+    /// the columns are the usual ones only.
     Csv,
     /// One row per date, sector and flow: value (also in the exporter's currency),
     /// volume, fob and delivered price changes, tariffs.

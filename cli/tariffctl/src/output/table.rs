@@ -8,6 +8,7 @@ use tariff_proto::v1::{
     Solver, measure::RentTo,
 };
 
+use super::supply_chain::{any_has_figures, coupling_note, header_cells, row_cells};
 use crate::tornado::Pick;
 
 fn change(c: &Option<Change>) -> Change {
@@ -28,8 +29,10 @@ fn structure_name(structure: i32) -> &'static str {
     }
 }
 
-fn header(out: &mut dyn Write, first: &str) -> std::io::Result<()> {
-    writeln!(
+/// The column headings; `supply_chain` adds the ERP and value-added price
+/// columns (only in sectors that have them, so other tables stay as they were).
+fn header(out: &mut dyn Write, first: &str, supply_chain: bool) -> std::io::Result<()> {
+    write!(
         out,
         "  {first:<8} {:>11} {:>7} {:>7} {:>7} {:>11} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>14}",
         "exports",
@@ -45,12 +48,17 @@ fn header(out: &mut dyn Write, first: &str) -> std::io::Result<()> {
         "dTR",
         "dW",
         "tariff% b->a"
-    )
+    )?;
+    if supply_chain {
+        header_cells(out)?;
+    }
+    writeln!(out)
 }
 
-fn economy_row(out: &mut dyn Write, e: &EconomyImpact) -> std::io::Result<()> {
+/// One economy's row, with the supply-chain cells under [`header`]'s `supply_chain`.
+fn economy_row(out: &mut dyn Write, e: &EconomyImpact, supply_chain: bool) -> std::io::Result<()> {
     let (x, m, eff) = (change(&e.exports), change(&e.imports), change(&e.effective_tariff_pct));
-    writeln!(
+    write!(
         out,
         "  {:<8} {:>11.0} {:>+7.2} {:>+7.2} {:>+7.2} {:>11.0} {:>+7.2} {:>+7.2} {:>+7.2} {:>+9.1} {:>+9.1} {:>+9.1} {:>+9.1} {:>6.2}->{:<6.2}",
         e.economy,
@@ -68,7 +76,11 @@ fn economy_row(out: &mut dyn Write, e: &EconomyImpact) -> std::io::Result<()> {
         e.welfare_change,
         eff.before,
         eff.after,
-    )
+    )?;
+    if supply_chain {
+        row_cells(out, e)?;
+    }
+    writeln!(out)
 }
 
 /// The flows between economies (not domestic) that moved most, largest first.
@@ -105,9 +117,12 @@ fn impact(
 ) -> std::io::Result<()> {
     writeln!(out, "\n== {} ==  ({unit}; changes against the base year)", impact.date)?;
     writeln!(out, "Economies, all sectors:")?;
-    header(out, "economy")?;
+    // The library reports ERP per sector only, but the columns follow the rows
+    // as in the sectors, should totals ever carry them.
+    let supply_chain = any_has_figures(&impact.economies);
+    header(out, "economy", supply_chain)?;
     for e in &impact.economies {
-        economy_row(out, e)?;
+        economy_row(out, e, supply_chain)?;
     }
     writeln!(out, "  welfare change, % of GDP: {}", {
         let parts: Vec<String> = impact
@@ -122,16 +137,18 @@ fn impact(
         let d = sector.diagnostics.unwrap_or_default();
         writeln!(
             out,
-            "\nSector {} (solver {}, {}, {} iterations, residual {:.1e}):",
+            "\nSector {} (solver {}, {}, {} iterations, residual {:.1e}{}):",
             sector.sector,
             solver_name(d.solver),
             structure_name(sector.market_structure),
             d.iterations,
-            d.residual
+            d.residual,
+            coupling_note(&d),
         )?;
-        header(out, "economy")?;
+        let supply_chain = any_has_figures(&sector.economies);
+        header(out, "economy", supply_chain)?;
         for e in &sector.economies {
-            economy_row(out, e)?;
+            economy_row(out, e, supply_chain)?;
         }
         for q in &sector.quotas {
             quota_row(out, q, unit)?;
