@@ -46,6 +46,8 @@ fn the_built_in_folder_is_summarised() {
         q["reported"].as_u64().unwrap() + q["derived"].as_u64().unwrap() + q["estimated"].as_u64().unwrap();
     assert_eq!(counted, flow_lines);
     assert!(json["agreements"].as_u64().unwrap() > 5);
+    // inputs.csv: 42 rows in 14 cells (METHOD.md section 13).
+    assert_eq!((json["input_rows"].as_u64(), json["input_cells"].as_u64()), (Some(42), Some(14)));
     assert!(json["total_value"].as_f64().unwrap() > 0.0);
 }
 

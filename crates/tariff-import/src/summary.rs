@@ -34,6 +34,10 @@ pub struct DatasetSummary {
     /// Tariff rows for one exporter (the rest are partner-wide, `*`).
     pub bilateral_tariff_rows: u64,
     pub agreements: usize,
+    /// Rows of inputs.csv (0 without it), and how many cells (economy or `*`,
+    /// sector) they fill.
+    pub input_rows: usize,
+    pub input_cells: usize,
     /// Non-zero import flows (exporter != importer).
     pub import_flows: u64,
     /// Share of the import flows with a base tariff row (the exporter's own
@@ -85,6 +89,8 @@ pub fn summarize(dataset: &Dataset, load_seconds: f64) -> DatasetSummary {
         tariff_rows: dataset.tariffs.len() as u64,
         bilateral_tariff_rows: bilateral.len() as u64,
         agreements: dataset.agreements.len(),
+        input_rows: dataset.inputs.rows().len(),
+        input_cells: dataset.inputs.cells(),
         load_seconds,
         ..DatasetSummary::default()
     };

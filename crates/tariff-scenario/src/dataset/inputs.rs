@@ -63,6 +63,11 @@ impl InputShares {
         self.rows.is_empty()
     }
 
+    /// How many (economy or `*`, sector) cells have rows.
+    pub fn cells(&self) -> usize {
+        self.cells.len()
+    }
+
     /// Every row, sorted by (economy, sector, input), the `*` rows first.
     pub fn rows(&self) -> &[InputShare] {
         &self.rows

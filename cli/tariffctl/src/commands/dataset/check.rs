@@ -53,6 +53,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
     )?;
     writeln!(out, "  tariff rows    {} ({} bilateral)", s.tariff_rows, s.bilateral_tariff_rows)?;
     writeln!(out, "  agreements     {}", s.agreements)?;
+    writeln!(out, "  input shares   {} rows in {} cells (inputs.csv)", s.input_rows, s.input_cells)?;
     writeln!(
         out,
         "  coverage       {} of import flows with a tariff row ({} with their own), {} of economy x sector with domestic shipments",
