@@ -145,3 +145,11 @@ fn bad_quality_and_columns_are_refused() {
     expect_error("economy,sector,input,cost_share,source,quality\n", Some(1), "unknown column `input`");
     expect_error("economy,sector,input_sector,cost_share,source\n", Some(1), "missing column `quality`");
 }
+
+#[test]
+fn a_zero_share_row_leaves_an_economy_without_the_star_inputs() {
+    let d = load(&(INPUTS.to_owned() + "MEX,CARS,SHOES,0,handmade,estimated\n")).unwrap();
+    let (mex, cars) = (d.economy("MEX").unwrap(), d.sector("CARS").unwrap());
+    let total: f64 = d.inputs.of(mex, cars).iter().map(|r| r.share).sum();
+    assert_eq!((d.inputs.of(mex, cars).len(), total), (1, 0.0));
+}

@@ -4,7 +4,8 @@
 //!
 //! A row with economy `*` gives a sector's inputs in every economy; rows for
 //! one economy and sector replace all of that sector's `*` rows for it (the
-//! cell is replaced whole, so its shares and their sum are the rows given).
+//! cell is replaced whole, so its shares and their sum are the rows given; a
+//! row of share 0 gives an economy none of the sector's `*` inputs).
 
 use std::{collections::HashSet, io::Read, ops::Range, sync::Arc};
 
