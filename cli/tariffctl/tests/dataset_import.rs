@@ -275,3 +275,34 @@ fn wits_files_alone_replace_the_tariffs_of_an_existing_dataset() {
     let d = Dataset::from_dir(Path::new(&out)).unwrap();
     assert_eq!(d.sources.iter().filter(|s| s.id == "wits-tariff-view-2023").count(), 1);
 }
+
+#[test]
+fn the_concordances_input_shares_are_copied_into_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let concordance = dir.path().join("concordance");
+    std::fs::create_dir(&concordance).unwrap();
+    for entry in std::fs::read_dir(fixture("concordance")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, concordance.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        concordance.join("sources.toml"),
+        "[[sources]]\nid = \"io-table\"\ntitle = \"An input-output table\"\n",
+    )
+    .unwrap();
+    let inputs = "economy,sector,input_sector,cost_share,source,quality\n\
+                  *,CARS,PARTS,0.45,io-table,estimated\nJPN,CARS,PARTS,0.5,io-table,derived\n";
+    std::fs::write(concordance.join("inputs.csv"), inputs).unwrap();
+    let out = dir.path().join("with-inputs").display().to_string();
+    let mut args = baci_args(&out);
+    let at = args.iter().position(|a| a == "--concordance").unwrap();
+    args[at + 1] = concordance.display().to_string();
+    args.extend(["--unmapped-to", "ROW", "--unmapped-to", "OTHER"].map(String::from));
+    ok(&run(&args));
+    let d = Dataset::from_dir(Path::new(&out)).unwrap();
+    let (cars, parts, jpn) =
+        (d.sector("CARS").unwrap(), d.sector("PARTS").unwrap(), d.economy("JPN").unwrap());
+    let shares = d.inputs.of(jpn, cars).iter().map(|r| (r.input, r.share)).collect::<Vec<_>>();
+    assert_eq!(shares, vec![(parts, 0.5)]);
+    assert_eq!(d.inputs.rows().len(), 2);
+}

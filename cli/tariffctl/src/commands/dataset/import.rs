@@ -48,7 +48,7 @@ pub struct ImportArgs {
     format: FormatArg,
     /// The concordance folder: economies.csv, sectors.csv, hs_to_sector.csv,
     /// country_to_economy.csv (and optionally domestic.csv, sources.toml,
-    /// agreements.toml, horizons.csv, elasticities.csv).
+    /// agreements.toml, horizons.csv, elasticities.csv, inputs.csv).
     #[arg(long)]
     concordance: PathBuf,
     /// The dataset folder to write (created; must be empty unless --force).
