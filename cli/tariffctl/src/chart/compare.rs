@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 use tariff_proto::v1::Impact;
 
-use super::{Area, Slots, clipped, colour, drawn, padded_range};
+use super::{Area, BarAxes, Slots, bar_axes, clipped, colour, drawn, padded_range};
 
 const WIDTH: u32 = 1100;
 const PANEL_HEIGHT: u32 = 380;
@@ -25,7 +25,6 @@ fn panel(plot: &Area, a: &Impact, b: &Impact, unit: &str) -> anyhow::Result<()> 
     }
     let values: [Vec<Option<f64>>; 2] =
         [a, b].map(|impact| economies.iter().map(|e| welfare(impact, e)).collect());
-    let slots = economies.len().max(1) as f64;
     let caption =
         if a.date == b.date { a.date.clone() } else { format!("A {} vs B {} (by position)", a.date, b.date) };
     let mut chart = drawn(
@@ -39,23 +38,8 @@ fn panel(plot: &Area, a: &Impact, b: &Impact, unit: &str) -> anyhow::Result<()> 
                 padded_range(values.iter().flatten().flatten().copied()),
             ),
     )?;
-    let label = |x: &f64| economies.get(x.round() as usize).map_or_else(String::new, |e| (*e).to_owned());
-    drawn(
-        chart
-            .configure_mesh()
-            .max_light_lines(1)
-            .disable_x_mesh()
-            .y_desc(format!("welfare change, {unit}"))
-            .x_label_formatter(&label)
-            .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-            .axis_desc_style(("sans-serif", 16))
-            .label_style(("sans-serif", 15))
-            .draw(),
-    )?;
-    drawn(chart.draw_series(std::iter::once(PathElement::new(
-        vec![(-0.5, 0.0), (slots - 0.5, 0.0)],
-        BLACK.stroke_width(1),
-    ))))?;
+    let y_desc = format!("welfare change, {unit}");
+    bar_axes(&mut chart, &BarAxes { labels: &economies, x_desc: None, y_desc: &y_desc, desc_size: 16 })?;
     for (j, series) in values.iter().enumerate() {
         let style = colour(j).filled();
         let x_offset = if j == 0 { -0.38 } else { 0.02 };

@@ -9,7 +9,7 @@ use plotters::{
 use tariff_proto::v1::ScenarioResult;
 
 use super::{
-    Area, LEGEND_WIDTH, Slots, clipped, colour, drawn,
+    Area, BarAxes, LEGEND_WIDTH, Slots, bar_axes, clipped, colour, drawn,
     erp_bars::{Across, ErpBars},
     legend, padded_range, scenario_name,
 };
@@ -48,27 +48,11 @@ pub fn draw(root: &Area, result: &ScenarioResult, bars: &ErpBars) -> anyhow::Res
             .y_label_area_size(72)
             .build_cartesian_2d(Slots::new(slots, 0.5, 1), y_range.clone()),
     )?;
-    let slot_label =
-        |x: &f64| bars.bars.get(x.round() as usize).map_or_else(String::new, |b| b.label.clone());
-    drawn(
-        chart
-            .configure_mesh()
-            .max_light_lines(1)
-            .disable_x_mesh()
-            .x_desc(x_desc)
-            .y_desc("effective rate of protection, %")
-            .x_label_formatter(&slot_label)
-            .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-            .axis_desc_style(("sans-serif", 17))
-            .label_style(("sans-serif", 15))
-            .draw(),
-    )?;
     // The zero line: an ERP below it means the tariffs on inputs outweigh
-    // the one on the output, which the eye should see at once.
-    drawn(chart.draw_series(std::iter::once(PathElement::new(
-        vec![(-0.5, 0.0), (slots as f64 - 0.5, 0.0)],
-        BLACK.stroke_width(1),
-    ))))?;
+    // the one on the output.
+    let labels: Vec<&str> = bars.bars.iter().map(|b| b.label.as_str()).collect();
+    let y_desc = "effective rate of protection, %";
+    bar_axes(&mut chart, &BarAxes { labels: &labels, x_desc: Some(x_desc), y_desc, desc_size: 17 })?;
 
     let width = GROUP_WIDTH / 2.0;
     // A value label sits just beyond its bar's end, outside the bar.

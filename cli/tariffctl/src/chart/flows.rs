@@ -4,7 +4,8 @@ use plotters::prelude::*;
 use tariff_proto::v1::{Impact, ScenarioResult, SectorImpact};
 
 use super::{
-    Area, FlowPair, LEGEND_WIDTH, Slots, colour, drawn, headline_flows, legend, padded_range, scenario_name,
+    Area, BarAxes, FlowPair, LEGEND_WIDTH, Slots, bar_axes, colour, drawn, headline_flows, legend,
+    padded_range, scenario_name,
 };
 
 pub const SIZE: (u32, u32) = (1100, 620);
@@ -35,7 +36,6 @@ pub fn draw(root: &Area, result: &ScenarioResult, impact: &Impact, count: usize)
         let body = drawn(root.titled(&title, ("sans-serif", 24)))?;
         let (plot, side) = body.split_horizontally(SIZE.0 - LEGEND_WIDTH);
 
-        let slots = sectors.len().max(1) as f64;
         let y_range = padded_range(values.iter().flatten().flatten().copied());
         let mut chart = drawn(
             ChartBuilder::on(&plot)
@@ -44,25 +44,9 @@ pub fn draw(root: &Area, result: &ScenarioResult, impact: &Impact, count: usize)
                 .y_label_area_size(72)
                 .build_cartesian_2d(Slots::new(sectors.len(), 0.5, 1), y_range),
         )?;
-        let sector_label =
-            |x: &f64| sectors.get(x.round() as usize).map_or_else(String::new, |s| (*s).to_owned());
-        drawn(
-            chart
-                .configure_mesh()
-                .max_light_lines(1)
-                .disable_x_mesh()
-                .x_desc("sector")
-                .y_desc("change in value, %")
-                .x_label_formatter(&sector_label)
-                .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-                .axis_desc_style(("sans-serif", 17))
-                .label_style(("sans-serif", 15))
-                .draw(),
-        )?;
-        drawn(chart.draw_series(std::iter::once(PathElement::new(
-            vec![(-0.5, 0.0), (slots - 0.5, 0.0)],
-            BLACK.stroke_width(1),
-        ))))?;
+        let axes =
+            BarAxes { labels: &sectors, x_desc: Some("sector"), y_desc: "change in value, %", desc_size: 17 };
+        bar_axes(&mut chart, &axes)?;
 
         let width = GROUP_WIDTH / pairs.len().max(1) as f64;
         for (j, series) in values.iter().enumerate() {

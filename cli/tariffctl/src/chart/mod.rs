@@ -27,7 +27,7 @@ use tariff_proto::v1::ScenarioResult;
 use crate::tornado::Pick;
 pub use compare::draw_welfare;
 pub use headline::{FlowPair, headline_flows};
-use slots::Slots;
+use slots::{BarAxes, Slots, bar_axes};
 
 /// How many headline flows a chart shows unless `--chart-flows` says otherwise.
 pub const DEFAULT_FLOWS: usize = 5;

@@ -4,7 +4,15 @@
 
 use std::ops::Range;
 
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::{
+    coord::{
+        ranged1d::{DefaultFormatting, KeyPointHint, Ranged},
+        types::RangedCoordf64,
+    },
+    prelude::*,
+};
+
+use super::drawn;
 
 #[derive(Debug, Clone)]
 pub struct Slots {
@@ -44,4 +52,41 @@ impl Ranged for Slots {
     fn range(&self) -> Range<f64> {
         self.range.clone()
     }
+}
+
+/// A bar chart over slots.
+pub type SlotChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Slots, RangedCoordf64>>;
+
+/// What the axes of a [`SlotChart`] say.
+pub struct BarAxes<'l> {
+    /// One per slot, in slot order.
+    pub labels: &'l [&'l str],
+    pub x_desc: Option<&'l str>,
+    pub y_desc: &'l str,
+    pub desc_size: u32,
+}
+
+/// The mesh of a bar chart over slots (the slots' labels under them, the
+/// value axis in whole units, no vertical lines), and the zero line, which the
+/// bars grow from and which the eye should find at once.
+pub fn bar_axes(chart: &mut SlotChart<'_, '_>, axes: &BarAxes<'_>) -> anyhow::Result<()> {
+    let label = |x: &f64| axes.labels.get(x.round() as usize).map_or_else(String::new, |l| (*l).to_owned());
+    let mut mesh = chart.configure_mesh();
+    mesh.max_light_lines(1)
+        .disable_x_mesh()
+        .y_desc(axes.y_desc)
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v: &f64| format!("{v:.0}"))
+        .axis_desc_style(("sans-serif", axes.desc_size))
+        .label_style(("sans-serif", 15));
+    if let Some(x_desc) = axes.x_desc {
+        mesh.x_desc(x_desc);
+    }
+    drawn(mesh.draw())?;
+    let slots = axes.labels.len().max(1) as f64;
+    drawn(chart.draw_series(std::iter::once(PathElement::new(
+        vec![(-0.5, 0.0), (slots - 0.5, 0.0)],
+        BLACK.stroke_width(1),
+    ))))?;
+    Ok(())
 }
