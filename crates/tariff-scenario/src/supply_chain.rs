@@ -173,11 +173,8 @@ impl PreparedScenario<'_> {
                     break change;
                 }
                 if passes >= MAX_PASSES {
-                    return Err(EvaluateError::Model {
-                        sector: "input costs (coupled solve)".into(),
-                        date,
-                        source: ModelError::NotConverged { iterations: passes, residual: change },
-                    });
+                    let (economy, sector, share) = self.largest_cost_share();
+                    return Err(EvaluateError::Coupling { date, passes, change, economy, sector, share });
                 }
                 prices = next;
                 passes += 1;
@@ -202,6 +199,29 @@ impl PreparedScenario<'_> {
             impacts.push(solved.drain(range.clone()).collect());
         }
         Ok(impacts)
+    }
+
+    /// The dataset's largest cell sum of cost shares: (economy or `*`,
+    /// sector, sum), for the error of a coupled solve that does not settle.
+    fn largest_cost_share(&self) -> (String, String, f64) {
+        let dataset = self.dataset;
+        let rows = dataset.inputs.rows();
+        let mut largest: Option<(Option<usize>, usize, f64)> = None;
+        // Rows are sorted by cell: sum each run of one (economy, sector).
+        let mut i = 0;
+        while let Some(first) = rows.get(i) {
+            let cell = (first.economy, first.sector);
+            let run = rows[i..].iter().take_while(|r| (r.economy, r.sector) == cell);
+            let (count, sum) = run.fold((0, 0.0), |(n, s), r| (n + 1, s + r.share));
+            if largest.is_none_or(|(_, _, most)| sum > most) {
+                largest = Some((cell.0, cell.1, sum));
+            }
+            i += count;
+        }
+        let Some((economy, sector, sum)) = largest else { return ("*".into(), "-".into(), 0.0) };
+        let economy = economy.and_then(|v| dataset.economies.get(v)).map_or("*", |e| e.code.as_str());
+        let sector = dataset.sectors.get(sector).map_or("-", |s| s.code.as_str());
+        (economy.to_owned(), sector.to_owned(), sum)
     }
 
     /// Adds to each sector with inputs, per economy with input rows, the

@@ -30,6 +30,7 @@ fn check(scenario: &Scenario) {
             Err(
                 EvaluateError::Model { .. }
                 | EvaluateError::Perturbed { .. }
+                | EvaluateError::Coupling { .. }
                 | EvaluateError::Analysis { .. },
             ) => {}
             Err(EvaluateError::Cancelled) => panic!("nobody cancelled"),

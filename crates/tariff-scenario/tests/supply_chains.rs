@@ -295,3 +295,25 @@ fn the_yale_budget_lab_measures_with_and_without_the_cost_channel() {
         [13.3, 12.0, 11.0, 9.1]
     );
 }
+
+#[test]
+fn a_coupled_solve_that_does_not_settle_says_why_and_names_the_largest_share() {
+    let mut d = builtin("jpus-2023").unwrap().unwrap().clone();
+    // Every economy's car makers buy 97% of their costs as cars.
+    let cars = d.sector("CARS").unwrap();
+    let own = InputShare {
+        economy: None,
+        sector: cars,
+        input: cars,
+        share: 0.97,
+        source: "test".into(),
+        quality: Quality::Estimated,
+    };
+    d.inputs = InputShares::new(vec![own], d.sectors.len());
+    let err = tariff_scenario::run(&d, &scenario(vec![measure("CARS", Mode::Add, 50.0)], true)).unwrap_err();
+    use tariff_scenario::{EvaluateError, ScenarioError};
+    assert!(matches!(err, ScenarioError::Evaluate(EvaluateError::Coupling { passes: 200, .. })), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("the coupled solve did not converge"), "{text}");
+    assert!(text.contains("the largest cost-share sum is 0.97 (CARS in *)"), "{text}");
+}

@@ -157,6 +157,7 @@ fn failure(e: EvaluateError) -> RunFailure {
         // or chunks that do not fit together (a bug, not the caller's input).
         failed @ (EvaluateError::Model { .. }
         | EvaluateError::Perturbed { .. }
+        | EvaluateError::Coupling { .. }
         | EvaluateError::DrawRange { .. }
         | EvaluateError::Analysis { .. }
         | EvaluateError::Merge(_)) => {
