@@ -4,7 +4,8 @@
 //! (`input_costs`, on the built-in input shares), submitted to a gateway on
 //! real NATS and computed by a worker (whole, or split by sector across two),
 //! has the library's result byte for byte: the quota's regime and rent, the
-//! content-rule rates, and the coupled solve's ERP and passes included.
+//! content-rule rates, and the coupled solve's ERP and passes included; and
+//! uncertainty draws with supply chains, split in chunks across two workers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -136,4 +137,32 @@ async fn trq_and_content_rules_split_by_sector_are_the_librarys_result() {
     let Stack { nats: _nats, config, gateway } = Stack::start().await;
     let _worker = splitting_worker(config, Duration::ZERO).await;
     through_the_pipeline(&gateway).await;
+}
+
+/// Uncertainty with supply chains: 60 draws in chunks of 20, each draw a
+/// coupled solve, shared by two workers, merged into the library's bands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coupled_draws_split_across_workers_are_the_librarys_bands() {
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
+    let _workers = [
+        WorkerHandle::start(config.clone(), one_job_at_a_time()).await,
+        WorkerHandle::start(config, one_job_at_a_time()).await,
+    ];
+    let job = Scenario {
+        uncertainty: Some(tariff_proto::v1::Uncertainty {
+            draws: 60,
+            seed: 16,
+            chunk_draws: 20,
+            sensitivity: true,
+            ..Default::default()
+        }),
+        ..tariff_e2e::scenario("section-232-supply-chains.json")
+    };
+    assert!(job.input_costs);
+    let local = run(builtin("jpus-2023").unwrap().unwrap(), &job).unwrap();
+    let mut client = gateway.client().await;
+    let request = tariff_proto::v1::RunScenarioRequest { scenario: Some(job), ..Default::default() };
+    let result = client.run_scenario(request).await.unwrap().into_inner().result.unwrap();
+    assert_eq!(result.encode_to_vec(), local.encode_to_vec(), "the library's bytes");
+    assert!(!result.impacts[0].bands.is_empty() && !result.impacts[0].sensitivity.is_empty());
 }

@@ -54,13 +54,23 @@ pub enum EvaluateError {
         source: ModelError,
     },
     /// The coupled solve of `input_costs` stopped before the input prices
-    /// settled. `economy`, `sector` and `share` name the largest cost-share
-    /// sum of the dataset (`*` for a sector-wide cell): sums near 1 are what
-    /// makes the prices feed back on themselves slowly.
+    /// settled, at the point estimate or in a run at other elasticities (`run`
+    /// names it: `the point estimate`, `draw 17`). `economy`, `sector` and
+    /// `share` name the largest cost-share sum of the dataset (`*` for a
+    /// sector-wide cell): sums near 1 are what makes the prices feed back on
+    /// themselves slowly.
     #[error(
-        "input costs at {date}: the coupled solve did not converge: input prices still moved by {change:.1e} after {passes} passes (tolerance 1e-12); the largest cost-share sum is {share} ({sector} in {economy}), and sums near 1 make prices feed back on themselves slowly: lower them in inputs.csv, or leave input_costs off"
+        "{run}: input costs at {date}: the coupled solve did not converge: input prices still moved by {change:.1e} after {passes} passes (tolerance 1e-12); the largest cost-share sum is {share} ({sector} in {economy}), and sums near 1 make prices feed back on themselves slowly: lower them in inputs.csv, or leave input_costs off"
     )]
-    Coupling { date: Date, passes: u32, change: f64, economy: String, sector: String, share: f64 },
+    Coupling {
+        run: String,
+        date: Date,
+        passes: u32,
+        change: f64,
+        economy: String,
+        sector: String,
+        share: f64,
+    },
     /// Draws asked for outside the scenario's `0..draws`.
     #[error("draws {start}..{end} are not within the scenario's {draws} uncertainty draws")]
     DrawRange { start: u32, end: u32, draws: u32 },
@@ -372,16 +382,7 @@ impl PreparedScenario<'_> {
     }
 
     /// Solves sector `sector`'s market with the scenario's solver, market
-    /// structure and exchange rates.
-    pub(crate) fn solve_market(
-        &self,
-        sector: usize,
-        market: &SparseMarket,
-    ) -> Result<SparseOutcome, ModelError> {
-        self.solve_market_with(sector, market, None)
-    }
-
-    /// [`PreparedScenario::solve_market`] with its producers' input costs, if any.
+    /// structure and exchange rates, and its producers' input costs, if any.
     pub(crate) fn solve_market_with(
         &self,
         sector: usize,

@@ -14,7 +14,8 @@ use tariff_model::{InputCosts, ModelError, Structure};
 use tariff_proto::v1 as pb;
 
 use crate::{
-    EvaluateError, Progress, figures, prepared::PreparedScenario, views::FlowSelection, violation::Collector,
+    Date, EvaluateError, Progress, figures, prepared::PreparedScenario, views::FlowSelection,
+    violation::Collector,
 };
 
 /// The coupled solve stops when no input price ratio `C[v,j]` changes by more
@@ -40,10 +41,19 @@ impl InputPrices {
     /// The consumer (composite) price ratios of the date's solved sectors, in
     /// dataset order.
     pub(crate) fn of(sectors: &[pb::SectorImpact], economies: usize) -> InputPrices {
-        let mut prices = InputPrices::base(economies, sectors.len());
-        for (j, sector) in sectors.iter().enumerate() {
-            for (v, e) in sector.economies.iter().enumerate().take(economies) {
-                prices.ratio[v * sectors.len() + j] = 1.0 + e.consumer_price_change_pct / 100.0;
+        InputPrices::of_economies(sectors.iter().map(|s| s.economies.as_slice()), sectors.len(), economies)
+    }
+
+    /// [`InputPrices::of`] from each of `count` sectors' economy figures.
+    pub(crate) fn of_economies<'a>(
+        sectors: impl Iterator<Item = &'a [pb::EconomyImpact]>,
+        count: usize,
+        economies: usize,
+    ) -> InputPrices {
+        let mut prices = InputPrices::base(economies, count);
+        for (j, sector) in sectors.enumerate().take(count) {
+            for (v, e) in sector.iter().enumerate().take(economies) {
+                prices.ratio[v * count + j] = 1.0 + e.consumer_price_change_pct / 100.0;
             }
         }
         prices
@@ -79,10 +89,6 @@ pub(crate) fn check(c: &mut Collector, prepared: &PreparedScenario<'_>, scenario
             "solver",
             "GSIM does not carry input costs (its linearised coupling is not provided): use EXACT, or leave input_costs off",
         );
-    }
-    if scenario.uncertainty.is_some() {
-        // Draws and the tornado solve sector by sector, outside the coupled solve.
-        c.push("uncertainty", "uncertainty (draws and the tornado) is not computed with input_costs yet");
     }
     for s in (0..dataset.sectors.len()).filter(|&s| dataset.inputs.has_inputs(s)) {
         if prepared.structure(s) == Structure::Segmented {
@@ -173,8 +179,7 @@ impl PreparedScenario<'_> {
                     break change;
                 }
                 if passes >= MAX_PASSES {
-                    let (economy, sector, share) = self.largest_cost_share();
-                    return Err(EvaluateError::Coupling { date, passes, change, economy, sector, share });
+                    return Err(self.coupling_error("the point estimate".into(), date, passes, change));
                 }
                 prices = next;
                 passes += 1;
@@ -199,6 +204,12 @@ impl PreparedScenario<'_> {
             impacts.push(solved.drain(range.clone()).collect());
         }
         Ok(impacts)
+    }
+
+    /// The error of a coupled solve (in `run`) that has not settled after `passes`.
+    pub(crate) fn coupling_error(&self, run: String, date: Date, passes: u32, change: f64) -> EvaluateError {
+        let (economy, sector, share) = self.largest_cost_share();
+        EvaluateError::Coupling { run, date, passes, change, economy, sector, share }
     }
 
     /// The dataset's largest cell sum of cost shares: (economy or `*`,

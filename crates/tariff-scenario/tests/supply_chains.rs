@@ -195,15 +195,13 @@ fn input_costs_refuse_what_they_cannot_be_combined_with() {
         ..scenario(parts(), true)
     };
     assert!(tariff_scenario::run(&d, &integrated).is_ok());
+    // Uncertainty draws and the tornado are coupled solves too (tests/uncertainty.rs).
     let draws = Scenario {
-        uncertainty: Some(pb::Uncertainty { draws: 10, ..Default::default() }),
+        uncertainty: Some(pb::Uncertainty { draws: 10, sensitivity: true, ..Default::default() }),
         ..scenario(parts(), true)
     };
-    assert!(
-        refusal(&d, draws).contains(
-            "uncertainty: uncertainty (draws and the tornado) is not computed with input_costs yet"
-        )
-    );
+    let r = tariff_scenario::run(&d, &draws).unwrap();
+    assert!(!r.impacts[0].bands.is_empty() && !r.impacts[0].sensitivity.is_empty());
     let no_inputs = builtin("jpfarm-2023").unwrap().unwrap();
     let farm = Scenario {
         measures: vec![Measure { sectors: vec!["*".into()], ..measure("*", Mode::Add, 10.0) }],

@@ -65,6 +65,40 @@ fn all_bands(r: &pb::ScenarioResult) -> Vec<(pb::Band, f64)> {
 
 #[test]
 fn zero_spread_collapses_every_band_and_tornado_row_to_the_point_estimate_exactly() {
+    zero_spread_collapses(autos);
+}
+
+/// With supply chains too: each draw's coupled solve takes the point
+/// estimate's passes (every sector at every date, as the point estimate solves them).
+#[test]
+fn zero_spread_collapses_to_the_point_estimate_with_input_costs() {
+    zero_spread_collapses(|u| {
+        let text = include_str!("../../../scenarios/section-232-supply-chains.json");
+        Scenario { uncertainty: Some(u), ..parse_scenario(text, ScenarioFormat::Json).unwrap() }
+    });
+}
+
+/// Input costs move the bands: the draws are coupled solves, not the uncoupled ones.
+#[test]
+fn draws_with_input_costs_are_coupled_solves() {
+    let text = include_str!("../../../scenarios/section-232-supply-chains.json");
+    let coupled =
+        Scenario { uncertainty: Some(draws(40, 3)), ..parse_scenario(text, ScenarioFormat::Json).unwrap() };
+    let plain = Scenario { input_costs: false, ..coupled.clone() };
+    let (with, without) = (evaluate(&coupled, 2), evaluate(&plain, 2));
+    let us_welfare = |r: &pb::ScenarioResult| {
+        let band = r.impacts[0].bands.iter().find(|b| b.economy == "USA").unwrap();
+        band_of(band, Figure::WelfareChange).unwrap()
+    };
+    let (a, b) = (us_welfare(&with), us_welfare(&without));
+    assert!(a.p5 <= a.p50 && a.p50 <= a.p95 && a.p5 < a.p95, "{a:?}");
+    assert!((a.p50 - b.p50).abs() > 1.0, "{a:?} against {b:?}");
+    // And the point estimate sits inside its band.
+    let point = with.impacts[0].economies.iter().find(|e| e.economy == "USA").unwrap().welfare_change;
+    assert!(a.p5 <= point && point <= a.p95, "{point} outside {a:?}");
+}
+
+fn zero_spread_collapses(scenario_of: impl Fn(Uncertainty) -> Scenario) {
     for distribution in [Distribution::Triangular, Distribution::LogNormal, Distribution::Uniform] {
         let u = Uncertainty {
             draws: 64,
@@ -74,7 +108,7 @@ fn zero_spread_collapses_every_band_and_tornado_row_to_the_point_estimate_exactl
             sensitivity: true,
             ..Default::default()
         };
-        let mut scenario = autos(u);
+        let mut scenario = scenario_of(u);
         // Two dates: the second reuses unchanged sectors, as the point estimate does.
         scenario.evaluate_at = vec!["2025-04-10".into(), "2025-05-03".into()];
         let r = evaluate(&scenario, 2);

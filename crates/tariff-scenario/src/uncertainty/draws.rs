@@ -217,10 +217,4 @@ impl PreparedScenario<'_> {
             values,
         })
     }
-
-    /// A failure of a run at other elasticities, naming the run.
-    pub(crate) fn perturbed_error(&self, run: String, f: SolveFailure) -> EvaluateError {
-        let sector = self.dataset.sectors.get(f.sector).map(|s| s.code.clone()).unwrap_or_default();
-        EvaluateError::Perturbed { run, sector, date: f.date, source: f.source }
-    }
 }

@@ -3,8 +3,9 @@
 //! figures of every economy's totals kept.
 //!
 //! The arithmetic is the point estimate's own (the same markets, solver,
-//! sector figures and totals), so factors of exactly 1 give the point
-//! estimate's figures to the last bit.
+//! sector figures and totals, and with `input_costs` the same passes of the
+//! coupled solve), so factors of exactly 1 give the point estimate's figures
+//! to the last bit.
 
 use tariff_model::{ModelError, SparseMarket};
 use tariff_proto::v1 as pb;
@@ -13,7 +14,11 @@ use super::{
     headline::{FIGURES, headline},
     plan::{PARAMETERS, Parameter, group_index},
 };
-use crate::{Date, figures, prepared::PreparedScenario};
+use crate::{
+    Date, EvaluateError, figures,
+    prepared::PreparedScenario,
+    supply_chain::{COUPLING_TOLERANCE, InputPrices, MAX_PASSES},
+};
 
 /// Every date's sector markets at the elasticities in use, computed once per
 /// run and shared by its threads.
@@ -25,12 +30,12 @@ pub(crate) struct DateMarkets {
     markets: Vec<Vec<Option<SparseMarket>>>,
 }
 
-/// A sector market that would not solve at some factors.
+/// What would not solve at some factors: a sector market, or with
+/// `input_costs` the coupled solve of a date.
 #[derive(Debug)]
-pub(crate) struct SolveFailure {
-    pub(crate) sector: usize,
-    pub(crate) date: Date,
-    pub(crate) source: ModelError,
+pub(crate) enum SolveFailure {
+    Market { sector: usize, date: Date, source: ModelError },
+    Coupling { date: Date, passes: u32, change: f64 },
 }
 
 /// What one thread keeps between runs: each sector's latest figures.
@@ -47,6 +52,8 @@ impl DateMarkets {
 }
 
 impl PreparedScenario<'_> {
+    /// With `input_costs` every sector is solved at every date: one whose
+    /// rates did not change may still see its input prices move.
     pub(crate) fn date_markets(&self) -> DateMarkets {
         let sectors = self.dataset.sectors.len();
         let base = self.base_rates();
@@ -56,8 +63,10 @@ impl PreparedScenario<'_> {
             let rates = self.rates_at(date);
             let of_date = (0..sectors)
                 .map(|s| {
-                    let same =
-                        previous.as_ref().is_some_and(|p: &crate::RateTable| p.sector(s) == rates.sector(s));
+                    let same = !self.coupled()
+                        && previous
+                            .as_ref()
+                            .is_some_and(|p: &crate::RateTable| p.sector(s) == rates.sector(s));
                     (!same).then(|| self.market(s, &base, &rates))
                 })
                 .collect();
@@ -80,24 +89,14 @@ impl PreparedScenario<'_> {
         let dataset = self.dataset;
         scratch.sectors.resize_with(dataset.sectors.len(), Vec::new);
         for (&date, of_date) in markets.dates.iter().zip(&markets.markets) {
-            for (s, market) in of_date.iter().enumerate() {
-                // A sector whose rates did not change keeps the figures it had at the date before.
-                let Some(market) = market else { continue };
-                let scaled = scaled_market(market, s, factors);
-                let outcome = self.solve_market(s, &scaled).map_err(|source| SolveFailure {
-                    sector: s,
-                    date,
-                    source,
-                })?;
-                let slot = &mut scratch.sectors[s];
-                slot.clear();
-                slot.extend(
-                    outcome
-                        .economies
-                        .iter()
-                        .zip(&dataset.economies)
-                        .map(|(o, e)| figures::economy_impact(&e.code, o)),
-                );
+            if self.coupled() {
+                self.perturbed_coupled(date, of_date, factors, scratch)?;
+            } else {
+                for (s, market) in of_date.iter().enumerate() {
+                    // A sector whose rates did not change keeps the figures it had at the date before.
+                    let Some(market) = market else { continue };
+                    self.solve_perturbed(date, s, market, factors, None, &mut scratch.sectors[s])?;
+                }
             }
             let totals = figures::economy_totals_of(dataset, scratch.sectors.iter().map(Vec::as_slice));
             for e in &totals {
@@ -105,6 +104,83 @@ impl PreparedScenario<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl PreparedScenario<'_> {
+    /// One sector at the factors (and with its producers' input costs at
+    /// `prices`, if given), its economies' figures into `slot`.
+    fn solve_perturbed(
+        &self,
+        date: Date,
+        s: usize,
+        market: &SparseMarket,
+        factors: &[f64],
+        prices: Option<&InputPrices>,
+        slot: &mut Vec<pb::EconomyImpact>,
+    ) -> Result<(), SolveFailure> {
+        let failed = |source| SolveFailure::Market { sector: s, date, source };
+        let scaled = scaled_market(market, s, factors);
+        let costs = prices.map(|p| self.input_costs_of(s, p)).transpose().map_err(failed)?.flatten();
+        let outcome = self.solve_market_with(s, &scaled, costs.as_ref()).map_err(failed)?;
+        slot.clear();
+        slot.extend(
+            outcome
+                .economies
+                .iter()
+                .zip(&self.dataset.economies)
+                .map(|(o, e)| figures::economy_impact(&e.code, o)),
+        );
+        Ok(())
+    }
+
+    /// The coupled solve of one date at the factors, in the point estimate's
+    /// passes (`PreparedScenario::solve_coupled`): every sector at base input
+    /// prices, then the sectors with inputs at the last pass's prices until
+    /// none moves by more than the tolerance.
+    fn perturbed_coupled(
+        &self,
+        date: Date,
+        of_date: &[Option<SparseMarket>],
+        factors: &[f64],
+        scratch: &mut Scratch,
+    ) -> Result<(), SolveFailure> {
+        let (n, sectors) = (self.dataset.economies.len(), self.dataset.sectors.len());
+        let inputs = &self.dataset.inputs;
+        let mut prices = InputPrices::base(n, sectors);
+        for (s, market) in of_date.iter().enumerate() {
+            let Some(market) = market else { continue };
+            self.solve_perturbed(date, s, market, factors, Some(&prices), &mut scratch.sectors[s])?;
+        }
+        let with_inputs = || of_date.iter().enumerate().filter(|(s, _)| inputs.has_inputs(*s));
+        let mut passes = 1u32;
+        loop {
+            let next = InputPrices::of_economies(scratch.sectors.iter().map(Vec::as_slice), sectors, n);
+            let change = next.distance(&prices);
+            if change <= COUPLING_TOLERANCE || with_inputs().next().is_none() {
+                return Ok(());
+            }
+            if passes >= MAX_PASSES {
+                return Err(SolveFailure::Coupling { date, passes, change });
+            }
+            prices = next;
+            passes += 1;
+            for (s, market) in with_inputs() {
+                let Some(market) = market else { continue };
+                self.solve_perturbed(date, s, market, factors, Some(&prices), &mut scratch.sectors[s])?;
+            }
+        }
+    }
+
+    /// A failure of a run at other elasticities, naming the run.
+    pub(crate) fn perturbed_error(&self, run: String, f: SolveFailure) -> EvaluateError {
+        match f {
+            SolveFailure::Market { sector, date, source } => {
+                let sector = self.dataset.sectors.get(sector).map(|s| s.code.clone()).unwrap_or_default();
+                EvaluateError::Perturbed { run, sector, date, source }
+            }
+            SolveFailure::Coupling { date, passes, change } => self.coupling_error(run, date, passes, change),
+        }
     }
 }
 
