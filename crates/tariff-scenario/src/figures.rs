@@ -32,6 +32,7 @@ pub(crate) fn economy_impact(code: &str, o: &EconomyOutcome) -> pb::EconomyImpac
         export_price_change_pct: o.export_price_change * 100.0,
         effective_protection_pct: None,
         value_added_price_change_pct: None,
+        intermediate_use_share: None,
     }
 }
 
@@ -129,6 +130,7 @@ pub(crate) fn economy_totals_of<'a>(
             },
             effective_protection_pct: None,
             value_added_price_change_pct: None,
+            intermediate_use_share: None,
         })
         .collect()
 }

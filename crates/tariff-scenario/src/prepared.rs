@@ -114,6 +114,10 @@ pub struct PreparedScenario<'d> {
     pub(crate) analysis: Option<crate::analysis::AnalysisPlan>,
     /// Whether supply chains are followed (`input_costs`; supply_chain.rs).
     pub(crate) input_costs: bool,
+    /// With `input_costs`: per economy and sector (economy-major), the share
+    /// of the economy's base purchases of the sector that are its producers'
+    /// inputs (supply_chain::intermediate_shares); empty otherwise.
+    pub(crate) intermediate: Vec<f64>,
 }
 
 /// An override's value, its field name, the sign rule and how to say it.
@@ -338,6 +342,7 @@ impl<'d> PreparedScenario<'d> {
             pricing,
             analysis: None,
             input_costs: false,
+            intermediate: Vec::new(),
         };
         if prepared.dates.is_empty() && scenario.evaluate_at.is_empty() {
             prepared.dates.push(prepared.default_date());
@@ -350,6 +355,9 @@ impl<'d> PreparedScenario<'d> {
         }
         prepared.analysis = crate::analysis::prepare(&mut c, dataset, scenario, &prepared.dates, limits);
         prepared.input_costs = crate::supply_chain::check(&mut c, &prepared, scenario);
+        if prepared.input_costs {
+            prepared.intermediate = crate::supply_chain::intermediate_shares(dataset);
+        }
         debug_assert!(prepared.measures.iter().all(|m| m.exporters.len() == n));
         c.finish(prepared)
     }

@@ -69,6 +69,38 @@ impl InputPrices {
     }
 }
 
+/// Per economy `v` and sector `j` (economy-major): the share of `v`'s base
+/// purchases of `j` (its domestic shipments and imports, at base-year values)
+/// that are the inputs of its producers, `sum_s a[v,s,j] x` `v`'s base output
+/// of `s` (domestic shipments and exports), capped at 1 where the input rows
+/// ask for more than the dataset's market of `j` holds. One pass over the flows.
+pub(crate) fn intermediate_shares(dataset: &crate::dataset::Dataset) -> Vec<f64> {
+    let (n, sectors) = (dataset.economies.len(), dataset.sectors.len());
+    let (mut output, mut purchases) = (vec![0.0; n * sectors], vec![0.0; n * sectors]);
+    for s in 0..sectors {
+        let flows = dataset.sector_flows(s);
+        for ((&v, &r), &value) in flows.exporters.iter().zip(flows.importers).zip(flows.values) {
+            if let Some(o) = output.get_mut(v as usize * sectors + s) {
+                *o += value;
+            }
+            if let Some(p) = purchases.get_mut(r as usize * sectors + s) {
+                *p += value;
+            }
+        }
+    }
+    let mut used = vec![0.0; n * sectors];
+    for v in 0..n {
+        for s in (0..sectors).filter(|&s| dataset.inputs.has_inputs(s)) {
+            for row in dataset.inputs.of(v, s) {
+                if let Some(u) = used.get_mut(v * sectors + row.input) {
+                    *u += row.share * output[v * sectors + s];
+                }
+            }
+        }
+    }
+    used.iter().zip(&purchases).map(|(u, p)| if *p > 0.0 { (u / p).min(1.0) } else { 0.0 }).collect()
+}
+
 /// Checks what `input_costs` needs; returns whether it is on.
 pub(crate) fn check(c: &mut Collector, prepared: &PreparedScenario<'_>, scenario: &pb::Scenario) -> bool {
     if !scenario.input_costs {
@@ -235,9 +267,27 @@ impl PreparedScenario<'_> {
         (economy.to_owned(), sector.to_owned(), sum)
     }
 
+    /// Leaves in sector `j`'s consumer surplus (and welfare) of each economy
+    /// only its buyers other than its own producers with input rows, and says
+    /// what share those producers are (`intermediate_use_share`).
+    pub(crate) fn final_buyers_only(&self, j: usize, economies: &mut [pb::EconomyImpact]) {
+        let sectors = self.dataset.sectors.len();
+        for (v, e) in economies.iter_mut().enumerate() {
+            let share = self.intermediate.get(v * sectors + j).copied().unwrap_or(0.0);
+            if share > 0.0 {
+                let counted_downstream = e.consumer_surplus_change * share;
+                e.consumer_surplus_change -= counted_downstream;
+                e.welfare_change -= counted_downstream;
+                e.intermediate_use_share = Some(share);
+            }
+        }
+    }
+
     /// Adds to each sector with inputs, per economy with input rows, the
     /// effective rate of protection before and after and the value-added
-    /// price change, and to every sector the coupled solve's passes.
+    /// price change; to every sector the coupled solve's passes; and keeps
+    /// in the consumer surplus of inputs their final buyers only
+    /// ([`PreparedScenario::final_buyers_only`]).
     pub(crate) fn report_supply_chains(&self, sectors: &mut [pb::SectorImpact], passes: u32, change: f64) {
         let inputs = &self.dataset.inputs;
         let rates: Vec<Vec<(f64, f64)>> = sectors
@@ -256,6 +306,7 @@ impl PreparedScenario<'_> {
                 d.coupling_passes = passes;
                 d.coupling_change = change;
             }
+            self.final_buyers_only(s, &mut sector.economies);
             for (v, e) in sector.economies.iter_mut().enumerate() {
                 let rows = inputs.of(v, s);
                 if rows.is_empty() {

@@ -315,3 +315,54 @@ fn a_coupled_solve_that_does_not_settle_says_why_and_names_the_largest_share() {
     assert!(text.contains("the coupled solve did not converge"), "{text}");
     assert!(text.contains("the largest cost-share sum is 0.97 (CARS in *)"), "{text}");
 }
+
+/// An input's buyers include the producers whose input costs the coupled
+/// solve follows; their loss is in those producers' value-added surplus, so
+/// the input's consumer surplus keeps its other buyers only: `(1 - share)`
+/// of the market's, with `share = sum_s a[v,s,j] x output_s / purchases_j`.
+#[test]
+fn an_inputs_consumer_surplus_leaves_out_the_producers_that_buy_it() {
+    let d = builtin("jpus-2023").unwrap().unwrap();
+    let r = run(d, &ready("section-232-supply-chains.json"));
+    let n = d.economies.len();
+    // Base output and purchases of every (economy, sector), from the flows.
+    let (mut output, mut purchases) =
+        (vec![vec![0.0; d.sectors.len()]; n], vec![vec![0.0; d.sectors.len()]; n]);
+    for s in 0..d.sectors.len() {
+        let f = d.sector_flows(s);
+        for i in 0..f.values.len() {
+            output[f.exporters[i] as usize][s] += f.values[i];
+            purchases[f.importers[i] as usize][s] += f.values[i];
+        }
+    }
+    let output = &output;
+    let share_of = |v: usize, j: usize| {
+        let used: f64 = (0..d.sectors.len())
+            .flat_map(|s| {
+                d.inputs.of(v, s).iter().filter(|r| r.input == j).map(move |r| r.share * output[v][s])
+            })
+            .sum();
+        (used / purchases[v][j]).min(1.0)
+    };
+    let (usa, parts) = (d.economy("USA").unwrap(), d.sector("PARTS").unwrap());
+    let e = economy(&r, "PARTS", "USA");
+    let share = share_of(usa, parts);
+    assert!(share > 0.5 && share < 1.0, "{share}");
+    assert!((e.intermediate_use_share.unwrap() - share).abs() < 1e-12);
+    // The market's consumer surplus, -R0 (P^(1+Em) - 1) / (1+Em), R0 the base
+    // purchases at tariff-inclusive prices.
+    let r0 =
+        e.domestic_shipments.unwrap().before + e.imports.unwrap().before + e.tariff_revenue.unwrap().before;
+    let em = d.elasticities(parts, usa).import_demand;
+    let p = 1.0 + e.consumer_price_change_pct / 100.0;
+    let market = -r0 * (p.powf(1.0 + em) - 1.0) / (1.0 + em);
+    assert!((e.consumer_surplus_change - (1.0 - share) * market).abs() < 1e-6 * market.abs(), "{e:?}");
+    let tr = e.tariff_revenue.unwrap().change;
+    assert!((e.welfare_change - (e.consumer_surplus_change + e.producer_surplus_change + tr)).abs() < 1e-6);
+    // Japan's input rows ask for more parts than the dataset's Japanese parts
+    // market holds: capped at 1, no consumer surplus is left to count.
+    let jpn = economy(&r, "PARTS", "JPN");
+    assert_eq!((jpn.intermediate_use_share, jpn.consumer_surplus_change), (Some(1.0), 0.0));
+    // Cars are no one's input here: their buyers are all counted.
+    assert!(economy(&r, "CARS", "USA").intermediate_use_share.is_none());
+}

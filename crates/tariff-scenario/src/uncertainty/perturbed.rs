@@ -158,6 +158,9 @@ impl PreparedScenario<'_> {
             let next = InputPrices::of_economies(scratch.sectors.iter().map(Vec::as_slice), sectors, n);
             let change = next.distance(&prices);
             if change <= COUPLING_TOLERANCE || with_inputs().next().is_none() {
+                for (j, economies) in scratch.sectors.iter_mut().enumerate() {
+                    self.final_buyers_only(j, economies);
+                }
                 return Ok(());
             }
             if passes >= MAX_PASSES {
