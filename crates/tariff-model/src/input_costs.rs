@@ -3,8 +3,8 @@
 //! dearer input lowers the supply of what is made with it.
 
 use crate::{
-    Market, MarketOutcome, ModelError, Pricing, SolveOptions, Solver, SparseMarket, SparseOutcome, Structure,
-    exact,
+    Layout, Market, MarketOutcome, ModelError, Pricing, SolveOptions, Solver, SparseMarket, SparseOutcome,
+    Structure, exact,
     figures::{self, exact_producer_surplus},
     pricing::{exchange_factors, shocked_by_currencies},
     sparse::from_dense,
@@ -74,7 +74,7 @@ impl InputCosts {
 
     /// The costs in each economy's own currency (`fx[v]` dataset currency per
     /// unit of its own, new over base), where the exchange-rate solve works.
-    fn in_own_currency(&self, fx: &[f64]) -> InputCosts {
+    pub(crate) fn in_own_currency(&self, fx: &[f64]) -> InputCosts {
         let cost = self.cost.iter().zip(fx).map(|(k, f)| k / f).collect();
         InputCosts { share: self.share.clone(), cost }
     }
@@ -98,16 +98,7 @@ pub fn solve_with_input_costs(
 ) -> Result<MarketOutcome, ModelError> {
     options.validate()?;
     let prep = market.prepare(false)?;
-    if costs.len() != market.n {
-        return Err(ModelError::InputCosts {
-            requirement: format!("{} economies' costs for a market of {}", costs.len(), market.n),
-        });
-    }
-    if solver != Solver::Exact || pricing.structure != Structure::Integrated {
-        return Err(ModelError::InputCosts {
-            requirement: "only the exact solver of integrated markets carries input costs".into(),
-        });
-    }
+    check(market.n, solver, pricing, costs)?;
     let fx = exchange_factors(market.n, pricing)?;
     if fx.is_empty() {
         let result = exact::solve_costs(&prep, options, Some(costs))?;
@@ -119,8 +110,26 @@ pub fn solve_with_input_costs(
     figures::assemble(&prep, result, &fx)
 }
 
-/// [`solve_with_input_costs`] for a sparse market, always on the dense path
-/// (the sparse solvers do not carry input costs).
+/// What both paths require of input costs: one entry per economy, the exact
+/// solver, integrated markets.
+fn check(n: usize, solver: Solver, pricing: &Pricing, costs: &InputCosts) -> Result<(), ModelError> {
+    if costs.len() != n {
+        return Err(ModelError::InputCosts {
+            requirement: format!("{} economies' costs for a market of {n}", costs.len()),
+        });
+    }
+    if solver != Solver::Exact || pricing.structure != Structure::Integrated {
+        return Err(ModelError::InputCosts {
+            requirement: "only the exact solver of integrated markets carries input costs".into(),
+        });
+    }
+    Ok(())
+}
+
+/// [`solve_with_input_costs`] for a sparse market, on the path
+/// [`Layout::Auto`] chooses, as [`crate::solve_sparse`] does: large markets
+/// where few pairs trade on the sparse exact solver (Newton with GMRES),
+/// the others on the dense one.
 ///
 /// # Errors
 /// As [`solve_with_input_costs`].
@@ -131,6 +140,26 @@ pub fn solve_sparse_with_input_costs(
     pricing: &Pricing,
     costs: &InputCosts,
 ) -> Result<SparseOutcome, ModelError> {
+    solve_sparse_with_input_costs_on(market, solver, options, pricing, costs, Layout::Auto)
+}
+
+/// [`solve_sparse_with_input_costs`] on the path `layout` chooses.
+///
+/// # Errors
+/// As [`solve_with_input_costs`].
+pub fn solve_sparse_with_input_costs_on(
+    market: &SparseMarket,
+    solver: Solver,
+    options: &SolveOptions,
+    pricing: &Pricing,
+    costs: &InputCosts,
+    layout: Layout,
+) -> Result<SparseOutcome, ModelError> {
+    if layout.resolve(market, solver, pricing) == Layout::Sparse {
+        options.validate()?;
+        check(market.n, solver, pricing, costs)?;
+        return crate::sparse::solve_flows_with_costs(market, options, pricing, costs);
+    }
     let dense = market.to_dense()?;
     solve_with_input_costs(&dense, solver, options, pricing, costs).map(|out| from_dense(market, out))
 }

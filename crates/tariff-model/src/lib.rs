@@ -43,7 +43,9 @@ mod sparse;
 pub mod synthetic;
 
 pub use error::ModelError;
-pub use input_costs::{InputCosts, solve_sparse_with_input_costs, solve_with_input_costs};
+pub use input_costs::{
+    InputCosts, solve_sparse_with_input_costs, solve_sparse_with_input_costs_on, solve_with_input_costs,
+};
 pub use market::{Market, Pricing, SolveOptions, Solver, Structure};
 pub use outcome::{Diagnostics, EconomyOutcome, MarketOutcome};
 pub use pricing::solve_with;

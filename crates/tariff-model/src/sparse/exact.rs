@@ -24,7 +24,7 @@ use crate::exact::{
     ARMIJO, CONTINUATION_STAGES, GEOMETRIC_ES, MAX_HALVINGS, NEAR_BASE, NEAR_ONE_ES, PRODUCT_LIMIT,
 };
 use crate::figures::{Changes, exact_consumer_surplus, exact_producer_surplus};
-use crate::{Diagnostics, ModelError, SolveOptions, Solver};
+use crate::{Diagnostics, InputCosts, ModelError, SolveOptions, Solver};
 
 /// GMRES stops at `FORCING * max|f|` relative to `||f||` (inexact Newton:
 /// the linear error stays a hundredth of the quadratic term, so Newton takes
@@ -63,6 +63,9 @@ struct Data<'a> {
     /// Distinct values of `1 - Es` among importers using the product form.
     one_m_groups: Vec<f64>,
     group_of: Vec<usize>,
+    /// Input costs of the exporters' supply; `None` is the base model, whose
+    /// code path is untouched (as in the dense solver).
+    costs: Option<&'a InputCosts>,
 }
 
 /// Everything that depends on the iterate `y = ln p`.
@@ -114,7 +117,7 @@ impl State {
 
 impl<'a> Data<'a> {
     /// `t1`: the new tariff factor of each index entry the solve uses.
-    fn new(flows: &'a Flows<'a>, t1: &[f64]) -> Self {
+    fn new(flows: &'a Flows<'a>, t1: &[f64], costs: Option<&'a InputCosts>) -> Self {
         let n = flows.n;
         let nnz = flows.m0.iter().filter(|&&m| m > 0.0).count();
         let mut data = Data {
@@ -131,6 +134,7 @@ impl<'a> Data<'a> {
             tmax: vec![0.0; n],
             one_m_groups: Vec::new(),
             group_of: vec![usize::MAX; n],
+            costs,
         };
         for r in 0..n {
             let one_m = 1.0 - flows.es[r];
@@ -193,7 +197,11 @@ impl<'a> Data<'a> {
         for v in 0..n {
             st.p[v] = st.y[v].exp();
             st.inv_p[v] = 1.0 / st.p[v];
-            st.pex[v] = (fl.ex[v] * st.y[v]).exp();
+            st.pex[v] = match self.costs {
+                None => (fl.ex[v] * st.y[v]).exp(),
+                // Supply follows the value-added price s (no supply at s <= 0).
+                Some(costs) => costs.value_added_price(v, st.p[v]).map_or(0.0, |s| (fl.ex[v] * s.ln()).exp()),
+            };
             st.demand[v] = 0.0;
         }
         let y_max = st.y.iter().fold(0.0_f64, |m, y| m.max(y.abs()));
@@ -367,7 +375,9 @@ impl Jacobian {
         }
         for v in 0..data.n {
             if fl.x0[v] > 0.0 {
-                self.d[v] += fl.ex[v] * st.pex[v];
+                let supply = fl.ex[v] * st.pex[v];
+                // d ln s / d ln p = p / (p - k) with input costs (pex is 0 where s <= 0).
+                self.d[v] += data.costs.map_or(supply, |c| supply * c.elasticity_of_value_added(v, st.p[v]));
                 self.diag[v] -= self.d[v];
             } else {
                 self.d[v] = -1.0;
@@ -481,8 +491,19 @@ impl Newton {
 /// Solves the integrated exact model over `flows` with new tariff factors
 /// `t1` (per index entry: the market's, or shocked by exchange rates).
 pub(crate) fn solve(flows: &Flows<'_>, t1: &[f64], options: &SolveOptions) -> Result<FlowResult, ModelError> {
+    solve_costs(flows, t1, options, None)
+}
+
+/// [`solve`] with the exporters' supply following their value-added price
+/// (docs/model.md, "Supply chains"); `None` is [`solve`].
+pub(crate) fn solve_costs(
+    flows: &Flows<'_>,
+    t1: &[f64],
+    options: &SolveOptions,
+    costs: Option<&InputCosts>,
+) -> Result<FlowResult, ModelError> {
     // Half the budget for the direct attempt leaves room for the fallback.
-    solve_with_budget(flows, t1, options, options.max_iterations.div_ceil(2))
+    solve_with_budget(flows, t1, options, options.max_iterations.div_ceil(2), costs)
 }
 
 /// [`solve`] with `direct` iterations for Newton from the base point.
@@ -491,8 +512,9 @@ fn solve_with_budget(
     t1: &[f64],
     options: &SolveOptions,
     direct: u32,
+    costs: Option<&InputCosts>,
 ) -> Result<FlowResult, ModelError> {
-    let mut data = Data::new(flows, t1);
+    let mut data = Data::new(flows, t1, costs);
     let (n, nnz) = (flows.n, data.nnz());
     let mut newton = Newton::new(&data);
     let mut cur = State::new(n, nnz);
@@ -566,7 +588,10 @@ fn outcome(data: &Data<'_>, st: &State, iterations: u32) -> FlowResult {
             world_price: st.y[e].exp_m1(),
             consumer_price: st.ln_pc[e].exp_m1(),
             consumer_surplus: exact_consumer_surplus(fl.r0[e], fl.em[e], st.ln_pc[e]),
-            producer_surplus: exact_producer_surplus(fl.x0[e], fl.ex[e], st.y[e]),
+            producer_surplus: match data.costs {
+                None => exact_producer_surplus(fl.x0[e], fl.ex[e], st.y[e]),
+                Some(c) => c.producer_surplus(e, fl.x0[e], fl.ex[e], st.p[e]),
+            },
         })
         .collect();
     FlowResult {
@@ -609,15 +634,17 @@ mod tests {
     }
 
     /// `J x` matches central differences of the residual, in each of the
-    /// composite-price paths (Cobb-Douglas, near base, far from base).
+    /// composite-price paths (Cobb-Douglas, near base, far from base), and
+    /// with input costs (supply at the value-added price).
     #[test]
     fn jacobian_product_matches_finite_differences() {
-        for (es, y_scale, spread) in
-            [(1.0, 0.3, 0.05), (1.004, 0.3, 0.05), (5.0, 0.01, 0.002), (5.0, 0.4, 0.05), (0.3, 2.0, 0.05)]
-        {
+        let costs = InputCosts::new(vec![0.4, 0.0, 0.6, 0.2], vec![0.45, 0.0, 0.5, 0.3]).unwrap();
+        let cases =
+            [(1.0, 0.3, 0.05), (1.004, 0.3, 0.05), (5.0, 0.01, 0.002), (5.0, 0.4, 0.05), (0.3, 2.0, 0.05)];
+        for ((es, y_scale, spread), costs) in cases.into_iter().flat_map(|c| [(c, None), (c, Some(&costs))]) {
             let m = market(es, spread);
             let flows = crate::sparse::flows::prepare(&m, &SolveOptions::default()).unwrap();
-            let data = Data::new(&flows, &flows.t1);
+            let data = Data::new(&flows, &flows.t1, costs);
             let n = flows.n;
             let mut pw = vec![0.0; data.one_m_groups.len() * n];
             let mut st = State::new(n, data.nnz());
@@ -669,7 +696,7 @@ mod tests {
             let options = SolveOptions::default();
             let flows = crate::sparse::flows::prepare(&m, &options).unwrap();
             let direct = solve(&flows, &flows.t1, &options).unwrap();
-            let continued = solve_with_budget(&flows, &flows.t1, &options, 1).unwrap();
+            let continued = solve_with_budget(&flows, &flows.t1, &options, 1, None).unwrap();
             assert!(continued.diagnostics.iterations > CONTINUATION_STAGES, "{:?}", continued.diagnostics);
             assert!(continued.diagnostics.residual < options.tolerance);
             for (a, b) in continued.world_price.iter().zip(&direct.world_price) {
@@ -678,7 +705,7 @@ mod tests {
             // Too small a budget for the stages: an error, not a wrong number.
             let few = SolveOptions { max_iterations: 4, ..options.clone() };
             assert!(matches!(
-                solve_with_budget(&flows, &flows.t1, &few, 1),
+                solve_with_budget(&flows, &flows.t1, &few, 1, None),
                 Err(ModelError::NotConverged { .. })
             ));
         }

@@ -270,6 +270,23 @@ pub fn solve_sparse_with_layout(
     solve_with(&dense, solver, options, pricing).map(|out| from_dense(market, out))
 }
 
+/// The sparse path of the exact solver with the exporters' input costs
+/// (integrated markets; the caller checked the costs).
+pub(crate) fn solve_flows_with_costs(
+    market: &SparseMarket,
+    options: &SolveOptions,
+    pricing: &Pricing,
+    costs: &crate::InputCosts,
+) -> Result<SparseOutcome, ModelError> {
+    let flows = flows::prepare(market, options)?;
+    let fx = crate::pricing::exchange_factors(market.n, pricing)?;
+    let t1 = flows::shocked_tariffs(&flows, market, &fx)?;
+    // With exchange rates the solve works in each economy's own currency.
+    let own = (!fx.is_empty()).then(|| costs.in_own_currency(&fx));
+    let result = exact::solve_costs(&flows, &t1, options, Some(own.as_ref().unwrap_or(costs)))?;
+    figures::assemble(&flows, result, &fx)
+}
+
 /// The sparse path.
 fn solve_flows(
     market: &SparseMarket,
