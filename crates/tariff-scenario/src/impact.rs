@@ -60,7 +60,7 @@ pub enum EvaluateError {
     /// sector-wide cell): sums near 1 are what makes the prices feed back on
     /// themselves slowly.
     #[error(
-        "{run}: input costs at {date}: the coupled solve did not converge: input prices still moved by {change:.1e} after {passes} passes (tolerance 1e-12); the largest cost-share sum is {share} ({sector} in {economy}), and sums near 1 make prices feed back on themselves slowly: lower them in inputs.csv, or leave input_costs off"
+        "{run}: input costs at {date}: the coupled solve did not converge: input prices still moved by {change:.1e} after {passes} passes (tolerance 1e-12); the largest cost-share sum is {share:.3} ({sector} in {economy}), and sums near 1 make prices feed back on themselves slowly: lower them in inputs.csv, or leave input_costs off"
     )]
     Coupling {
         run: String,

@@ -313,7 +313,7 @@ fn a_coupled_solve_that_does_not_settle_says_why_and_names_the_largest_share() {
     assert!(matches!(err, ScenarioError::Evaluate(EvaluateError::Coupling { passes: 200, .. })), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("the coupled solve did not converge"), "{text}");
-    assert!(text.contains("the largest cost-share sum is 0.97 (CARS in *)"), "{text}");
+    assert!(text.contains("the largest cost-share sum is 0.970 (CARS in *)"), "{text}");
 }
 
 /// An input's buyers include the producers whose input costs the coupled

@@ -105,9 +105,7 @@ impl PreparedScenario<'_> {
         }
         Ok(())
     }
-}
 
-impl PreparedScenario<'_> {
     /// One sector at the factors (and with its producers' input costs at
     /// `prices`, if given), its economies' figures into `slot`.
     fn solve_perturbed(
