@@ -207,6 +207,15 @@ async fn an_uploaded_dataset_runs_as_locally_and_a_job_keeps_its_version() {
     let info =
         s.client.get_dataset(pb::GetDatasetRequest { dataset: "mini".into() }).await.unwrap().into_inner();
     assert_eq!(info.digest, v2.digest);
+    // Which datasets have input cost shares (for Scenario.input_costs): mini none, the built-in 42.
+    assert_eq!(info.input_rows, 0);
+    let builtin = s
+        .client
+        .get_dataset(pb::GetDatasetRequest { dataset: "jpus-2023".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(builtin.input_rows, 42);
 }
 
 #[tokio::test]

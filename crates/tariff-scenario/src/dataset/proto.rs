@@ -142,6 +142,7 @@ impl Dataset {
             estimated_flow_rows: u32::try_from(estimated).unwrap_or(u32::MAX),
             horizons: self.horizons_proto(),
             digest: String::new(),
+            input_rows: u32::try_from(self.inputs.rows().len()).unwrap_or(u32::MAX),
         }
     }
 }

@@ -78,11 +78,12 @@ pub fn upload(gateway: &GatewayArg, path: &Path, id: Option<&str>) -> anyhow::Re
         let info = client.upload_dataset(parts).await?;
         let _ = writeln!(
             std::io::stderr(),
-            "uploaded {}: {} economies, {} sectors, {} flow rows",
+            "uploaded {}: {} economies, {} sectors, {} flow rows, {} input shares",
             info.id,
             info.economies.len(),
             info.sectors.len(),
-            info.flow_rows
+            info.flow_rows,
+            info.input_rows
         );
         writeln!(std::io::stdout().lock(), "{}@{}", info.id, info.digest)?;
         Ok(())
