@@ -48,6 +48,10 @@ fn the_built_in_folder_is_summarised() {
     assert!(json["agreements"].as_u64().unwrap() > 5);
     // inputs.csv: 42 rows in 14 cells (METHOD.md section 13).
     assert_eq!((json["input_rows"].as_u64(), json["input_cells"].as_u64()), (Some(42), Some(14)));
+    // Where they ask for more parts than the dataset's parts market holds (METHOD.md section 13).
+    let over = &json["input_overuse"];
+    assert_eq!((over["cells"].as_u64(), over["largest_economy"].as_str()), (Some(5), Some("JPN")));
+    assert_eq!(over["largest_sector"], "PARTS");
     assert!(json["total_value"].as_f64().unwrap() > 0.0);
 }
 

@@ -14,6 +14,18 @@ pub struct Qualities {
     pub estimated: u64,
 }
 
+/// Where input rows ask for more of a sector than an economy's market of it
+/// holds (`Dataset::input_use_ratios` above 1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InputOveruse {
+    /// How many (economy, sector) pairs.
+    pub cells: usize,
+    /// The largest: economy, sector and the ratio of inputs to purchases.
+    pub largest_economy: String,
+    pub largest_sector: String,
+    pub largest_ratio: f64,
+}
+
 /// What a dataset holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DatasetSummary {
@@ -38,6 +50,8 @@ pub struct DatasetSummary {
     /// sector) they fill.
     pub input_rows: usize,
     pub input_cells: usize,
+    /// `None` when every economy's inputs fit within its markets.
+    pub input_overuse: Option<InputOveruse>,
     /// Non-zero import flows (exporter != importer).
     pub import_flows: u64,
     /// Share of the import flows with a base tariff row (the exporter's own
@@ -54,6 +68,25 @@ pub struct DatasetSummary {
     /// Seconds the load took, and rows (flows and tariffs) per second.
     pub load_seconds: f64,
     pub rows_per_second: f64,
+}
+
+fn input_overuse(dataset: &Dataset) -> Option<InputOveruse> {
+    if dataset.inputs.is_empty() {
+        return None;
+    }
+    let sectors = dataset.sectors.len().max(1);
+    let mut over = InputOveruse::default();
+    for (i, ratio) in dataset.input_use_ratios().into_iter().enumerate().filter(|(_, r)| *r > 1.0) {
+        over.cells += 1;
+        if ratio > over.largest_ratio {
+            over.largest_ratio = ratio;
+            over.largest_economy =
+                dataset.economies.get(i / sectors).map(|e| e.code.clone()).unwrap_or_default();
+            over.largest_sector =
+                dataset.sectors.get(i % sectors).map(|s| s.code.clone()).unwrap_or_default();
+        }
+    }
+    (over.cells > 0).then_some(over)
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -91,6 +124,7 @@ pub fn summarize(dataset: &Dataset, load_seconds: f64) -> DatasetSummary {
         agreements: dataset.agreements.len(),
         input_rows: dataset.inputs.rows().len(),
         input_cells: dataset.inputs.cells(),
+        input_overuse: input_overuse(dataset),
         load_seconds,
         ..DatasetSummary::default()
     };

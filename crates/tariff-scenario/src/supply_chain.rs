@@ -69,36 +69,12 @@ impl InputPrices {
     }
 }
 
-/// Per economy `v` and sector `j` (economy-major): the share of `v`'s base
-/// purchases of `j` (its domestic shipments and imports, at base-year values)
-/// that are the inputs of its producers, `sum_s a[v,s,j] x` `v`'s base output
-/// of `s` (domestic shipments and exports), capped at 1 where the input rows
-/// ask for more than the dataset's market of `j` holds. One pass over the flows.
+/// Per economy and sector (economy-major): the share of the economy's base
+/// purchases of the sector that its producers with input rows buy
+/// ([`crate::dataset::Dataset::input_use_ratios`]), capped at 1 where the input
+/// rows ask for more than the dataset's market holds.
 pub(crate) fn intermediate_shares(dataset: &crate::dataset::Dataset) -> Vec<f64> {
-    let (n, sectors) = (dataset.economies.len(), dataset.sectors.len());
-    let (mut output, mut purchases) = (vec![0.0; n * sectors], vec![0.0; n * sectors]);
-    for s in 0..sectors {
-        let flows = dataset.sector_flows(s);
-        for ((&v, &r), &value) in flows.exporters.iter().zip(flows.importers).zip(flows.values) {
-            if let Some(o) = output.get_mut(v as usize * sectors + s) {
-                *o += value;
-            }
-            if let Some(p) = purchases.get_mut(r as usize * sectors + s) {
-                *p += value;
-            }
-        }
-    }
-    let mut used = vec![0.0; n * sectors];
-    for v in 0..n {
-        for s in (0..sectors).filter(|&s| dataset.inputs.has_inputs(s)) {
-            for row in dataset.inputs.of(v, s) {
-                if let Some(u) = used.get_mut(v * sectors + row.input) {
-                    *u += row.share * output[v * sectors + s];
-                }
-            }
-        }
-    }
-    used.iter().zip(&purchases).map(|(u, p)| if *p > 0.0 { (u / p).min(1.0) } else { 0.0 }).collect()
+    dataset.input_use_ratios().into_iter().map(|r| r.min(1.0)).collect()
 }
 
 /// Checks what `input_costs` needs; returns whether it is on.

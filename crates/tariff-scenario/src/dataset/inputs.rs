@@ -11,7 +11,7 @@ use std::{collections::HashSet, io::Read, ops::Range, sync::Arc};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{DatasetError, Quality, csv_table::stream_rows, load::Codes};
+use super::{Dataset, DatasetError, Quality, csv_table::stream_rows, load::Codes};
 
 /// The columns of `inputs.csv`.
 const COLUMNS: &[&str] = &["economy", "sector", "input_sector", "cost_share", "source", "quality"];
@@ -87,6 +87,42 @@ impl InputShares {
     /// Whether some economy's output of `sector` has input rows.
     pub fn has_inputs(&self, sector: usize) -> bool {
         self.sectors_with_inputs.get(sector).copied().unwrap_or(false)
+    }
+}
+
+impl Dataset {
+    /// Per economy `v` and sector `j` (economy-major): what `v`'s producers buy
+    /// of `j` as inputs, `sum_s a[v,s,j] x` `v`'s base output of `s` (domestic
+    /// shipments and exports), over `v`'s base purchases of `j` (domestic
+    /// shipments and imports), at base-year values; 0 where `v` buys no `j`.
+    /// Above 1 the input rows ask for more than the dataset's market of `j`
+    /// holds. One pass over the flows.
+    pub fn input_use_ratios(&self) -> Vec<f64> {
+        let (n, sectors) = (self.economies.len(), self.sectors.len());
+        let (mut output, mut purchases) = (vec![0.0; n * sectors], vec![0.0; n * sectors]);
+        for s in 0..sectors {
+            let flows = self.sector_flows(s);
+            for ((&v, &r), &value) in flows.exporters.iter().zip(flows.importers).zip(flows.values) {
+                if let Some(o) = output.get_mut(v as usize * sectors + s) {
+                    *o += value;
+                }
+                if let Some(p) = purchases.get_mut(r as usize * sectors + s) {
+                    *p += value;
+                }
+            }
+        }
+        let mut used = vec![0.0; n * sectors];
+        for v in 0..n {
+            for s in (0..sectors).filter(|&s| self.inputs.has_inputs(s)) {
+                let made = output.get(v * sectors + s).copied().unwrap_or(0.0);
+                for row in self.inputs.of(v, s) {
+                    if let Some(u) = used.get_mut(v * sectors + row.input) {
+                        *u += row.share * made;
+                    }
+                }
+            }
+        }
+        used.iter().zip(&purchases).map(|(u, p)| if *p > 0.0 { u / p } else { 0.0 }).collect()
     }
 }
 

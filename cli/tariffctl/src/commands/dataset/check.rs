@@ -54,6 +54,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
     writeln!(out, "  tariff rows    {} ({} bilateral)", s.tariff_rows, s.bilateral_tariff_rows)?;
     writeln!(out, "  agreements     {}", s.agreements)?;
     writeln!(out, "  input shares   {} rows in {} cells (inputs.csv)", s.input_rows, s.input_cells)?;
+    if let Some(o) = &s.input_overuse {
+        // Not an error (the model uses shares and prices), but the consumer
+        // surplus of these inputs is then left out whole: worth knowing.
+        writeln!(
+            out,
+            "                 ask for more than the market holds in {} economy-sectors, most {} {} ({:.2}x its purchases)",
+            o.cells, o.largest_economy, o.largest_sector, o.largest_ratio
+        )?;
+    }
     writeln!(
         out,
         "  coverage       {} of import flows with a tariff row ({} with their own), {} of economy x sector with domestic shipments",
