@@ -1,10 +1,12 @@
 //! Tariff scenarios over datasets: loading and validating datasets (and the
 //! built-in ones), checking a scenario against a dataset, resolving the applied
-//! rate of every flow at every date, and computing the impact with the model,
-//! with Monte Carlo bands and the tornado over the elasticities when the
-//! scenario asks for them (see [`merge_draws`] for splitting the draws), and
-//! the analyses a scenario may ask for: contributions of each measure,
-//! goal-seek and optimisation ([`analysis`]).
+//! rate of every flow at every date (content rules and offsets: `content`),
+//! and computing the impact with the model (tariff-rate quotas: `quota`; with
+//! `input_costs`, the sectors coupled through their input costs:
+//! `supply_chain`), with Monte Carlo bands and the tornado over the
+//! elasticities when the scenario asks for them (see [`merge_draws`] for
+//! splitting the draws), and the analyses a scenario may ask for:
+//! contributions of each measure, goal-seek and optimisation ([`analysis`]).
 //!
 //! ```
 //! use tariff_scenario::{dataset::{builtin, DEFAULT_DATASET}, run};
