@@ -69,6 +69,47 @@ impl InputPrices {
     }
 }
 
+/// How a date's block iteration ended: the passes taken (the first, at base
+/// input prices, included) and the last change of an input price ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Passes {
+    pub(crate) passes: u32,
+    pub(crate) change: f64,
+    /// Whether the change came within [`COUPLING_TOLERANCE`] (else the passes
+    /// ran out at [`MAX_PASSES`]).
+    pub(crate) settled: bool,
+}
+
+/// The block iteration of one date, shared by the point estimate and the runs
+/// at other elasticities, so that both take the same passes to the last bit.
+/// `state` holds every sector already solved at base input prices (the first
+/// pass); `prices_of` reads the input prices a pass gave; `again` solves the
+/// sectors with inputs at `prices` into `state` (its pass number given).
+/// Without `any_inputs` nothing depends on anything: one pass.
+pub(crate) fn iterate<S, E>(
+    state: &mut S,
+    base: InputPrices,
+    any_inputs: bool,
+    prices_of: impl Fn(&S) -> InputPrices,
+    mut again: impl FnMut(&mut S, &InputPrices, u32) -> Result<(), E>,
+) -> Result<Passes, E> {
+    let mut prices = base;
+    let mut passes = 1u32;
+    loop {
+        let next = prices_of(state);
+        let change = next.distance(&prices);
+        if change <= COUPLING_TOLERANCE || !any_inputs {
+            return Ok(Passes { passes, change, settled: true });
+        }
+        if passes >= MAX_PASSES {
+            return Ok(Passes { passes, change, settled: false });
+        }
+        prices = next;
+        passes += 1;
+        again(state, &prices, passes)?;
+    }
+}
+
 /// Per economy and sector (economy-major): the share of the economy's base
 /// purchases of the sector that its producers with input rows buy
 /// ([`crate::dataset::Dataset::input_use_ratios`]), capped at 1 where the input
@@ -165,7 +206,7 @@ impl PreparedScenario<'_> {
         for &date in &self.dates {
             let rates = tracing::debug_span!("resolve", %date).in_scope(|| self.rates_of(date, 0..sectors));
             let _solving = tracing::debug_span!("solve", %date, sectors, coupled = true).entered();
-            let mut prices = InputPrices::base(n, sectors);
+            let prices = InputPrices::base(n, sectors);
             let mut solved = self.solve_sectors(
                 date,
                 &all,
@@ -179,36 +220,40 @@ impl PreparedScenario<'_> {
                     progress(&Progress { done, total, stage })
                 },
             )?;
-            let mut passes = 1u32;
-            let change = loop {
-                let next = InputPrices::of(&solved, n);
-                let change = next.distance(&prices);
-                if change <= COUPLING_TOLERANCE || with_inputs.is_empty() {
-                    break change;
-                }
-                if passes >= MAX_PASSES {
-                    return Err(self.coupling_error("the point estimate".into(), date, passes, change));
-                }
-                prices = next;
-                passes += 1;
-                let stage = format!("{date} input costs, pass {passes}");
-                if progress(&Progress { done, total, stage }).is_break() {
-                    return Err(EvaluateError::Cancelled);
-                }
-                let again = self.solve_sectors(
+            let ended = iterate(
+                &mut solved,
+                prices,
+                !with_inputs.is_empty(),
+                |solved| InputPrices::of(solved, n),
+                |solved, prices, passes| {
+                    let stage = format!("{date} input costs, pass {passes}");
+                    if progress(&Progress { done, total, stage }).is_break() {
+                        return Err(EvaluateError::Cancelled);
+                    }
+                    let again = self.solve_sectors(
+                        date,
+                        &with_inputs,
+                        (&base, &rates),
+                        Some(prices),
+                        selection,
+                        threads,
+                        &mut |_| ControlFlow::Continue(()),
+                    )?;
+                    for (&s, impact) in with_inputs.iter().zip(again) {
+                        solved[s] = impact;
+                    }
+                    Ok(())
+                },
+            )?;
+            if !ended.settled {
+                return Err(self.coupling_error(
+                    "the point estimate".into(),
                     date,
-                    &with_inputs,
-                    (&base, &rates),
-                    Some(&prices),
-                    selection,
-                    threads,
-                    &mut |_| ControlFlow::Continue(()),
-                )?;
-                for (&s, impact) in with_inputs.iter().zip(again) {
-                    solved[s] = impact;
-                }
-            };
-            self.report_supply_chains(&mut solved, passes, change);
+                    ended.passes,
+                    ended.change,
+                ));
+            }
+            self.report_supply_chains(&mut solved, ended.passes, ended.change);
             impacts.push(solved.drain(range.clone()).collect());
         }
         Ok(impacts)

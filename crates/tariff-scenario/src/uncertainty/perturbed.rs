@@ -17,7 +17,7 @@ use super::{
 use crate::{
     Date, EvaluateError, figures,
     prepared::PreparedScenario,
-    supply_chain::{COUPLING_TOLERANCE, InputPrices, MAX_PASSES},
+    supply_chain::{InputPrices, iterate},
 };
 
 /// Every date's sector markets at the elasticities in use, computed once per
@@ -145,32 +145,32 @@ impl PreparedScenario<'_> {
     ) -> Result<(), SolveFailure> {
         let (n, sectors) = (self.dataset.economies.len(), self.dataset.sectors.len());
         let inputs = &self.dataset.inputs;
-        let mut prices = InputPrices::base(n, sectors);
+        let prices = InputPrices::base(n, sectors);
         for (s, market) in of_date.iter().enumerate() {
             let Some(market) = market else { continue };
             self.solve_perturbed(date, s, market, factors, Some(&prices), &mut scratch.sectors[s])?;
         }
         let with_inputs = || of_date.iter().enumerate().filter(|(s, _)| inputs.has_inputs(*s));
-        let mut passes = 1u32;
-        loop {
-            let next = InputPrices::of_economies(scratch.sectors.iter().map(Vec::as_slice), sectors, n);
-            let change = next.distance(&prices);
-            if change <= COUPLING_TOLERANCE || with_inputs().next().is_none() {
-                for (j, economies) in scratch.sectors.iter_mut().enumerate() {
-                    self.final_buyers_only(j, economies);
+        let ended = iterate(
+            &mut scratch.sectors,
+            prices,
+            with_inputs().next().is_some(),
+            |solved| InputPrices::of_economies(solved.iter().map(Vec::as_slice), sectors, n),
+            |solved, prices, _| {
+                for (s, market) in with_inputs() {
+                    let Some(market) = market else { continue };
+                    self.solve_perturbed(date, s, market, factors, Some(prices), &mut solved[s])?;
                 }
-                return Ok(());
-            }
-            if passes >= MAX_PASSES {
-                return Err(SolveFailure::Coupling { date, passes, change });
-            }
-            prices = next;
-            passes += 1;
-            for (s, market) in with_inputs() {
-                let Some(market) = market else { continue };
-                self.solve_perturbed(date, s, market, factors, Some(&prices), &mut scratch.sectors[s])?;
-            }
+                Ok(())
+            },
+        )?;
+        if !ended.settled {
+            return Err(SolveFailure::Coupling { date, passes: ended.passes, change: ended.change });
         }
+        for (j, economies) in scratch.sectors.iter_mut().enumerate() {
+            self.final_buyers_only(j, economies);
+        }
+        Ok(())
     }
 
     /// A failure of a run at other elasticities, naming the run.
