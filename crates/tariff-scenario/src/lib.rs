@@ -61,6 +61,7 @@ pub use pricing::structure_proto;
 pub use resolve::RateTable;
 pub use scenario_file::{ScenarioFileError, ScenarioFormat, parse_scenario};
 pub use sector_chunks::{add_chunk_flows, chunk_sector_flows};
+pub use supply_chain::COUPLING_TOLERANCE;
 pub use uncertainty::{
     DEFAULT_CHUNK_DRAWS, DRAWS_STAGE, EvaluateOptions, FIGURES, MergeError, SENSITIVITY_STAGE, band_of,
     chunk_draws, figure_of, figure_of_impact, figure_position, merge_draws,

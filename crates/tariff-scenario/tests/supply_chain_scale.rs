@@ -1,27 +1,26 @@
 //! Supply chains at scale (docs/model.md, "Supply chains: input costs and
 //! effective protection"): a synthetic 30-economy x 40-sector dataset with
 //! three random input sectors per economy and sector. With `input_costs` on,
-//! the coupled solve converges in every sector to the 1e-12 tolerance of
-//! `supply_chain::COUPLING_TOLERANCE` (not public: the literal here), in more
-//! than one pass, both for a tariff on every import of one economy and for one
-//! on three sectors only, which then reaches the sectors buying them. With it
+//! the coupled solve converges in every sector to [`COUPLING_TOLERANCE`]
+//! (1e-12), in more than one pass, both for a tariff on every import of one
+//! economy and for one on three sectors only, which then reaches the sectors
+//! buying them. With it
 //! off, the result is that of the same dataset without inputs.csv, byte for byte.
 //!
-//! The dataset: tests/common/supply_chain_synth.rs (shared with the benchmark).
+//! The dataset: tariff-import's synthetic generator, through
+//! tests/common/supply_chain_synth.rs (shared with the benchmark).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
 
 use prost::Message;
 use tariff_proto::v1::{self as pb, Scenario};
-use tariff_scenario::dataset::Dataset;
+use tariff_scenario::{COUPLING_TOLERANCE, dataset::Dataset};
 
 #[path = "common/supply_chain_synth.rs"]
 mod supply_chain_synth;
 use supply_chain_synth::{ECONOMIES, INPUT_SECTORS, SECTORS, e001_plus_25, write_dataset};
 
-/// `supply_chain::COUPLING_TOLERANCE`.
-const TOLERANCE: f64 = 1e-12;
 /// The dataset with its inputs.csv and, loaded again after deleting the file, without.
 fn datasets() -> (Dataset, Dataset) {
     let dir = tempfile::tempdir().unwrap();
@@ -53,7 +52,7 @@ fn assert_converged(r: &pb::ScenarioResult) -> u32 {
     let passes = impact.diagnostics.unwrap().coupling_passes;
     for sector in &impact.sectors {
         let d = sector.diagnostics.unwrap();
-        assert!(d.coupling_change <= TOLERANCE, "{}: {d:?}", sector.sector);
+        assert!(d.coupling_change <= COUPLING_TOLERANCE, "{}: {d:?}", sector.sector);
         assert!(d.coupling_passes > 1, "{}: {d:?}", sector.sector);
         assert_eq!(d.coupling_passes, passes, "{}: one coupled solve for the date", sector.sector);
     }
