@@ -269,18 +269,14 @@ impl PreparedScenario<'_> {
     /// sector, sum), for the error of a coupled solve that does not settle.
     fn largest_cost_share(&self) -> (String, String, f64) {
         let dataset = self.dataset;
-        let rows = dataset.inputs.rows();
-        let mut largest: Option<(Option<usize>, usize, f64)> = None;
         // Rows are sorted by cell: sum each run of one (economy, sector).
-        let mut i = 0;
-        while let Some(first) = rows.get(i) {
-            let cell = (first.economy, first.sector);
-            let run = rows[i..].iter().take_while(|r| (r.economy, r.sector) == cell);
-            let (count, sum) = run.fold((0, 0.0), |(n, s), r| (n + 1, s + r.share));
+        let cells = dataset.inputs.rows().chunk_by(|a, b| (a.economy, a.sector) == (b.economy, b.sector));
+        let mut largest: Option<(Option<usize>, usize, f64)> = None;
+        for cell in cells {
+            let sum: f64 = cell.iter().map(|r| r.share).sum();
             if largest.is_none_or(|(_, _, most)| sum > most) {
-                largest = Some((cell.0, cell.1, sum));
+                largest = cell.first().map(|r| (r.economy, r.sector, sum));
             }
-            i += count;
         }
         let Some((economy, sector, sum)) = largest else { return ("*".into(), "-".into(), 0.0) };
         let economy = economy.and_then(|v| dataset.economies.get(v)).map_or("*", |e| e.code.as_str());
