@@ -13,6 +13,10 @@ use tariff_jobs::{
 use tariff_telemetry::{Telemetry, TelemetryArgs, serve_admin, shutdown_signal};
 use tariff_worker::{LimitArgs, ScenarioRunner};
 
+// mimalloc: glibc malloc (malloc_consolidate on the large records) showed ~15% in profiles under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Pulls tariff scenario jobs from NATS JetStream and computes them.
 #[derive(Debug, Parser)]
 #[command(name = "tariff-worker", version, about)]
