@@ -138,6 +138,6 @@ async fn the_worker_cannot_publish_jobs_and_the_gateway_cannot_pull_them() {
         NatsBackend::connect(config, &auth("tariff-gateway", GATEWAY_PASSWORD, &s.ca)).await.unwrap();
     let mut consumer = gateway.consumer(1).await.unwrap();
     let pulled =
-        tokio::time::timeout(Duration::from_secs(3), tariff_jobs::JobConsumer::next(&mut consumer)).await;
+        tokio::time::timeout(Duration::from_secs(3), tariff_jobs::JobConsumer::next(&mut consumer, 1)).await;
     assert!(!matches!(pulled, Ok(Some(Ok(_)))), "the gateway user may not pull jobs");
 }

@@ -153,7 +153,10 @@ pub fn message_id(envelope: &JobEnvelope) -> String {
 pub trait JobConsumer: Send + 'static {
     type Delivery: Delivery;
     /// The next job, waiting for one. `None` when the consumer is closed.
-    fn next(&mut self) -> impl Future<Output = Option<Result<Self::Delivery, JobsError>>> + Send;
+    /// `room` (at least 1) is how many jobs the worker could take now: a
+    /// consumer that takes several per pull takes no more than that.
+    fn next(&mut self, room: usize)
+    -> impl Future<Output = Option<Result<Self::Delivery, JobsError>>> + Send;
     /// Hands back jobs taken but not started, so other workers get them now
     /// (called when the worker stops).
     fn release(&mut self) -> impl Future<Output = ()> + Send {

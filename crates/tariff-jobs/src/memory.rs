@@ -218,7 +218,7 @@ pub struct MemoryConsumer {
 impl JobConsumer for MemoryConsumer {
     type Delivery = MemoryDelivery;
 
-    async fn next(&mut self) -> Option<Result<MemoryDelivery, JobsError>> {
+    async fn next(&mut self, _room: usize) -> Option<Result<MemoryDelivery, JobsError>> {
         let (payload, headers, attempt) = self.backend.inner.receiver.lock().await.recv().await?;
         Some(Ok(MemoryDelivery { payload, headers, attempt, backend: self.backend.clone() }))
     }

@@ -119,6 +119,9 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             submitted_at: String::new(),
             chunk: None,
             computed_view: if keep_view_only { job.view.clone() } else { None },
+            // Set once the record is created.
+            record: None,
+            record_revision: 0,
         };
         // A full store refuses new jobs, not the retry of one it holds.
         let created = match self.records.admit().await {
@@ -139,6 +142,8 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         };
         match created {
             Created::New(revision) => {
+                envelope.record = Some(job.clone());
+                envelope.record_revision = revision;
                 if let Err(e) = self.publish(&mut envelope, headers).await {
                     // Only the untouched record: a publish whose ack was lost may
                     // still have reached a worker, and its record must stay.
@@ -159,6 +164,8 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
                 // A record still QUEUED may be one whose publish never landed:
                 // publishing again is safe, the queue and the worker deduplicate.
                 if JobState::try_from(existing.job.state) == Ok(JobState::Queued) {
+                    envelope.record = Some(existing.job.clone());
+                    envelope.record_revision = existing.revision;
                     self.publish(&mut envelope, headers).await?;
                 }
                 self.metrics.deduplicated.add(1, &[]);

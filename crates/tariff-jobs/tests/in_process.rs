@@ -13,7 +13,8 @@ use std::{
 
 use futures::StreamExt;
 use tariff_jobs::{
-    JobRunner, JobService, JobsError, RunFailure, Submission, Worker, WorkerConfig, memory::MemoryBackend,
+    JobRunner, JobService, JobsError, RecordStore, RunFailure, Submission, Worker, WorkerConfig,
+    memory::MemoryBackend,
 };
 use tariff_proto::v1::{Job, JobError, JobErrorCode, JobState, Progress, Scenario, ScenarioResult};
 use tokio::sync::oneshot;
@@ -27,10 +28,33 @@ struct Scripted {
     stopped_at: Arc<AtomicUsize>,
     step_delay: Duration,
     steps: u32,
+    /// Says its jobs are quick (run on the worker's task, the record taken from the envelope).
+    quick: bool,
+    /// Runs under way now, and the most at once.
+    busy: Arc<AtomicUsize>,
+    most_busy: Arc<AtomicUsize>,
 }
 
 impl JobRunner for Scripted {
     fn run(
+        &self,
+        scenario: &Scenario,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<ScenarioResult, RunFailure> {
+        let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_busy.fetch_max(busy, Ordering::SeqCst);
+        let outcome = self.scripted(scenario, progress);
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+
+    fn quick(&self, _scenario: &Scenario) -> bool {
+        self.quick
+    }
+}
+
+impl Scripted {
+    fn scripted(
         &self,
         scenario: &Scenario,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
@@ -74,9 +98,13 @@ impl Setup {
     }
 
     fn start_worker(&mut self, runner: Scripted) {
-        let runner = Scripted { runs: self.runs.clone(), stopped_at: self.stopped_at.clone(), ..runner };
         let config =
             WorkerConfig { concurrency: 2, progress_interval: Duration::ZERO, ..WorkerConfig::default() };
+        self.start_worker_with(runner, config);
+    }
+
+    fn start_worker_with(&mut self, runner: Scripted, config: WorkerConfig) {
+        let runner = Scripted { runs: self.runs.clone(), stopped_at: self.stopped_at.clone(), ..runner };
         let worker = Worker::new(self.backend.clone(), runner, config);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(worker.run(self.backend.consumer(), async {
@@ -186,6 +214,72 @@ async fn cancelling_a_queued_job_means_it_never_runs() {
     assert_eq!(state(&later), JobState::Succeeded);
     assert_eq!(s.runs.load(Ordering::SeqCst), 1);
     assert_eq!(state(&s.jobs.get(&job.job_id).await.unwrap()), JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn a_quick_job_cancelled_while_queued_stays_cancelled() {
+    let mut s = Setup::new();
+    let job = s.jobs.submit(scenario("q", ""), "", &[]).await.unwrap().job;
+    assert_eq!(state(&s.jobs.cancel(&job.job_id).await.unwrap()), JobState::Cancelled);
+    s.start_worker(Scripted { quick: true, ..Default::default() });
+    let later = s.jobs.run(scenario("r", ""), "", &[], Duration::from_secs(10)).await.unwrap();
+    assert_eq!(state(&later), JobState::Succeeded);
+    // Computed without its record read first (cheaper than the read), and
+    // then not written: the cancellation stands.
+    let cancelled = s.jobs.get(&job.job_id).await.unwrap();
+    assert_eq!(state(&cancelled), JobState::Cancelled);
+    assert!(cancelled.result.is_none());
+    assert_eq!(cancelled.attempts, 0);
+}
+
+#[tokio::test]
+async fn a_quick_job_whose_record_vanished_while_queued_still_records_its_outcome() {
+    let mut s = Setup::new();
+    let job = s.jobs.submit(scenario("v", ""), "", &[]).await.unwrap().job;
+    let stored = RecordStore::get(&s.backend, &job.job_id).await.unwrap().unwrap();
+    RecordStore::delete(&s.backend, &job.job_id, stored.revision).await.unwrap();
+    s.start_worker(Scripted { quick: true, ..Default::default() });
+    // No record to watch: read until the worker has made one.
+    let mut end = None;
+    for _ in 0..500 {
+        end = RecordStore::get(&s.backend, &job.job_id).await.unwrap().map(|stored| stored.job);
+        if end.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let end = end.expect("the outcome's record");
+    assert_eq!(state(&end), JobState::Succeeded);
+    assert_eq!(end.result.unwrap().scenario_id, "v");
+}
+
+#[tokio::test]
+async fn jobs_taken_ahead_wait_for_a_compute_slot() {
+    let mut s = Setup::new();
+    let most_busy = Arc::new(AtomicUsize::new(0));
+    let runner = Scripted {
+        steps: 3,
+        step_delay: Duration::from_millis(10),
+        most_busy: most_busy.clone(),
+        ..Default::default()
+    };
+    let config = WorkerConfig {
+        concurrency: 1,
+        prefetch: 3,
+        progress_interval: Duration::ZERO,
+        in_progress_interval: Duration::from_millis(5),
+        ..WorkerConfig::default()
+    };
+    s.start_worker_with(runner, config);
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(s.jobs.submit(scenario(&format!("p{i}"), ""), "", &[]).await.unwrap().job.job_id);
+    }
+    for id in &ids {
+        assert_eq!(state(&s.finished(id).await), JobState::Succeeded);
+    }
+    assert_eq!(s.runs.load(Ordering::SeqCst), 6);
+    assert_eq!(most_busy.load(Ordering::SeqCst), 1, "one compute slot: never two runs at once");
 }
 
 #[tokio::test]

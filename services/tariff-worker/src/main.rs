@@ -23,13 +23,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Args {
     #[command(flatten)]
     nats: NatsArgs,
-    /// Jobs run at once (default: the number of CPUs).
+    /// Jobs computed at once (default: the number of CPUs).
     #[arg(long, env = "TARIFF_WORKER_CONCURRENCY")]
     concurrency: Option<usize>,
-    /// Jobs taken per pull when several are waiting. A taken job waits for a
-    /// free slot without in-progress acks, so keep this small against ack_wait.
-    #[arg(long, env = "TARIFF_WORKER_PREFETCH", default_value_t = 1)]
-    prefetch: usize,
+    /// Jobs taken beyond the free compute slots, each waiting for one (with
+    /// in-progress acks). They keep the CPUs busy across the round trips
+    /// between short jobs; 0 leaves every job not yet started to other
+    /// workers, which suits long jobs on many workers (default: twice --concurrency).
+    #[arg(long, env = "TARIFF_WORKER_PREFETCH")]
+    prefetch: Option<usize>,
     /// Milliseconds between progress updates of a running job's record.
     #[arg(long, env = "TARIFF_PROGRESS_INTERVAL_MS", default_value_t = 250)]
     progress_interval_ms: u64,
@@ -83,12 +85,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let concurrency =
         args.concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let prefetch = args.prefetch.unwrap_or(concurrency.saturating_mul(2));
     let config = args.nats.config();
-    tracing::info!(url = %config.url, stream = %config.stream, consumer = %config.consumer, concurrency, "starting worker");
+    tracing::info!(
+        url = %config.url,
+        stream = %config.stream,
+        consumer = %config.consumer,
+        concurrency,
+        prefetch,
+        "starting worker"
+    );
     let backend = NatsBackend::connect_with_retry(config.clone(), &args.nats.auth()).await;
     let _ = nats.set(backend.clone());
     let consumer = loop {
-        match backend.consumer(args.prefetch).await {
+        match backend.consumer(concurrency.saturating_add(prefetch)).await {
             Ok(consumer) => break consumer,
             Err(e) => {
                 tracing::warn!(error = %e, "consumer not ready");
@@ -120,6 +130,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         runner,
         WorkerConfig {
             concurrency,
+            prefetch,
             progress_interval: Duration::from_millis(args.progress_interval_ms),
             in_progress_interval: (config.ack_wait / 3).max(Duration::from_secs(1)),
             max_deliver: u32::try_from(config.max_deliver).unwrap_or(u32::MAX),

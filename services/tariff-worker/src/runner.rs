@@ -11,7 +11,10 @@ use tariff_proto::v1::{
 };
 use tariff_scenario::{
     EvaluateError, EvaluateOptions, FlowSelection, MergeError, PreparedScenario, ScenarioLimits, chunk_draws,
-    dataset::{DatasetCache, DatasetHandle, DatasetLimits, DatasetName, builtin_handle},
+    dataset::{
+        Dataset, DatasetCache, DatasetError, DatasetHandle, DatasetLimits, DatasetName, builtin,
+        builtin_handle,
+    },
     merge_draws,
 };
 
@@ -72,6 +75,19 @@ impl Default for ScenarioRunner {
             split_flows: DEFAULT_SPLIT_FLOWS,
         }
     }
+}
+
+/// The most evaluation dates and measures of a [`JobRunner::quick`] job.
+const QUICK_DATES: usize = 4;
+const QUICK_MEASURES: usize = 50;
+
+/// The built-in dataset a job names by its id (`None`: the default, or not built in).
+fn builtin_named(scenario: &Scenario) -> Option<Result<&'static Dataset, DatasetError>> {
+    let name = DatasetName::parse(&scenario.dataset).ok()?;
+    if name.digest.is_some() {
+        return None;
+    }
+    builtin(&name.id)
 }
 
 fn invalid(field: &str, message: String) -> RunFailure {
@@ -192,6 +208,40 @@ impl JobRunner for ScenarioRunner {
             let options = EvaluateOptions { flows: Some(flows), ..EvaluateOptions::default() };
             p.evaluate_with(&options, &mut forward(progress)).map_err(failure)
         })
+    }
+
+    /// Without uncertainty or an analysis, a job splits only by sector:
+    /// never on the default dataset (as `chunks` says), on another built-in
+    /// one (in memory) when its flows times the dates pass `split_flows`.
+    fn may_split(&self, scenario: &Scenario) -> bool {
+        if scenario.analysis.is_some() || scenario.uncertainty.is_some() {
+            return true;
+        }
+        if self.split_flows == 0 || scenario.dataset.is_empty() {
+            return false;
+        }
+        match builtin_named(scenario) {
+            Some(Ok(dataset)) => {
+                let flows: u64 =
+                    (0..dataset.sectors.len()).map(|s| dataset.sector_flows(s).values.len() as u64).sum();
+                flows.saturating_mul(scenario.evaluate_at.len().max(1) as u64) > self.split_flows
+            }
+            // Uploaded (or unusable: `chunks` and `run` say why).
+            _ => true,
+        }
+    }
+
+    /// A built-in dataset (hundreds of flows), no split, no draws, no
+    /// analysis, no coupled input costs and few dates and measures: about
+    /// 0.1-0.2 ms of compute.
+    fn quick(&self, scenario: &Scenario) -> bool {
+        (scenario.dataset.is_empty() || builtin_named(scenario).is_some())
+            && scenario.analysis.is_none()
+            && scenario.uncertainty.is_none()
+            && !scenario.input_costs
+            && scenario.evaluate_at.len() <= QUICK_DATES
+            && scenario.measures.len() <= QUICK_MEASURES
+            && !self.may_split(scenario)
     }
 
     /// Uncertainty draws in chunks of the scenario's `chunk_draws`, or, for a

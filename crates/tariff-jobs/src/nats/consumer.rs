@@ -15,13 +15,13 @@ use crate::{
 };
 
 /// Pulls jobs from the durable consumer. Messages are fetched only when the
-/// worker asks for one (up to `prefetch` of those available at once), and any
-/// still buffered when it stops are handed back at once rather than left to
-/// their ack wait.
+/// worker asks for one (up to `batch` of those available at once, and no more
+/// than the worker has room for), and any still buffered when it stops are
+/// handed back at once rather than left to their ack wait.
 pub struct NatsConsumer {
     backend: NatsBackend,
     consumer: Consumer<pull::Config>,
-    prefetch: usize,
+    batch: usize,
     buffered: VecDeque<jetstream::Message>,
     config: Arc<NatsConfig>,
 }
@@ -39,22 +39,23 @@ impl NatsConsumer {
     pub(crate) fn new(
         backend: NatsBackend,
         consumer: Consumer<pull::Config>,
-        prefetch: usize,
+        batch: usize,
         config: Arc<NatsConfig>,
     ) -> Self {
-        NatsConsumer { backend, consumer, prefetch: prefetch.max(1), buffered: VecDeque::new(), config }
+        NatsConsumer { backend, consumer, batch: batch.max(1), buffered: VecDeque::new(), config }
     }
 
     fn delivery(&self, message: jetstream::Message) -> NatsDelivery {
         NatsDelivery { message, ack_timeout: self.config.op_timeout, backend: self.backend.clone() }
     }
 
-    /// Takes the messages available now (up to `prefetch`), or waits up to
-    /// [`PULL_WAIT`] for one.
-    async fn pull(&mut self) -> Result<(), JobsError> {
+    /// Takes the messages available now (up to `batch` and `room`), or waits
+    /// up to [`PULL_WAIT`] for one.
+    async fn pull(&mut self, room: usize) -> Result<(), JobsError> {
         let limit = self.config.op_timeout;
+        let most = self.batch.min(room.max(1));
         let mut available = timed(limit, async {
-            self.consumer.fetch().max_messages(self.prefetch).messages().await.map_err(JobsError::unavailable)
+            self.consumer.fetch().max_messages(most).messages().await.map_err(JobsError::unavailable)
         })
         .await?;
         // The fetch answers at once; a deadline still guards against an answer
@@ -95,12 +96,12 @@ impl NatsConsumer {
 impl JobConsumer for NatsConsumer {
     type Delivery = NatsDelivery;
 
-    async fn next(&mut self) -> Option<Result<NatsDelivery, JobsError>> {
+    async fn next(&mut self, room: usize) -> Option<Result<NatsDelivery, JobsError>> {
         loop {
             if let Some(message) = self.buffered.pop_front() {
                 return Some(Ok(self.delivery(message)));
             }
-            if let Err(e) = self.pull().await {
+            if let Err(e) = self.pull(room).await {
                 return Some(Err(e));
             }
         }
@@ -146,9 +147,11 @@ impl Delivery for NatsDelivery {
     }
 
     async fn ack(&self) -> Result<(), JobsError> {
-        // Double ack: the server confirms, so a job is never acked only in hope.
-        timed(self.ack_timeout, async { self.message.double_ack().await.map_err(JobsError::unavailable) })
-            .await
+        // A plain ack, unconfirmed: the outcome is in the record before it,
+        // so a lost ack costs a redelivery that finds the record ended and
+        // acks again, never the job. Confirming it (a double ack) was one
+        // more message and wake-up per job for nothing the record does not give.
+        self.send(AckKind::Ack).await
     }
 
     async fn nak(&self, delay: Duration) -> Result<(), JobsError> {

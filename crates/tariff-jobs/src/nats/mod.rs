@@ -157,9 +157,9 @@ impl NatsBackend {
         &self.config
     }
 
-    /// The durable pull consumer, for a worker. `prefetch` bounds how many
-    /// messages one pull asks for.
-    pub async fn consumer(&self, prefetch: usize) -> Result<NatsConsumer, JobsError> {
+    /// The durable pull consumer, for a worker. `batch` bounds how many
+    /// messages one pull asks for (the worker's room for them bounds it too).
+    pub async fn consumer(&self, batch: usize) -> Result<NatsConsumer, JobsError> {
         self.ready()?;
         let stream = timed(self.config.op_timeout, async {
             self.js.get_stream(&self.config.stream).await.map_err(JobsError::unavailable)
@@ -169,7 +169,7 @@ impl NatsBackend {
             stream.get_consumer(&self.config.consumer).await.map_err(JobsError::unavailable)
         })
         .await?;
-        Ok(NatsConsumer::new(self.clone(), consumer, prefetch, self.config.clone()))
+        Ok(NatsConsumer::new(self.clone(), consumer, batch, self.config.clone()))
     }
 
     /// The JetStream context, for tools and tests that inspect the streams.

@@ -1,8 +1,10 @@
-//! One computation on a blocking thread, with the job's bookkeeping around it:
-//! progress into the record (or a watch on it), cancellation, in-progress acks.
+//! One computation, in a compute slot, on a blocking thread with the job's
+//! bookkeeping around it (progress into the record or a watch on it,
+//! cancellation, in-progress acks), or on the calling task for a quick job.
 
 use std::{
     ops::ControlFlow,
+    panic::AssertUnwindSafe,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -50,6 +52,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         rescale: impl Fn(Progress) -> Progress,
         work: Work<T>,
     ) -> Result<Computed<T>, JobsError> {
+        let _slot = self.slots.compute(delivery, self.config.in_progress_interval).await;
         let cancelled = Arc::new(AtomicBool::new(false));
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
         let flag = cancelled.clone();
@@ -120,4 +123,32 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         };
         Ok(Computed { outcome: outcome.map_err(|crash| format!("the run crashed: {crash}")), latest })
     }
+
+    /// Runs `work` of a [`JobRunner::quick`] job on this task: its progress
+    /// is only kept (the last step goes into the outcome's record), and it
+    /// is not cancelled mid-run, which it outlasts by nothing.
+    pub(super) async fn compute_here<T, D: Delivery>(&self, delivery: &D, work: Work<T>) -> Computed<T> {
+        let _slot = self.slots.compute(delivery, self.config.in_progress_interval).await;
+        let mut latest = None;
+        let outcome = tracing::debug_span!("compute").in_scope(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                work(&mut |p| {
+                    latest = Some(p);
+                    ControlFlow::Continue(())
+                })
+            }))
+        });
+        let outcome = outcome.map_err(|panic| format!("the run crashed: {}", panic_message(panic.as_ref())));
+        Computed { outcome, latest }
+    }
+}
+
+/// What a panic said, as a spawned task's `JoinError` shows it.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    format!("panicked with message {said:?}")
 }

@@ -1,7 +1,8 @@
 //! The worker's side: take a job, run it with progress (RUNNING) and
 //! in-progress acks, write the outcome once, ack. The modules:
 //!
-//! - `pull`: the pull loop, at most `concurrency` jobs at once, and the drain;
+//! - `pull`: the pull loop and the drain;
+//! - `slots`: how many jobs a worker holds and computes at once;
 //! - this file: one job's run against its record (start, progress, outcome);
 //! - `compute`: the computation on a blocking thread, with progress,
 //!   cancellation and in-progress acks around it;
@@ -15,6 +16,7 @@ mod job_metrics;
 mod pull;
 mod runner;
 mod settle;
+mod slots;
 mod split;
 
 pub use runner::{JobRunner, RunFailure, chunk_steps, holds_flows};
@@ -31,7 +33,11 @@ use tariff_proto::v1::{
 };
 use tracing::{Instrument, Span};
 
-use self::{job_metrics::InFlight, settle::Settle};
+use self::{
+    job_metrics::InFlight,
+    settle::Settle,
+    slots::{Ahead, Slots},
+};
 use crate::{
     JobsError,
     backend::{ChunkStore, Created, Delivery, JobQueue, RecordStore, Stored, Updated},
@@ -43,8 +49,12 @@ use crate::{
 /// How a worker paces itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
-    /// Jobs run at once by this worker.
+    /// Jobs computed at once by this worker.
     pub concurrency: usize,
+    /// Jobs taken beyond the free compute slots, each waiting for one (with
+    /// in-progress acks): they keep the CPU busy across the round trips
+    /// between short jobs; 0 leaves every job not yet started to other workers.
+    pub prefetch: usize,
     /// The least time between two progress writes to the record (zero: every step).
     pub progress_interval: Duration,
     /// How often a running job tells the queue it is still being worked on.
@@ -61,6 +71,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             concurrency: 2,
+            prefetch: 0,
             progress_interval: Duration::from_millis(250),
             in_progress_interval: Duration::from_secs(10),
             retry_delay: Duration::from_secs(1),
@@ -77,6 +88,7 @@ pub struct Worker<R, J> {
     runner: Arc<J>,
     config: WorkerConfig,
     metrics: JobMetrics,
+    slots: Slots,
 }
 
 impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
@@ -85,18 +97,29 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     pub fn new(records: R, runner: J, config: WorkerConfig) -> Self {
         let metrics = JobMetrics::global();
         metrics.announce_worker();
-        Worker { records, runner: Arc::new(runner), config, metrics }
+        let slots = Slots::new(config.concurrency, config.prefetch);
+        Worker { records, runner: Arc::new(runner), config, metrics, slots }
     }
 
     /// Runs the job unless its record says it has ended; errors only when the
     /// record store is unreachable (the job is then redelivered).
-    async fn process<D: Delivery>(&self, envelope: &JobEnvelope, delivery: &D) -> Result<Settle, JobsError> {
+    async fn process<D: Delivery>(
+        &self,
+        envelope: &JobEnvelope,
+        delivery: &D,
+        ahead: &mut Ahead,
+    ) -> Result<Settle, JobsError> {
         if let Some(chunk) = &envelope.chunk {
-            return self.process_chunk(envelope, chunk, delivery).await;
+            return self.process_chunk(envelope, chunk, delivery, ahead).await;
         }
         let job_id = envelope.job_id.as_str();
         let job_span = Span::current();
-        let started = self.start(job_id).instrument(tracing::debug_span!("read_record")).await?;
+        let scenario = envelope.scenario.clone().unwrap_or_default();
+        let quick = self.runner.quick(&scenario);
+        let started = self
+            .start(envelope, delivery.attempt(), quick)
+            .instrument(tracing::debug_span!("read_record"))
+            .await?;
         let Some((mut current, first_start)) = started else {
             tracing::info!(job_id, "job already ended; acking the delivery");
             return Ok(Settle::Done);
@@ -107,23 +130,23 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         }
         tracing::info!(job_id, attempt = delivery.attempt(), "job running");
         let _in_flight = InFlight::new(&self.metrics);
-        let scenario = envelope.scenario.clone().unwrap_or_default();
         let computing = Instant::now();
         let chunks = self.chunks_of(&scenario).await;
         let computed = if chunks.is_empty() {
             let runner = self.runner.clone();
             let job = scenario.clone();
             let view = envelope.computed_view.clone();
-            self.compute(
-                compute::Sink::Record(&mut current),
-                delivery,
-                |p| p,
-                Box::new(move |p| runner.run_in_view(&job, view.as_ref(), p)),
-            )
-            .await?
+            let work: compute::Work<ScenarioResult> =
+                Box::new(move |p| runner.run_in_view(&job, view.as_ref(), p));
+            if quick {
+                self.compute_here(delivery, work).await
+            } else {
+                self.compute(compute::Sink::Record(&mut current), delivery, |p| p, work).await?
+            }
         } else {
             self.compute_split(envelope, &scenario, &chunks, &mut current, delivery).await?
         };
+        ahead.computed();
         let outcome = match computed.outcome {
             // Retried like an unreachable record store: the job is not at fault.
             Ok(Err(RunFailure::Unavailable(reason))) => return Err(JobsError::Unavailable(reason)),
@@ -188,11 +211,33 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// costs one record write, not two. The outcome is written against the
     /// revision read here, so a cancellation meanwhile still wins.
     ///
+    /// The first delivery of a `quick` job takes the record from the
+    /// envelope, as the gateway created it, instead of reading it: for a job
+    /// under a millisecond the read costs more than the compute (12% of the
+    /// pipeline's throughput). Such a job cancelled while queued is computed
+    /// for nothing, and its outcome's write conflicts and leaves the
+    /// cancellation in place; any other job is read first and never runs.
+    ///
     /// A RUNNING record is taken over: its worker died, or the message came
     /// again. Skipping it on a first delivery would strand the job when a
     /// restarted server has forgotten the delivery count; a second run of a job
     /// that was still running only costs compute, since the outcome is written once.
-    async fn start(&self, job_id: &str) -> Result<Option<(Stored, bool)>, JobsError> {
+    async fn start(
+        &self,
+        envelope: &JobEnvelope,
+        attempt: u32,
+        quick: bool,
+    ) -> Result<Option<(Stored, bool)>, JobsError> {
+        let job_id = envelope.job_id.as_str();
+        if let Some(job) = envelope.record.as_ref().filter(|job| {
+            quick
+                && attempt == 1
+                && envelope.record_revision > 0
+                && job.job_id == job_id
+                && JobState::try_from(job.state) == Ok(JobState::Queued)
+        }) {
+            return Ok(Some((Stored { job: job.clone(), revision: envelope.record_revision }, true)));
+        }
         let stored = match self.records.get(job_id).await? {
             Some(stored) => stored,
             // The record expired before the job ran: start a new one.
@@ -232,14 +277,19 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                 *current = Stored { job, revision };
                 Ok(false)
             }
-            Updated::Conflict => match self.records.get(&job.job_id).await? {
-                Some(latest) => {
-                    let cancelled = is_terminal(&latest.job);
-                    *current = latest;
-                    Ok(cancelled)
-                }
-                None => Ok(true),
-            },
+            Updated::Conflict => {
+                let latest = match self.records.get(&job.job_id).await? {
+                    Some(latest) => latest,
+                    // Expired while queued: the run goes on in a new record.
+                    None => match self.records.create(&job).await? {
+                        Created::New(revision) => Stored { job, revision },
+                        Created::Existing(stored) => *stored,
+                    },
+                };
+                let cancelled = is_terminal(&latest.job);
+                *current = latest;
+                Ok(cancelled)
+            }
         }
     }
 
@@ -289,13 +339,24 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                     self.count_outcome(&job, state);
                     return Ok(Some(state));
                 }
-                Updated::Conflict => {
-                    result = job.result.take();
-                    current = match self.records.get(&job_id).await? {
-                        Some(latest) => latest,
-                        None => return Ok(None),
-                    };
-                }
+                Updated::Conflict => match self.records.get(&job_id).await? {
+                    Some(latest) => {
+                        result = job.result.take();
+                        current = latest;
+                    }
+                    // Expired while queued (or removed): the outcome goes into a new record.
+                    None => match self.records.create(&job).await? {
+                        Created::New(_) => {
+                            let state = JobState::try_from(job.state).unwrap_or(JobState::Unspecified);
+                            self.count_outcome(&job, state);
+                            return Ok(Some(state));
+                        }
+                        Created::Existing(stored) => {
+                            result = job.result.take();
+                            current = *stored;
+                        }
+                    },
+                },
             }
         }
     }

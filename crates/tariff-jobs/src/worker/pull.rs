@@ -1,46 +1,43 @@
-//! The pull loop: a slot, then a delivery, then a task that runs and settles
-//! it, at most `concurrency` at once; on shutdown, no more pulls and the jobs
-//! in hand finish.
+//! The pull loop: places (see `slots`), then a delivery, then a task that
+//! runs and settles it; on shutdown, no more pulls and the jobs in hand finish.
 
 use std::{future::Future, sync::Arc};
 
 use prost::Message;
 use tariff_proto::v1::JobEnvelope;
-use tokio::sync::Semaphore;
 use tracing::{Instrument, field::Empty};
 
-use super::{JobRunner, Worker};
+use super::{JobRunner, Worker, slots::Ahead};
 use crate::{
     backend::{ChunkStore, Delivery, JobConsumer, JobQueue, RecordStore},
     record, telemetry,
 };
 
 impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
-    /// Pulls and runs jobs, at most `concurrency` at once, until `shutdown`
-    /// resolves; then stops pulling and lets the jobs in hand finish.
+    /// Pulls and runs jobs, computing at most `concurrency` at once, until
+    /// `shutdown` resolves; then stops pulling and lets the jobs in hand finish.
     pub async fn run<C: JobConsumer>(self, mut consumer: C, shutdown: impl Future<Output = ()>) {
         let this = Arc::new(self);
-        let slots = Arc::new(Semaphore::new(this.config.concurrency.max(1)));
         tokio::pin!(shutdown);
         loop {
-            // Take a slot before pulling, so a busy worker leaves jobs to others.
-            let permit = tokio::select! {
+            // Places before pulling, so a busy worker leaves jobs to others.
+            let (hand, ahead) = tokio::select! {
                 _ = &mut shutdown => break,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
+                places = this.slots.take() => match places {
+                    Some(places) => places,
+                    None => break,
                 },
             };
             let next = tokio::select! {
                 _ = &mut shutdown => break,
-                next = consumer.next() => next,
+                next = consumer.next(this.slots.room()) => next,
             };
             match next {
                 Some(Ok(delivery)) => {
                     let this = this.clone();
                     tokio::spawn(async move {
-                        this.handle(Arc::new(delivery)).await;
-                        drop(permit);
+                        this.handle(Arc::new(delivery), ahead).await;
+                        drop(hand);
                     });
                 }
                 Some(Err(e)) => {
@@ -51,13 +48,12 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
             }
         }
         consumer.release().await;
-        // Drain: every slot back means every job in hand has been settled.
-        let all = u32::try_from(this.config.concurrency.max(1)).unwrap_or(u32::MAX);
-        let _ = slots.acquire_many(all).await;
+        // Drain: every place back means every job in hand has been settled.
+        this.slots.drained().await;
         tracing::info!("worker stopped");
     }
 
-    async fn handle<D: Delivery>(&self, delivery: Arc<D>) {
+    async fn handle<D: Delivery>(&self, delivery: Arc<D>, mut ahead: Ahead) {
         let envelope = match JobEnvelope::decode(delivery.payload()) {
             Ok(e) if record::valid_job_id(&e.job_id) => e,
             outcome => {
@@ -96,6 +92,6 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         if delivery.attempt() > 1 {
             self.metrics.redelivered.add(1, &[]);
         }
-        self.settle(envelope, delivery).instrument(span).await;
+        self.settle(envelope, delivery, &mut ahead).instrument(span).await;
     }
 }

@@ -45,9 +45,24 @@ pub trait JobRunner: Send + Sync + 'static {
     }
 
     /// The chunks of a job; fewer than two means it is not split. Runs on a
-    /// blocking thread, as `run` does.
+    /// blocking thread, as `run` does, unless [`JobRunner::may_split`] says no.
     fn chunks(&self, _scenario: &Scenario) -> Vec<ChunkTask> {
         Vec::new()
+    }
+
+    /// `false` when the job is known, from the scenario alone and at once, not
+    /// to split: the worker then skips [`JobRunner::chunks`] and its thread hand-off.
+    fn may_split(&self, _scenario: &Scenario) -> bool {
+        true
+    }
+
+    /// `true` for a job known, from the scenario alone and at once, to compute
+    /// in well under a millisecond with nothing to fetch. It is run on the
+    /// worker's own task (no hand-off to a blocking thread and back: two
+    /// context switches, more than such a job's compute on a loaded machine),
+    /// without progress writes or a cancellation mid-run.
+    fn quick(&self, _scenario: &Scenario) -> bool {
+        false
     }
 
     /// A split job without its chunks (`chunks`, as `chunks` gave them).

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use tariff_proto::v1::JobEnvelope;
 
-use super::{JobRunner, Worker, give_up, split};
+use super::{JobRunner, Worker, give_up, slots::Ahead, split};
 use crate::backend::{ChunkStore, Delivery, JobQueue, RecordStore};
 
 /// How a run ended, as far as its delivery is concerned.
@@ -64,10 +64,15 @@ pub(super) fn action(
 
 impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// Runs the delivery's job and settles the delivery as [`action`] says.
-    pub(super) async fn settle<D: Delivery>(&self, envelope: JobEnvelope, delivery: Arc<D>) {
+    pub(super) async fn settle<D: Delivery>(
+        &self,
+        envelope: JobEnvelope,
+        delivery: Arc<D>,
+        ahead: &mut Ahead,
+    ) {
         let job_id = envelope.job_id.clone();
         let attempt = delivery.attempt();
-        let (outcome, reason) = match self.process(&envelope, delivery.as_ref()).await {
+        let (outcome, reason) = match self.process(&envelope, delivery.as_ref(), ahead).await {
             Ok(Settle::Done) => (Outcome::Done, String::new()),
             Ok(Settle::Crashed(reason)) => (Outcome::Crashed, reason),
             Err(e) => (Outcome::StoreDown, e.to_string()),

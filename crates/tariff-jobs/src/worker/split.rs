@@ -18,6 +18,7 @@ use super::{
     JobRunner, RunFailure, Settle, Worker,
     compute::{Computed, Sink},
     runner::{chunk_steps, holds_flows},
+    slots::Ahead,
 };
 use crate::{
     JobsError,
@@ -159,6 +160,8 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                 submitted_at: record::now_rfc3339(),
                 chunk: Some(*chunk),
                 computed_view: None,
+                record: None,
+                record_revision: 0,
             };
             if let Err(e) = self.records.publish(&offer, &headers).await {
                 tracing::warn!(job_id = %envelope.job_id, error = %e, "could not offer chunks to other workers");
@@ -215,6 +218,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         envelope: &JobEnvelope,
         chunk: &ChunkTask,
         delivery: &D,
+        ahead: &mut Ahead,
     ) -> Result<Settle, JobsError> {
         let job_id = envelope.job_id.as_str();
         let Some(stored) = self.records.get(job_id).await? else { return Ok(Settle::Done) };
@@ -226,6 +230,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         let computed = self
             .compute_chunk(Sink::Watch(job_id), &scenario, chunk, delivery, 0, chunk_steps(chunk))
             .await?;
+        ahead.computed();
         match computed.outcome {
             Ok(Ok(data)) => {
                 self.records.put_chunk(job_id, chunk.index, &data).await?;
@@ -241,6 +246,9 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// The runner's chunks of a job; none when it does not split. On a
     /// blocking thread: knowing may mean fetching and loading the dataset.
     pub(super) async fn chunks_of(&self, scenario: &Scenario) -> Vec<ChunkTask> {
+        if !self.runner.may_split(scenario) {
+            return Vec::new();
+        }
         let (runner, job) = (self.runner.clone(), scenario.clone());
         // Its spans (dataset, prepare) stay in the job's trace.
         let span = tracing::Span::current();
