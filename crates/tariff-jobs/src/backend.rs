@@ -162,6 +162,11 @@ pub trait JobConsumer: Send + 'static {
     fn release(&mut self) -> impl Future<Output = ()> + Send {
         async {}
     }
+    /// Every job taken has been settled (the worker stops): acks still
+    /// buffered are sent, so that none is redelivered for want of its ack.
+    fn settled(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// One delivery of a job to a worker; it stays the worker's until acked,

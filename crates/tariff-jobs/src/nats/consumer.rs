@@ -112,6 +112,11 @@ impl JobConsumer for NatsConsumer {
             let _ = message.ack_with(AckKind::Nak(None)).await;
         }
     }
+
+    async fn settled(&mut self) {
+        // Acks are not confirmed: flushed here, they are not lost to the exit.
+        let _ = tokio::time::timeout(self.config.op_timeout, self.backend.client.flush()).await;
+    }
 }
 
 /// One delivery of a job from JetStream.

@@ -50,6 +50,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         consumer.release().await;
         // Drain: every place back means every job in hand has been settled.
         this.slots.drained().await;
+        consumer.settled().await;
         tracing::info!("worker stopped");
     }
 
