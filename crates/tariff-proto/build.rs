@@ -23,10 +23,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_bytes = fds.encode_to_vec();
     std::fs::write(out_dir.join("tariff_descriptor.bin"), &descriptor_bytes)?;
 
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        // Written by hand, to pass a stored result on without decoding it (src/passthrough.rs).
+        .extern_path(".tariff.v1.RunScenarioResponse", "crate::passthrough::RunScenarioResponse")
+        .compile_fds(fds)?;
 
     pbjson_build::Builder::new()
         .register_descriptors(&descriptor_bytes)?
+        .exclude([".tariff.v1.RunScenarioResponse"])
         .preserve_proto_field_names()
         // Results read better with every figure present, zeros included.
         .emit_fields()

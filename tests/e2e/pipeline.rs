@@ -1,16 +1,18 @@
 //! The pipeline end to end against a real nats-server: gateway, JetStream, worker.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
+use std::{ops::ControlFlow, time::Duration};
 
 use tariff_e2e::{
     Gateway, Stack, WorkerHandle, every_step, scenario, state, submit, wait_until_done, watch_to_end,
 };
+use tariff_jobs::JobRunner;
 use tariff_proto::v1::{
-    CancelJobRequest, GetJobRequest, JobState, ListEconomiesRequest, ResultOptions, ResultView,
+    CancelJobRequest, FlowFilter, GetJobRequest, JobState, ListEconomiesRequest, ResultOptions, ResultView,
     RunScenarioRequest, Scenario, SubmitScenarioRequest,
 };
 use tariff_scenario::{dataset::builtin, run};
+use tariff_worker::ScenarioRunner;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -65,6 +67,60 @@ async fn watch_sees_queued_running_progress_then_the_result_in_order() {
     assert!(done.iter().any(|d| *d > 0), "progress was reported: {done:?}");
     assert!(done.windows(2).all(|w| w[0] <= w[1]), "progress only goes forward: {done:?}");
     assert!(seen.last().unwrap().result.is_some());
+}
+
+#[tokio::test]
+async fn run_scenario_answers_in_the_asked_view_as_the_library_computes_it() {
+    let Stack { nats: _nats, config, gateway } = Stack::start().await;
+    // The worker binary's runner: jobs on the built-in dataset are quick.
+    let _worker = WorkerHandle::start_with_uploads(config, every_step()).await;
+    let mut client = gateway.client().await;
+    let scenario = scenario("universal-20.json");
+    let options = |view: ResultView, flows: Option<FlowFilter>| ResultOptions { view: view.into(), flows };
+    let jpn = FlowFilter { economies: vec!["JPN".into()], ..Default::default() };
+    for asked in [
+        options(ResultView::Summary, None),
+        options(ResultView::Full, None),
+        options(ResultView::Full, Some(jpn)),
+    ] {
+        let expected = ScenarioRunner::default()
+            .run_in_view(&scenario, Some(&asked), &mut |_| ControlFlow::Continue(()))
+            .unwrap();
+        let run = RunScenarioRequest {
+            scenario: Some(scenario.clone()),
+            view: Some(asked.clone()),
+            ..Default::default()
+        };
+        let answered = client.run_scenario(run).await.unwrap().into_inner();
+        assert_eq!(answered.result.as_ref(), Some(&expected), "{asked:?}");
+        // GetJob decodes the record and cuts it to the view: the same figures.
+        let read = GetJobRequest { job_id: answered.job_id, view: Some(asked.clone()) };
+        let job = client.get_job(read).await.unwrap().into_inner();
+        assert_eq!(job.result.as_ref(), Some(&expected), "{asked:?}");
+    }
+    // A key first used by SubmitScenario holds every figure: RunScenario with
+    // it still answers in the view.
+    let summary = options(ResultView::Summary, None);
+    let submitted = client
+        .submit_scenario(SubmitScenarioRequest {
+            scenario: Some(scenario.clone()),
+            idempotency_key: "view-17".into(),
+            view: Some(summary.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    wait_until_done(&mut client, &submitted.job_id).await;
+    let run = RunScenarioRequest {
+        scenario: Some(scenario.clone()),
+        idempotency_key: "view-17".into(),
+        view: Some(summary.clone()),
+    };
+    let answered = client.run_scenario(run).await.unwrap().into_inner();
+    let expected = ScenarioRunner::default()
+        .run_in_view(&scenario, Some(&summary), &mut |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(answered.result, Some(expected));
 }
 
 #[tokio::test]

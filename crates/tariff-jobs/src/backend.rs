@@ -5,8 +5,10 @@
 
 use std::{future::Future, pin::Pin, time::Duration};
 
-use futures::Stream;
-use tariff_proto::v1::{Job, JobEnvelope};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use prost::Message;
+use tariff_proto::v1::{Job, JobEnvelope, ScenarioResult};
 
 use crate::JobsError;
 
@@ -38,6 +40,37 @@ pub enum Updated {
 /// A record's current value, then every change to it.
 pub type JobStream = Pin<Box<dyn Stream<Item = Result<Job, JobsError>> + Send>>;
 
+/// A record for a caller that passes its result on as it was stored
+/// (RunScenario): the record without its result, and the result's encoding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Encoded {
+    pub job: Job,
+    pub result: Option<Bytes>,
+}
+
+impl Encoded {
+    /// A decoded record, its result encoded.
+    pub fn of(mut job: Job) -> Encoded {
+        let result = job.result.take().map(|result| Bytes::from(result.encode_to_vec()));
+        Encoded { job, result }
+    }
+
+    /// The whole record, its result decoded.
+    pub fn decoded(self) -> Result<Job, JobsError> {
+        let Encoded { mut job, result } = self;
+        if let Some(bytes) = result {
+            job.result = Some(
+                ScenarioResult::decode(bytes)
+                    .map_err(|e| JobsError::Corrupt { what: "stored result", reason: e.to_string() })?,
+            );
+        }
+        Ok(job)
+    }
+}
+
+/// [`Encoded`] records: every version stored from the call on.
+pub type EncodedStream = Pin<Box<dyn Stream<Item = Result<Encoded, JobsError>> + Send>>;
+
 /// Job records, one per job id.
 pub trait RecordStore: Clone + Send + Sync + 'static {
     /// Whether a new job may be accepted now: refused (`Full`) while the store
@@ -64,11 +97,15 @@ pub trait RecordStore: Clone + Send + Sync + 'static {
     fn delete(&self, job_id: &str, revision: u64) -> impl Future<Output = Result<(), JobsError>> + Send;
     /// The current record (if any), then every later version.
     fn watch(&self, job_id: &str) -> impl Future<Output = Result<JobStream, JobsError>> + Send;
-    /// Every version stored from now on, without reading the current one: for
-    /// a caller about to create the record (RunScenario), which knows it, and
-    /// saves a read per job.
-    fn watch_new(&self, job_id: &str) -> impl Future<Output = Result<JobStream, JobsError>> + Send {
-        self.watch(job_id)
+    /// Every version stored from now on, without reading the current one, and
+    /// with the result as stored: for a caller about to create the record
+    /// (RunScenario), which knows it and saves a read per job, and which
+    /// passes the result on without decoding it.
+    fn watch_new(&self, job_id: &str) -> impl Future<Output = Result<EncodedStream, JobsError>> + Send {
+        async move {
+            let stream: EncodedStream = Box::pin(self.watch(job_id).await?.map(|job| job.map(Encoded::of)));
+            Ok(stream)
+        }
     }
 }
 

@@ -14,8 +14,8 @@ pub mod telemetry;
 mod worker;
 
 pub use backend::{
-    ChunkStore, Created, DatasetStore, Delivery, JobConsumer, JobQueue, JobStream, RecordStore, Stored,
-    StoredDataset, Updated, message_id,
+    ChunkStore, Created, DatasetStore, Delivery, Encoded, EncodedStream, JobConsumer, JobQueue, JobStream,
+    RecordStore, Stored, StoredDataset, Updated, message_id,
 };
 pub use error::JobsError;
 pub use reachability::{REACHABILITY_INTERVAL, follow_reachability};

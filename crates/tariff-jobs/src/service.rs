@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::{
     JobsError,
-    backend::{Created, JobQueue, JobStream, RecordStore},
+    backend::{Created, Encoded, JobQueue, JobStream, RecordStore},
     ending::{Ending, end_unless_ended},
     record::{self, is_terminal},
     telemetry::{self, JobMetrics},
@@ -240,29 +240,30 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
     ) -> Result<Job, JobsError> {
         let submission =
             Submission { scenario, idempotency_key: idempotency_key.to_owned(), ..Submission::default() };
-        self.run_request(submission, headers, deadline).await
+        self.run_request(submission, headers, deadline).await?.decoded()
     }
 
-    /// [`JobService::run`] of a whole submission.
+    /// [`JobService::run`] of a whole submission, the result as stored
+    /// (encoded), to be passed on without decoding it.
     pub async fn run_request(
         &self,
         submission: Submission,
         headers: &[(String, String)],
         deadline: Duration,
-    ) -> Result<Job, JobsError> {
+    ) -> Result<Encoded, JobsError> {
         // Following from before the record exists: nothing it stores can be
         // missed, and the record just created need not be read back.
         let job_id = record::job_id_for(&submission.idempotency_key);
-        let mut updates = until_done(self.records.watch_new(&job_id).await?);
+        let mut updates = self.records.watch_new(&job_id).await?;
         let submitted = self.submit_as(submission, job_id, headers).await?;
-        let mut last = submitted.job;
-        if is_terminal(&last) {
+        let mut last = Encoded::of(submitted.job);
+        if is_terminal(&last.job) {
             return Ok(last);
         }
         let wait = async {
             while let Some(update) = updates.next().await {
                 last = update?;
-                if is_terminal(&last) {
+                if is_terminal(&last.job) {
                     break;
                 }
             }

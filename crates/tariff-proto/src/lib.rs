@@ -2,6 +2,7 @@
 //! server, proto3 JSON, and the encoded descriptor set that server reflection serves.
 
 pub mod json;
+pub mod passthrough;
 
 /// Generated code of the `tariff.v1` package, with proto3 JSON (serde) impls.
 pub mod v1 {
@@ -9,6 +10,8 @@ pub mod v1 {
     #![allow(missing_debug_implementations)]
     include!(concat!(env!("OUT_DIR"), "/tariff.v1.rs"));
     include!(concat!(env!("OUT_DIR"), "/tariff.v1.serde.rs"));
+
+    pub use crate::passthrough::RunScenarioResponse;
 }
 
 /// The names `Progress.stage` takes besides a sector solve's (`<date> <sector>`):

@@ -9,6 +9,7 @@ mod closing;
 mod datasets;
 mod deadline;
 mod embedded;
+mod passthrough;
 mod rpc_metrics;
 mod server;
 mod service;

@@ -21,7 +21,7 @@ use crate::{
     closing,
     datasets::{Datasets, UploadLimits},
     deadline::grpc_timeout,
-    status, views,
+    passthrough, status, views,
 };
 
 /// Limits a gateway enforces on requests.
@@ -317,15 +317,30 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
                 view: req.view.clone(),
                 keep_view_only: true,
             };
-            let mut job =
+            let record =
                 self.jobs.run_request(submission, &headers, wait).await.map_err(status::from_jobs)?;
-            Span::current().record("job_id", job.job_id.as_str());
-            tracing::info!(job_id = %job.job_id, state = JobState::name_of(job.state), "run answered");
+            Span::current().record("job_id", record.job.job_id.as_str());
+            tracing::info!(
+                job_id = %record.job.job_id,
+                state = JobState::name_of(record.job.state),
+                "run answered"
+            );
+            if let Some(encoded) = passthrough::answer(&record, req.view.as_ref()) {
+                let job_id = record.job.job_id;
+                return Ok(Response::new(pb::RunScenarioResponse {
+                    job_id,
+                    result: None,
+                    encoded_result: Some(encoded),
+                }));
+            }
+            let mut job = record.decoded().map_err(status::from_jobs)?;
             self.view(&mut job, req.view.as_ref()).await?;
             match JobState::try_from(job.state) {
-                Ok(JobState::Succeeded) => {
-                    Ok(Response::new(pb::RunScenarioResponse { job_id: job.job_id, result: job.result }))
-                }
+                Ok(JobState::Succeeded) => Ok(Response::new(pb::RunScenarioResponse {
+                    job_id: job.job_id,
+                    result: job.result,
+                    encoded_result: None,
+                })),
                 Ok(JobState::Failed) => {
                     Err(status::from_job_error(&job.job_id, &job.error.unwrap_or_default()))
                 }

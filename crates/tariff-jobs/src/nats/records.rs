@@ -5,13 +5,16 @@ use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
 use prost::Message;
-use tariff_proto::v1::{Job, ScenarioResult};
+use tariff_proto::{
+    passthrough,
+    v1::{Job, ScenarioResult},
+};
 use tokio::io::AsyncReadExt;
 
 use super::{NatsBackend, Store, timed};
 use crate::{
     JobsError,
-    backend::{Created, JobStream, RecordStore, Stored, Updated},
+    backend::{Created, Encoded, EncodedStream, JobStream, RecordStore, Stored, Updated},
     record,
 };
 
@@ -42,18 +45,23 @@ impl NatsBackend {
         Ok(Bytes::from(record::without_result(job, name).encode_to_vec()))
     }
 
+    /// A result kept in the object store, as stored.
+    async fn object_bytes(&self, name: &str) -> Result<Vec<u8>, JobsError> {
+        timed(self.config.op_timeout * 4, async {
+            let mut object = self.objects.get(name).await.map_err(JobsError::unavailable)?;
+            let mut bytes = Vec::new();
+            object.read_to_end(&mut bytes).await.map_err(JobsError::unavailable)?;
+            Ok(bytes)
+        })
+        .await
+    }
+
     /// A stored record with its result back in place.
     async fn inline_result(&self, mut job: Job) -> Result<Job, JobsError> {
         if job.result_object.is_empty() {
             return Ok(job);
         }
-        let bytes = timed(self.config.op_timeout * 4, async {
-            let mut object = self.objects.get(&job.result_object).await.map_err(JobsError::unavailable)?;
-            let mut bytes = Vec::new();
-            object.read_to_end(&mut bytes).await.map_err(JobsError::unavailable)?;
-            Ok(bytes)
-        })
-        .await?;
+        let bytes = self.object_bytes(&job.result_object).await?;
         job.result = Some(
             ScenarioResult::decode(bytes.as_slice())
                 .map_err(|e| JobsError::Corrupt { what: "stored result", reason: e.to_string() })?,
@@ -139,13 +147,21 @@ impl RecordStore for NatsBackend {
         Ok(Watch::stream(self.clone(), job_id, current, updates))
     }
 
-    async fn watch_new(&self, job_id: &str) -> Result<JobStream, JobsError> {
+    async fn watch_new(&self, job_id: &str) -> Result<EncodedStream, JobsError> {
         self.ready()?;
         let updates = timed(self.config.op_timeout, async {
             self.client.subscribe(self.config.update_subject(job_id)).await.map_err(JobsError::unavailable)
         })
         .await?;
-        Ok(Watch::stream(self.clone(), job_id, None, updates))
+        let watch = Watch::new(self.clone(), job_id, None, updates);
+        Ok(Box::pin(futures::stream::unfold(watch, |mut watch| async move {
+            let item = match watch.next().await? {
+                Ok(Version::Stored(payload)) => watch.backend.encoded(&payload).await,
+                Ok(Version::Read(job)) => Ok(Encoded::of(*job)),
+                Err(e) => Err(e),
+            };
+            Some((item, watch))
+        })))
     }
 }
 
@@ -161,30 +177,72 @@ struct Watch {
     updates: async_nats::Subscriber,
 }
 
+/// One version of a record: as republished (encoded), or as read.
+enum Version {
+    Stored(Bytes),
+    Read(Box<Job>),
+}
+
+impl NatsBackend {
+    /// A stored record split into the rest and its result's bytes, read
+    /// from the object store when kept apart; neither is decoded.
+    async fn encoded(&self, payload: &Bytes) -> Result<Encoded, JobsError> {
+        let corrupt = |reason: String| JobsError::Corrupt { what: "job record", reason };
+        let (rest, result) =
+            passthrough::take_field(payload, JOB_RESULT_FIELD).map_err(|e| corrupt(e.to_string()))?;
+        let mut job = decode(&rest)?;
+        if job.result_object.is_empty() {
+            return Ok(Encoded { job, result });
+        }
+        let bytes = self.object_bytes(&job.result_object).await?;
+        job.result_object.clear();
+        Ok(Encoded { job, result: Some(Bytes::from(bytes)) })
+    }
+}
+
+/// `Job.result`'s field number.
+const JOB_RESULT_FIELD: u32 = 4;
+
 impl Watch {
-    /// The versions after `current` (the record as read, or none yet).
+    fn new(
+        backend: NatsBackend,
+        job_id: &str,
+        current: Option<Stored>,
+        updates: async_nats::Subscriber,
+    ) -> Watch {
+        Watch {
+            backend,
+            job_id: job_id.to_owned(),
+            revision: current.as_ref().map_or(0, |stored| stored.revision),
+            first: current.map(|stored| stored.job),
+            updates,
+        }
+    }
+
+    /// The versions after `current` (the record as read, or none yet), decoded.
     fn stream(
         backend: NatsBackend,
         job_id: &str,
         current: Option<Stored>,
         updates: async_nats::Subscriber,
     ) -> JobStream {
-        let watch = Watch {
-            backend,
-            job_id: job_id.to_owned(),
-            revision: current.as_ref().map_or(0, |stored| stored.revision),
-            first: current.map(|stored| stored.job),
-            updates,
-        };
+        let watch = Watch::new(backend, job_id, current, updates);
         Box::pin(futures::stream::unfold(watch, |mut watch| async move {
-            let item = watch.next().await?;
+            let item = match watch.next().await? {
+                Ok(Version::Stored(payload)) => match decode(&payload) {
+                    Ok(job) => watch.backend.inline_result(job).await,
+                    Err(e) => Err(e),
+                },
+                Ok(Version::Read(job)) => Ok(*job),
+                Err(e) => Err(e),
+            };
             Some((item, watch))
         }))
     }
 
-    async fn next(&mut self) -> Option<Result<Job, JobsError>> {
+    async fn next(&mut self) -> Option<Result<Version, JobsError>> {
         if let Some(job) = self.first.take() {
-            return Some(Ok(job));
+            return Some(Ok(Version::Read(Box::new(job))));
         }
         let recheck = self.backend.config.watch_recheck;
         loop {
@@ -203,17 +261,14 @@ impl Watch {
                     if header(&message, "KV-Operation").is_some() {
                         continue;
                     }
-                    return Some(match decode(&message.payload) {
-                        Ok(job) => self.backend.inline_result(job).await,
-                        Err(e) => Err(e),
-                    });
+                    return Some(Ok(Version::Stored(message.payload)));
                 }
                 // The client is gone for good.
                 Ok(None) => return None,
                 Err(_quiet) => match self.backend.get(&self.job_id).await {
                     Ok(Some(stored)) if stored.revision > self.revision => {
                         self.revision = stored.revision;
-                        return Some(Ok(stored.job));
+                        return Some(Ok(Version::Read(Box::new(stored.job))));
                     }
                     Ok(_) => {}
                     Err(e) => return Some(Err(e)),
