@@ -40,15 +40,20 @@ impl Stack {
         let log = |name: &str| -> anyhow::Result<Stdio> {
             Ok(std::fs::File::create(logs.path().join(name))?.into())
         };
+        let records_max_mb = args.records_max_mb.to_string();
         let gateway = Command::new(&gateway_bin)
             .args(["--listen", &gateway_addr, "--nats-url", &nats.url()])
+            .args(["--nats-records-max-mb", &records_max_mb])
             .env("TARIFF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log("gateway.log")?)
             .spawn()
             .with_context(|| format!("starting {}", gateway_bin.display()))?;
         let mut worker_cmd = Command::new(&worker_bin);
-        worker_cmd.args(["--nats-url", &nats.url()]).env("TARIFF_LOG", "warn");
+        worker_cmd
+            .args(["--nats-url", &nats.url()])
+            .args(["--nats-records-max-mb", &records_max_mb])
+            .env("TARIFF_LOG", "warn");
         if let Some(c) = args.worker_concurrency {
             worker_cmd.args(["--concurrency", &c.to_string()]);
         }

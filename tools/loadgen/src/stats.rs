@@ -130,6 +130,10 @@ pub fn write_json(path: Option<&Path>, value: &impl Serialize) -> anyhow::Result
     let text = serde_json::to_string_pretty(value)?;
     match path {
         Some(path) => {
+            // After minutes of measuring, a missing folder must not lose the figures.
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
             std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
             eprintln!("summary written to {}", path.display());
         }
