@@ -90,6 +90,13 @@ fn builtin_named(scenario: &Scenario) -> Option<Result<&'static Dataset, Dataset
     builtin(&name.id)
 }
 
+/// The flows of `dataset` times the job's dates: its flow solves, known
+/// without preparing the scenario.
+fn flow_solves(dataset: &Dataset, scenario: &Scenario) -> u64 {
+    let flows: u64 = (0..dataset.sectors.len()).map(|s| dataset.sector_flows(s).values.len() as u64).sum();
+    flows.saturating_mul(scenario.evaluate_at.len().max(1) as u64)
+}
+
 fn invalid(field: &str, message: String) -> RunFailure {
     RunFailure::Failed(JobError::new(JobErrorCode::InvalidArgument, message, field))
 }
@@ -221,11 +228,7 @@ impl JobRunner for ScenarioRunner {
             return false;
         }
         match builtin_named(scenario) {
-            Some(Ok(dataset)) => {
-                let flows: u64 =
-                    (0..dataset.sectors.len()).map(|s| dataset.sector_flows(s).values.len() as u64).sum();
-                flows.saturating_mul(scenario.evaluate_at.len().max(1) as u64) > self.split_flows
-            }
+            Some(Ok(dataset)) => flow_solves(dataset, scenario) > self.split_flows,
             // Uploaded (or unusable: `chunks` and `run` say why).
             _ => true,
         }
@@ -275,9 +278,7 @@ impl JobRunner for ScenarioRunner {
             // Most jobs are far below the split: known from the dataset and the
             // dates alone, without preparing the scenario a second time.
             let Ok(dataset) = self.dataset(scenario) else { return Vec::new() };
-            let flows: u64 =
-                (0..dataset.sectors.len()).map(|s| dataset.sector_flows(s).values.len() as u64).sum();
-            if flows.saturating_mul(scenario.evaluate_at.len().max(1) as u64) <= split {
+            if flow_solves(&dataset, scenario) <= split {
                 return Vec::new();
             }
             let ranges = self.with_prepared(scenario, |prepared| {
