@@ -56,6 +56,21 @@ impl NatsBackend {
         .await
     }
 
+    /// A stored record split into the rest and its result's bytes, read
+    /// from the object store when kept apart; neither is decoded.
+    async fn encoded(&self, payload: &Bytes) -> Result<Encoded, JobsError> {
+        let corrupt = |reason: String| JobsError::Corrupt { what: "job record", reason };
+        let (rest, result) =
+            passthrough::take_field(payload, JOB_RESULT_FIELD).map_err(|e| corrupt(e.to_string()))?;
+        let mut job = decode(&rest)?;
+        if job.result_object.is_empty() {
+            return Ok(Encoded { job, result });
+        }
+        let bytes = self.object_bytes(&job.result_object).await?;
+        job.result_object.clear();
+        Ok(Encoded { job, result: Some(Bytes::from(bytes)) })
+    }
+
     /// A stored record with its result back in place.
     async fn inline_result(&self, mut job: Job) -> Result<Job, JobsError> {
         if job.result_object.is_empty() {
@@ -183,23 +198,6 @@ enum Version {
     Read(Box<Job>),
 }
 
-impl NatsBackend {
-    /// A stored record split into the rest and its result's bytes, read
-    /// from the object store when kept apart; neither is decoded.
-    async fn encoded(&self, payload: &Bytes) -> Result<Encoded, JobsError> {
-        let corrupt = |reason: String| JobsError::Corrupt { what: "job record", reason };
-        let (rest, result) =
-            passthrough::take_field(payload, JOB_RESULT_FIELD).map_err(|e| corrupt(e.to_string()))?;
-        let mut job = decode(&rest)?;
-        if job.result_object.is_empty() {
-            return Ok(Encoded { job, result });
-        }
-        let bytes = self.object_bytes(&job.result_object).await?;
-        job.result_object.clear();
-        Ok(Encoded { job, result: Some(Bytes::from(bytes)) })
-    }
-}
-
 /// `Job.result`'s field number.
 const JOB_RESULT_FIELD: u32 = 4;
 
@@ -280,4 +278,21 @@ impl Watch {
 
 fn header<'m>(message: &'m async_nats::Message, name: &str) -> Option<&'m str> {
     message.headers.as_ref()?.get(name).map(|value| value.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_result_field_is_the_records_result() {
+        let result = ScenarioResult { scenario_id: "s".into(), ..ScenarioResult::default() };
+        let job = Job { job_id: "j".into(), result: Some(result.clone()), ..Job::default() };
+        let (rest, taken) =
+            passthrough::take_field(&Bytes::from(job.encode_to_vec()), JOB_RESULT_FIELD).unwrap();
+        assert_eq!(ScenarioResult::decode(taken.unwrap()).unwrap(), result);
+        assert_eq!(decode(&rest).unwrap(), Job { result: None, ..job });
+    }
 }
