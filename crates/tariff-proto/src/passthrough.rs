@@ -8,7 +8,8 @@
 //! wire it is the proto's message, field for field, and it can carry its
 //! result either decoded (`result`, what a decode gives) or as the encoded
 //! bytes of a `ScenarioResult` (`encoded_result`, sent as they are).
-//! [`take_field`] cuts such bytes out of a stored message.
+//! [`take_field`] cuts such bytes out of a stored message, [`find_field`]
+//! finds them without copying the rest.
 
 use prost::{
     DecodeError, Message,
@@ -109,6 +110,19 @@ pub enum FieldError {
 /// `message`'s memory. `None` for the contents when the field is absent.
 pub fn take_field(message: &Bytes, tag: u32) -> Result<(Vec<u8>, Option<Bytes>), FieldError> {
     let mut rest = Vec::with_capacity(message.len().min(4096));
+    let taken = walk(message, tag, Some(&mut rest))?;
+    Ok((rest, taken))
+}
+
+/// Field `tag`'s contents (length-delimited, at most once), sharing
+/// `message`'s memory, without copying the rest anywhere.
+pub fn find_field(message: &Bytes, tag: u32) -> Result<Option<Bytes>, FieldError> {
+    walk(message, tag, None)
+}
+
+/// Goes over the top-level fields of `message`: field `tag`'s contents, and
+/// every other field copied to `rest` when given.
+fn walk(message: &Bytes, tag: u32, mut rest: Option<&mut Vec<u8>>) -> Result<Option<Bytes>, FieldError> {
     let mut taken = None;
     let mut buf = message.clone();
     while buf.has_remaining() {
@@ -126,11 +140,12 @@ pub fn take_field(message: &Bytes, tag: u32) -> Result<(Vec<u8>, Option<Bytes>),
             taken = Some(buf.split_to(len));
         } else {
             encoding::skip_field(wire_type, field, &mut buf, DecodeContext::default())?;
-            let end = message.len() - buf.remaining();
-            rest.extend_from_slice(&message[start..end]);
+            if let Some(rest) = rest.as_deref_mut() {
+                rest.extend_from_slice(&message[start..message.len() - buf.remaining()]);
+            }
         }
     }
-    Ok((rest, taken))
+    Ok(taken)
 }
 
 #[cfg(test)]
@@ -177,6 +192,7 @@ mod tests {
         let without = Job::decode(rest.as_slice()).unwrap();
         assert_eq!(without, Job { result: None, ..job.clone() });
         assert_eq!(ScenarioResult::decode(taken.unwrap()).unwrap(), result());
+        assert_eq!(find_field(&stored, 4).unwrap(), Some(Bytes::from(result().encode_to_vec())));
         let (rest, taken) = take_field(&Bytes::from(without.encode_to_vec()), 4).unwrap();
         assert!(taken.is_none());
         assert_eq!(Job::decode(rest.as_slice()).unwrap(), without);
@@ -188,6 +204,7 @@ mod tests {
         let tail = Job { result: Some(result()), ..Job::default() }.encode_to_vec();
         let twice = Bytes::from([once.clone(), tail].concat());
         assert!(take_field(&twice, 4).is_err());
+        assert!(find_field(&twice, 4).is_err());
         let short = Bytes::from(once[..once.len() - 3].to_vec());
         assert!(take_field(&short, 4).is_err());
     }

@@ -4,7 +4,7 @@
 use prost::{Message, bytes::Bytes};
 use tariff_jobs::Encoded;
 use tariff_proto::{
-    passthrough::take_field,
+    passthrough::find_field,
     v1::{self as pb, JobState, ResultView},
 };
 
@@ -23,8 +23,8 @@ pub fn answer(record: &Encoded, requested: Option<&pb::ResultOptions>) -> Option
         return None;
     }
     let result = record.result.as_ref()?;
-    let (_, view) = take_field(result, RESULT_VIEW_FIELD).ok()?;
-    let computed = pb::ResultOptions::decode(view?).ok()?;
+    let view = find_field(result, RESULT_VIEW_FIELD).ok()??;
+    let computed = pb::ResultOptions::decode(view).ok()?;
     (computed == *requested).then(|| result.clone())
 }
 
