@@ -168,14 +168,15 @@ impl RecordStore for NatsBackend {
             self.client.subscribe(self.config.update_subject(job_id)).await.map_err(JobsError::unavailable)
         })
         .await?;
-        let watch = Watch::new(self.clone(), job_id, None, updates);
-        Ok(Box::pin(futures::stream::unfold(watch, |mut watch| async move {
-            let item = match watch.next().await? {
-                Ok(Version::Stored(payload)) => watch.backend.encoded(&payload).await,
-                Ok(Version::Read(job)) => Ok(Encoded::of(*job)),
-                Err(e) => Err(e),
-            };
-            Some((item, watch))
+        let backend = self.clone();
+        Ok(Box::pin(Watch::new(self.clone(), job_id, None, updates).versions().then(move |version| {
+            let backend = backend.clone();
+            async move {
+                match version? {
+                    Version::Stored(payload) => backend.encoded(&payload).await,
+                    Version::Read(job) => Ok(Encoded::of(*job)),
+                }
+            }
         })))
     }
 }
@@ -224,18 +225,24 @@ impl Watch {
         current: Option<Stored>,
         updates: async_nats::Subscriber,
     ) -> JobStream {
-        let watch = Watch::new(backend, job_id, current, updates);
-        Box::pin(futures::stream::unfold(watch, |mut watch| async move {
-            let item = match watch.next().await? {
-                Ok(Version::Stored(payload)) => match decode(&payload) {
-                    Ok(job) => watch.backend.inline_result(job).await,
-                    Err(e) => Err(e),
-                },
-                Ok(Version::Read(job)) => Ok(*job),
-                Err(e) => Err(e),
-            };
-            Some((item, watch))
+        let reader = backend.clone();
+        Box::pin(Watch::new(backend, job_id, current, updates).versions().then(move |version| {
+            let reader = reader.clone();
+            async move {
+                match version? {
+                    Version::Stored(payload) => reader.inline_result(decode(&payload)?).await,
+                    Version::Read(job) => Ok(*job),
+                }
+            }
         }))
+    }
+
+    /// Every version, as `next` finds them.
+    fn versions(self) -> impl futures::Stream<Item = Result<Version, JobsError>> + Send {
+        futures::stream::unfold(self, |mut watch| async move {
+            let version = watch.next().await?;
+            Some((version, watch))
+        })
     }
 
     async fn next(&mut self) -> Option<Result<Version, JobsError>> {
