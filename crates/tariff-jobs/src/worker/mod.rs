@@ -131,7 +131,8 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         tracing::info!(job_id, attempt = delivery.attempt(), "job running");
         let _in_flight = InFlight::new(&self.metrics);
         let computing = Instant::now();
-        let chunks = self.chunks_of(&scenario).await;
+        // A quick job does not split: asking would only repeat the runner's check.
+        let chunks = if quick { Vec::new() } else { self.chunks_of(&scenario).await };
         let computed = if chunks.is_empty() {
             let runner = self.runner.clone();
             let job = scenario.clone();

@@ -60,7 +60,8 @@ pub trait JobRunner: Send + Sync + 'static {
     /// in well under a millisecond with nothing to fetch. It is run on the
     /// worker's own task (no hand-off to a blocking thread and back: two
     /// context switches, more than such a job's compute on a loaded machine),
-    /// without progress writes or a cancellation mid-run.
+    /// without progress writes or a cancellation mid-run. A quick job is
+    /// never split: [`JobRunner::chunks`] is not asked.
     fn quick(&self, _scenario: &Scenario) -> bool {
         false
     }
