@@ -26,10 +26,11 @@ struct Args {
     /// Jobs computed at once (default: the number of CPUs).
     #[arg(long, env = "TARIFF_WORKER_CONCURRENCY")]
     concurrency: Option<usize>,
-    /// Jobs taken beyond the free compute slots, each waiting for one (with
-    /// in-progress acks). They keep the CPUs busy across the round trips
-    /// between short jobs; 0 leaves every job not yet started to other
-    /// workers, which suits long jobs on many workers (default: twice --concurrency).
+    /// The most jobs taken beyond the free compute slots, each waiting for one
+    /// (with in-progress acks). They keep the CPUs busy across the round trips
+    /// between short jobs. The worker holds as many as it computes in about
+    /// 5 ms, up to this: none behind jobs of more than 5 ms per slot, which go
+    /// to whichever worker is free; 0 never holds any (default: 32 x --concurrency).
     #[arg(long, env = "TARIFF_WORKER_PREFETCH")]
     prefetch: Option<usize>,
     /// Milliseconds between progress updates of a running job's record.
@@ -85,7 +86,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let concurrency =
         args.concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let prefetch = args.prefetch.unwrap_or(concurrency.saturating_mul(2));
+    let prefetch = args.prefetch.unwrap_or(concurrency.saturating_mul(32));
     let config = args.nats.config();
     tracing::info!(
         url = %config.url,

@@ -51,9 +51,10 @@ use crate::{
 pub struct WorkerConfig {
     /// Jobs computed at once by this worker.
     pub concurrency: usize,
-    /// Jobs taken beyond the free compute slots, each waiting for one (with
-    /// in-progress acks): they keep the CPU busy across the round trips
-    /// between short jobs; 0 leaves every job not yet started to other workers.
+    /// The most jobs taken beyond the free compute slots, each waiting for one
+    /// (with in-progress acks): they keep the CPU busy across the round trips
+    /// between short jobs. As many are taken as the slots compute in about
+    /// 5 ms, up to this; 0 leaves every job not yet started to other workers.
     pub prefetch: usize,
     /// The least time between two progress writes to the record (zero: every step).
     pub progress_interval: Duration,
