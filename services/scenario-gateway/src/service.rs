@@ -138,12 +138,14 @@ impl Extractor for MetadataExtractor<'_> {
     }
 }
 
-/// The span of one call, continuing the caller's trace when the metadata
-/// carries one (`traceparent`, `tracestate`).
-fn rpc_span(method: &'static str, metadata: &MetadataMap) -> Span {
+/// The span of one call (`name`: service/method, as a constant, not formatted
+/// on every call), continuing the caller's trace when the metadata carries
+/// one (`traceparent`, `tracestate`).
+fn rpc_span(name: &'static str, metadata: &MetadataMap) -> Span {
+    let method = name.rsplit_once('/').map_or(name, |(_, method)| method);
     let span = tracing::info_span!(
         "grpc",
-        otel.name = %format!("tariff.v1.ScenarioService/{method}"),
+        otel.name = name,
         otel.kind = "server",
         rpc.method = method,
         rpc.grpc.status_code = Empty,
@@ -233,7 +235,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::SubmitScenarioRequest>,
     ) -> Result<Response<pb::SubmitScenarioResponse>, Status> {
-        let span = rpc_span("SubmitScenario", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/SubmitScenario", request.metadata());
         traced(span, async move {
             let headers = trace_headers(&request);
             let req = request.into_inner();
@@ -259,7 +261,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
     }
 
     async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<Job>, Status> {
-        let span = rpc_span("GetJob", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/GetJob", request.metadata());
         traced(span, async move {
             let req = request.into_inner();
             check_job_id(&req.job_id)?;
@@ -274,7 +276,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
     type WatchJobStream = JobStream;
 
     async fn watch_job(&self, request: Request<pb::WatchJobRequest>) -> Result<Response<JobStream>, Status> {
-        let span = rpc_span("WatchJob", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/WatchJob", request.metadata());
         traced(span, async move {
             let req = request.into_inner();
             let (id, view) = (req.job_id, req.view);
@@ -299,7 +301,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::RunScenarioRequest>,
     ) -> Result<Response<pb::RunScenarioResponse>, Status> {
-        let span = rpc_span("RunScenario", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/RunScenario", request.metadata());
         traced(span, async move {
             let headers = trace_headers(&request);
             let wait = grpc_timeout(request.metadata())
@@ -357,7 +359,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
     }
 
     async fn cancel_job(&self, request: Request<pb::CancelJobRequest>) -> Result<Response<Job>, Status> {
-        let span = rpc_span("CancelJob", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/CancelJob", request.metadata());
         traced(span, async move {
             let id = request.into_inner().job_id;
             check_job_id(&id)?;
@@ -379,7 +381,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::ListEconomiesRequest>,
     ) -> Result<Response<pb::ListEconomiesResponse>, Status> {
-        let span = rpc_span("ListEconomies", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/ListEconomies", request.metadata());
         traced(span, async move {
             let d = self.datasets.resolve(&request.into_inner().dataset).await?;
             Ok(Response::new(pb::ListEconomiesResponse { economies: d.economies_proto() }))
@@ -391,7 +393,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::ListSectorsRequest>,
     ) -> Result<Response<pb::ListSectorsResponse>, Status> {
-        let span = rpc_span("ListSectors", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/ListSectors", request.metadata());
         traced(span, async move {
             let d = self.datasets.resolve(&request.into_inner().dataset).await?;
             Ok(Response::new(pb::ListSectorsResponse { sectors: d.sectors_proto() }))
@@ -403,7 +405,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::ListAgreementsRequest>,
     ) -> Result<Response<pb::ListAgreementsResponse>, Status> {
-        let span = rpc_span("ListAgreements", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/ListAgreements", request.metadata());
         traced(span, async move {
             let d = self.datasets.resolve(&request.into_inner().dataset).await?;
             Ok(Response::new(pb::ListAgreementsResponse { agreements: d.agreements_proto() }))
@@ -415,7 +417,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::GetDatasetRequest>,
     ) -> Result<Response<DatasetInfo>, Status> {
-        let span = rpc_span("GetDataset", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/GetDataset", request.metadata());
         traced(
             span,
             async move { Ok(Response::new(self.datasets.info(&request.into_inner().dataset).await?)) },
@@ -427,7 +429,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<tonic::Streaming<pb::UploadDatasetRequest>>,
     ) -> Result<Response<DatasetInfo>, Status> {
-        let span = rpc_span("UploadDataset", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/UploadDataset", request.metadata());
         traced(span, async move {
             require_write(&request)?;
             Ok(Response::new(self.datasets.upload(request.into_inner()).await?))
@@ -439,7 +441,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::ListDatasetsRequest>,
     ) -> Result<Response<pb::ListDatasetsResponse>, Status> {
-        let span = rpc_span("ListDatasets", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/ListDatasets", request.metadata());
         traced(span, async move { Ok(Response::new(self.datasets.list().await?)) }).await
     }
 
@@ -447,7 +449,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::DeleteDatasetRequest>,
     ) -> Result<Response<pb::DeleteDatasetResponse>, Status> {
-        let span = rpc_span("DeleteDataset", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/DeleteDataset", request.metadata());
         traced(span, async move {
             require_write(&request)?;
             Ok(Response::new(self.datasets.delete(&request.into_inner().dataset).await?))
@@ -459,7 +461,7 @@ impl<R: RecordStore + DatasetStore + ChunkStore, Q: JobQueue> ScenarioService fo
         &self,
         request: Request<pb::GetResultFlowsRequest>,
     ) -> Result<Response<pb::GetResultFlowsResponse>, Status> {
-        let span = rpc_span("GetResultFlows", request.metadata());
+        let span = rpc_span("tariff.v1.ScenarioService/GetResultFlows", request.metadata());
         traced(span, async move {
             let req = request.into_inner();
             check_job_id(&req.job_id)?;
