@@ -27,10 +27,12 @@ impl NatsBackend {
     async fn encode_for_store(&self, job: &Job) -> Result<Bytes, JobsError> {
         // Sized before anything is encoded, and the record copied without its
         // result: a product-level result is hundreds of megabytes.
-        let Some(result) =
-            job.result.as_ref().filter(|_| job.encoded_len() > self.config.inline_result_limit)
-        else {
-            return Ok(Bytes::from(job.encode_to_vec()));
+        // The size, once: `encode_to_vec` would walk the nested result again for it.
+        let size = job.encoded_len();
+        let Some(result) = job.result.as_ref().filter(|_| size > self.config.inline_result_limit) else {
+            let mut encoded = Vec::with_capacity(size);
+            job.encode_raw(&mut encoded);
+            return Ok(Bytes::from(encoded));
         };
         let encoded = result.encode_to_vec();
         let name = format!("{}.result", job.job_id);
