@@ -45,6 +45,9 @@ pub struct NatsOptions {
     /// `-c`. Command-line flags override the file, so the client address, port,
     /// monitoring port and store dir are always the harness's.
     pub config_file_text: Option<String>,
+    /// Environment variables for the process, on top of the harness's own, e.g.
+    /// the Go runtime's `GOMEMLIMIT`, as a deployment sets it.
+    pub env: Vec<(String, String)>,
 }
 
 /// A real `nats-server` with JetStream on, listening on 127.0.0.1 on a free port, with
@@ -266,6 +269,7 @@ impl NatsServer {
             .arg("-sd")
             .arg(&self.store_dir)
             .args(&self.options.extra_args)
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);

@@ -142,6 +142,7 @@ fn config_file_and_extra_args_reach_the_server() {
     let server = NatsServer::start_with(NatsOptions {
         config_file_text: Some("server_name: from_config\nmax_payload: 65536\n".to_owned()),
         extra_args: vec!["--server_name".to_owned(), "from_flag".to_owned()],
+        ..Default::default()
     })
     .unwrap();
     assert!(server.config_path().unwrap().is_file());
@@ -151,6 +152,31 @@ fn config_file_and_extra_args_reach_the_server() {
     assert!(varz.body.contains("\"max_payload\": 65536"), "{}", varz.body);
     assert!(server_info(server.port()).contains("\"max_payload\":65536"));
     assert!(server.jetstream_healthy());
+}
+
+/// The environment reaches the server's Go runtime, on every launch: a valid
+/// memory limit is in the process's environment after a restart, and a
+/// malformed one stops the start with the runtime's own complaint.
+#[cfg(target_os = "linux")]
+#[test]
+fn environment_reaches_the_server() {
+    let with = |value: &str| NatsOptions {
+        env: vec![("GOMEMLIMIT".to_owned(), value.to_owned())],
+        ..Default::default()
+    };
+    let environ = |server: &NatsServer| {
+        let pid = server.pid().unwrap();
+        std::fs::read(format!("/proc/{pid}/environ")).unwrap()
+    };
+    let has = |environ: &[u8], entry: &[u8]| environ.split(|b| *b == 0).any(|e| e == entry);
+    let mut server = NatsServer::start_with(with("300MiB")).unwrap();
+    assert!(has(&environ(&server), b"GOMEMLIMIT=300MiB"));
+    server.restart().unwrap();
+    assert!(has(&environ(&server), b"GOMEMLIMIT=300MiB"));
+    assert!(server.jetstream_healthy());
+
+    let err = NatsServer::start_with(with("three hundred")).unwrap_err();
+    assert!(err.to_string().contains("malformed GOMEMLIMIT"), "{err}");
 }
 
 #[test]

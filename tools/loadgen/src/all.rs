@@ -23,6 +23,8 @@ use crate::{
 struct AllSummary {
     machine: Machine,
     scenario: String,
+    /// nats-server's GOMEMLIMIT in this run, or `none`.
+    nats_go_memory_limit: String,
     ceiling_sweep: Vec<Step>,
     ceiling_max_per_s: f64,
     pipeline_sweep: Vec<Step>,
@@ -131,6 +133,7 @@ pub async fn command(args: AllArgs) -> anyhow::Result<()> {
     let summary = AllSummary {
         machine: machine(),
         scenario: args.stack.scenario.display().to_string(),
+        nats_go_memory_limit: args.stack.nats_go_memory_limit.clone(),
         ceiling_sweep,
         ceiling_max_per_s: ceiling_max,
         pipeline_sweep,

@@ -109,6 +109,11 @@ struct StackArgs {
     /// the services' default 1 GiB in under 20 s, as it should in service.
     #[arg(long, default_value_t = 8192)]
     records_max_mb: u64,
+    /// nats-server's Go memory limit (GOMEMLIMIT, in Go's units: 900MiB, 2GiB),
+    /// as the production NATS pods set it; `none` leaves it unset. Unlimited,
+    /// its heap passes 1.3 GiB in an `all` run, more than a pod's 1 GiB.
+    #[arg(long, default_value = stack::DEPLOYED_NATS_GOMEMLIMIT)]
+    nats_go_memory_limit: String,
 }
 
 #[derive(Debug, Args)]

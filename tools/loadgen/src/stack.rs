@@ -13,6 +13,11 @@ use crate::{
     gateway::{Client, Load, Mode, connect_gateway, one_call},
 };
 
+/// The production NATS pods' GOMEMLIMIT (`deploy/k8s/nats/values.yaml`, about
+/// 90% of their 1 GiB): the stack's nats-server runs with it by default, so
+/// the figures are those of the server as deployed. A test keeps the two equal.
+pub const DEPLOYED_NATS_GOMEMLIMIT: &str = "900MiB";
+
 /// A nats-server, one gateway and one worker, all child processes of this one.
 #[derive(Debug)]
 pub struct Stack {
@@ -32,8 +37,8 @@ impl Stack {
                 bail!("{} not found: build it first with `cargo build --release --bins`", bin.display());
             }
         }
-        let nats =
-            tariff_test_support::NatsServer::start().map_err(|e| anyhow!("starting nats-server: {e}"))?;
+        let nats = tariff_test_support::NatsServer::start_with(nats_options(&args.nats_go_memory_limit))
+            .map_err(|e| anyhow!("starting nats-server (--nats-go-memory-limit): {e}"))?;
         let logs = tempfile::tempdir()?;
         let port = tariff_test_support::free_port().map_err(|e| anyhow!("{e}"))?;
         let gateway_addr = format!("127.0.0.1:{port}");
@@ -64,9 +69,10 @@ impl Stack {
             .with_context(|| format!("starting {}", worker_bin.display()))?;
         let stack = Stack { nats, gateway, worker, gateway_addr, _logs: logs };
         eprintln!(
-            "stack: nats {} (pid {:?}), gateway {} (pid {}), worker (pid {})",
+            "stack: nats {} (pid {:?}, GOMEMLIMIT {}), gateway {} (pid {}), worker (pid {})",
             stack.nats.url(),
             stack.nats.pid(),
+            args.nats_go_memory_limit,
             stack.gateway_addr,
             stack.gateway.id(),
             stack.worker.id()
@@ -129,5 +135,36 @@ impl Drop for Stack {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// The stack's nats-server settings: its Go memory limit unless `none`.
+fn nats_options(go_memory_limit: &str) -> tariff_test_support::NatsOptions {
+    let env = match go_memory_limit {
+        "none" => Vec::new(),
+        limit => vec![("GOMEMLIMIT".to_owned(), limit.to_owned())],
+    };
+    tariff_test_support::NatsOptions { env, ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_default_memory_limit_is_the_deployed_one() {
+        let values = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/k8s/nats/values.yaml");
+        let text = std::fs::read_to_string(values).unwrap();
+        let deployed: Vec<&str> =
+            text.lines().filter_map(|l| l.trim().strip_prefix("GOMEMLIMIT:")).map(str::trim).collect();
+        assert_eq!(deployed, [DEPLOYED_NATS_GOMEMLIMIT], "{values}");
+    }
+
+    #[test]
+    fn none_leaves_the_limit_unset() {
+        assert!(nats_options("none").env.is_empty());
+        assert_eq!(nats_options("2GiB").env, [("GOMEMLIMIT".to_owned(), "2GiB".to_owned())]);
     }
 }
