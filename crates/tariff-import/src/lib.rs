@@ -9,6 +9,7 @@
 //! | [`flows`] | streaming readers of CEPII BACI and UN Comtrade (current bulk/API and classic API CSV) |
 //! | [`wits`] | streaming reader of WITS / UNCTAD TRAINS applied tariffs (raw data bulk files, Tariff View and Download) |
 //! | [`import`](mod@import) | the import itself: map, add up, weight tariffs, estimate domestic shipments, write, load to prove |
+//! | [`update`] | the tariffs-only import: new WITS files into an existing dataset's tariffs.csv |
 //! | [`report`] | what an import did: rows read, used, skipped by reason, unmapped codes, tariff weighting |
 //! | [`synth`] | a deterministic gravity-shaped synthetic dataset of any size, streamed to disk |
 //! | [`summary`] | the summary `tariffctl dataset check` prints of a loaded dataset |
@@ -65,17 +66,19 @@ mod method;
 pub mod report;
 pub mod summary;
 pub mod synth;
+pub mod update;
 pub mod wits;
 pub mod write;
 
 pub use concordance::Concordance;
 pub use error::ImportError;
 pub use flows::{Direction, FlowFormat};
-pub use import::{DomesticSource, ImportSpec, TariffUpdateSpec, Unit, import, update_tariffs};
+pub use import::{DomesticSource, ImportSpec, Unit, import};
 pub use input::FileFacts;
 pub use report::ImportReport;
 pub use summary::{DatasetSummary, summarize};
 pub use synth::{SynthReport, SynthSpec, synthesize};
+pub use update::{TariffUpdateSpec, update_tariffs};
 
 /// Progress of long work: `done` of `total` (bytes of a file being read,
 /// sectors written; `total` 0 when not counted).
