@@ -6,19 +6,23 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use tariff_e2e::{Stack, WorkerHandle, every_step, isolated_config, scenario};
+use tariff_e2e::{Stack, WorkerHandle, isolated_config, scenario};
 use tariff_jobs::{
-    RecordStore, Updated,
+    RecordStore, Updated, WorkerConfig,
     nats::{NatsAuth, NatsBackend},
     record,
 };
 use tariff_proto::v1::{JobState, RunScenarioRequest};
 use tariff_test_support::NatsServer;
 
+/// Also: a call without an idempotency key stores its job's record once, the
+/// worker's outcome (no QUEUED version first: nobody could read it), and a
+/// keyed one twice, so that the key names a job from the start.
 #[tokio::test]
 async fn run_scenario_calls_leave_no_consumer_behind() {
     let Stack { nats: _nats, config, gateway } = Stack::start().await;
-    let _worker = WorkerHandle::start(config.clone(), every_step()).await;
+    // Progress as deployed: a job this short writes none.
+    let _worker = WorkerHandle::start(config.clone(), WorkerConfig::default()).await;
     let mut client = gateway.client().await;
     for _ in 0..30 {
         let response = client
@@ -38,6 +42,20 @@ async fn run_scenario_calls_leave_no_consumer_behind() {
     // A watch per call used to leave an ordered consumer for 30 s each, and the
     // server refuses more than 1,000: sustained RunScenario traffic hit that wall.
     assert_eq!(info.state.consumer_count, 0);
+    assert_eq!(info.state.last_sequence, 30, "one version stored per unkeyed call");
+
+    let keyed = client
+        .run_scenario(RunScenarioRequest {
+            scenario: Some(scenario("universal-10.json")),
+            idempotency_key: "keyed-run".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let stored = backend.get(&keyed.job_id).await.unwrap().unwrap();
+    assert_eq!(stored.job.state, JobState::Succeeded as i32);
+    assert_eq!(records.info().await.unwrap().state.last_sequence, 32, "QUEUED, then the outcome");
 }
 
 #[tokio::test]

@@ -19,6 +19,12 @@ pub struct Stored {
     pub revision: u64,
 }
 
+/// The revision of a record not stored yet, whose first write creates it:
+/// stored revisions start at 1 (NATS stream sequences, the in-process counter).
+/// A job submitted to be waited for without an idempotency key is published
+/// at it ([`crate::JobService::run_request`]).
+pub const UNSTORED: u64 = 0;
+
 /// What `create` found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {

@@ -15,7 +15,7 @@ mod worker;
 
 pub use backend::{
     ChunkStore, Created, DatasetStore, Delivery, Encoded, EncodedStream, JobConsumer, JobQueue, JobStream,
-    RecordStore, Stored, StoredDataset, Updated, message_id,
+    RecordStore, Stored, StoredDataset, UNSTORED, Updated, message_id,
 };
 pub use error::JobsError;
 pub use reachability::{REACHABILITY_INTERVAL, follow_reachability};

@@ -81,6 +81,11 @@ impl MemoryBackend {
         self.inner.dead_letters.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Record versions stored so far (creations and updates), for tests.
+    pub fn writes(&self) -> u64 {
+        *self.inner.next_revision.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn records(&self) -> MutexGuard<'_, HashMap<String, Stored>> {
         // A poisoned lock only means another thread panicked mid-update of a
         // plain map; the map itself is still consistent.

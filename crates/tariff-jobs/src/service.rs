@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::{
     JobsError,
-    backend::{Created, Encoded, JobQueue, JobStream, RecordStore},
+    backend::{Created, Encoded, JobQueue, JobStream, RecordStore, UNSTORED},
     ending::{Ending, end_unless_ended},
     record::{self, is_terminal},
     telemetry::{self, JobMetrics},
@@ -89,15 +89,17 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         headers: &[(String, String)],
     ) -> Result<Submitted, JobsError> {
         let job_id = record::job_id_for(&submission.idempotency_key);
-        self.submit_as(submission, job_id, headers).await
+        self.submit_as(submission, job_id, headers, Recorded::Now).await
     }
 
-    /// [`JobService::submit_request`] under the id the key gives (`job_id`).
+    /// [`JobService::submit_request`] under the id the key gives (`job_id`),
+    /// its record created now or left to its worker (`recorded`).
     async fn submit_as(
         &self,
         submission: Submission,
         job_id: String,
         headers: &[(String, String)],
+        recorded: Recorded,
     ) -> Result<Submitted, JobsError> {
         let Submission { scenario, idempotency_key, view, request_digest, keep_view_only } = submission;
         let mut job = record::queued(&job_id, &idempotency_key);
@@ -133,6 +135,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         };
         let created = match created {
             Some(existing) => existing,
+            None if recorded == Recorded::ByWorker => Created::New(UNSTORED),
             None => {
                 self.records
                     .create(&job)
@@ -147,7 +150,12 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
                 if let Err(e) = self.publish(&mut envelope, headers).await {
                     // Only the untouched record: a publish whose ack was lost may
                     // still have reached a worker, and its record must stay.
-                    if let Err(undo) = self.records.delete(&job_id, revision).await {
+                    let undo = if revision == UNSTORED {
+                        Ok(())
+                    } else {
+                        self.records.delete(&job_id, revision).await
+                    };
+                    if let Err(undo) = undo {
                         tracing::warn!(job_id, error = %undo, "could not remove the record of an unpublished job");
                     }
                     return Err(e);
@@ -245,17 +253,28 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
 
     /// [`JobService::run`] of a whole submission, the result as stored
     /// (encoded), to be passed on without decoding it.
+    ///
+    /// Without an idempotency key nobody can name the job before this call
+    /// answers, so its record is left to its worker, whose first write (a
+    /// progress report, or the outcome of a short job) creates it: the QUEUED
+    /// record would be a store write, an ack and a republished copy per job
+    /// that nobody reads. The job's message carries that record. If
+    /// the deadline passes first, the record is created then, so that the job
+    /// the answer names can be followed with `GetJob` and `WatchJob`.
     pub async fn run_request(
         &self,
         submission: Submission,
         headers: &[(String, String)],
         deadline: Duration,
     ) -> Result<Encoded, JobsError> {
+        let recorded = if submission.idempotency_key.is_empty() { Recorded::ByWorker } else { Recorded::Now };
         // Following from before the record exists: nothing it stores can be
         // missed, and the record just created need not be read back.
         let job_id = record::job_id_for(&submission.idempotency_key);
         let mut updates = self.records.watch_new(&job_id).await?;
-        let submitted = self.submit_as(submission, job_id, headers).await?;
+        let submitted = self.submit_as(submission, job_id, headers, recorded).await?;
+        // Whether `last` is stored: a deduplicated submission's record is.
+        let mut stored = recorded == Recorded::Now || submitted.deduplicated;
         let mut last = Encoded::of(submitted.job);
         if is_terminal(&last.job) {
             return Ok(last);
@@ -263,6 +282,7 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
         let wait = async {
             while let Some(update) = updates.next().await {
                 last = update?;
+                stored = true;
                 if is_terminal(&last.job) {
                     break;
                 }
@@ -273,8 +293,24 @@ impl<R: RecordStore, Q: JobQueue> JobService<R, Q> {
             Ok(outcome) => outcome?,
             Err(_elapsed) => {}
         }
-        Ok(last)
+        if stored {
+            return Ok(last);
+        }
+        // The worker may have written it meanwhile: then that version is the answer.
+        match self.records.create(&last.job).await? {
+            Created::New(_) => Ok(last),
+            Created::Existing(existing) => Ok(Encoded::of(existing.job)),
+        }
     }
+}
+
+/// When a submitted job's record is first stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    /// Before the job is published.
+    Now,
+    /// By its worker's first write: the job is published at [`UNSTORED`].
+    ByWorker,
 }
 
 /// `updates` up to the final record: the store's watch itself never ends.

@@ -13,10 +13,12 @@ use std::{
 
 use futures::StreamExt;
 use tariff_jobs::{
-    JobRunner, JobService, JobsError, RecordStore, RunFailure, Submission, Worker, WorkerConfig,
-    memory::MemoryBackend,
+    JobRunner, JobService, JobsError, RecordStore, RunFailure, Submission, Worker, WorkerConfig, give_up,
+    memory::MemoryBackend, record,
 };
-use tariff_proto::v1::{Job, JobError, JobErrorCode, JobState, Progress, Scenario, ScenarioResult};
+use tariff_proto::v1::{
+    Job, JobEnvelope, JobError, JobErrorCode, JobState, Progress, Scenario, ScenarioResult,
+};
 use tokio::sync::oneshot;
 
 /// Reports `steps` progress steps, then returns a result naming the scenario;
@@ -163,6 +165,66 @@ async fn one_key_one_job() {
     assert_eq!(state(&s.finished(&first.job.job_id).await), JobState::Succeeded);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+}
+
+/// Nobody can name an unkeyed run's job before its answer, so its record is
+/// stored once, by its worker; a keyed run's is stored from the start (the
+/// key names the job).
+#[tokio::test]
+async fn a_run_without_a_key_is_stored_by_its_worker_a_keyed_one_at_once() {
+    for quick in [true, false] {
+        let mut s = Setup::new();
+        s.start_worker(Scripted { quick, ..Default::default() });
+        let job = s.jobs.run(scenario("u", ""), "", &[], Duration::from_secs(10)).await.unwrap();
+        assert_eq!(state(&job), JobState::Succeeded);
+        assert_eq!(s.backend.writes(), 1, "quick: {quick}");
+        let stored = s.jobs.get(&job.job_id).await.unwrap();
+        assert_eq!(stored.result.unwrap().scenario_id, "u");
+        // The record the gateway made travelled in the message.
+        assert!(!stored.request_digest.is_empty());
+        assert_eq!(stored.created_at, job.created_at);
+
+        let keyed = s.jobs.run(scenario("k", ""), "a-key", &[], Duration::from_secs(10)).await.unwrap();
+        assert_eq!(state(&keyed), JobState::Succeeded);
+        assert_eq!(s.backend.writes(), 3, "QUEUED, then the outcome; quick: {quick}");
+    }
+}
+
+/// A run whose deadline passes first stores its record then, so that the job
+/// the answer names can be followed; the worker's first write finds it.
+#[tokio::test]
+async fn a_run_past_its_deadline_stores_the_record_it_names() {
+    for quick in [true, false] {
+        let mut s = Setup::new();
+        let job = s.jobs.run(scenario("d", ""), "", &[], Duration::from_millis(50)).await.unwrap();
+        assert_eq!(state(&job), JobState::Queued);
+        assert_eq!(state(&s.jobs.get(&job.job_id).await.unwrap()), JobState::Queued);
+        s.start_worker(Scripted { quick, ..Default::default() });
+        let end = s.finished(&job.job_id).await;
+        assert_eq!(state(&end), JobState::Succeeded, "quick: {quick}");
+        assert_eq!(end.result.unwrap().scenario_id, "d");
+        assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+    }
+}
+
+/// A job given up before anything stored its record (every worker holding it
+/// died before its first write) gets one that says why, from its message.
+#[tokio::test]
+async fn a_job_given_up_before_its_record_was_stored_is_recorded_failed() {
+    let backend = MemoryBackend::default();
+    let mut queued = record::queued("g1", "");
+    queued.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+    let envelope = JobEnvelope { job_id: "g1".into(), record: Some(queued.clone()), ..Default::default() };
+    give_up(&backend, &envelope, "every worker holding it died").await.unwrap();
+    let failed = RecordStore::get(&backend, "g1").await.unwrap().unwrap().job;
+    assert_eq!(state(&failed), JobState::Failed);
+    let error = failed.error.unwrap();
+    assert_eq!(error.kind, JobErrorCode::GaveUp as i32);
+    assert!(error.message.contains("every worker holding it died"), "{}", error.message);
+    assert_eq!(failed.trace_id, queued.trace_id);
+    // An ended record stays as it is.
+    give_up(&backend, &envelope, "again").await.unwrap();
+    assert_eq!(backend.writes(), 1);
 }
 
 #[tokio::test]

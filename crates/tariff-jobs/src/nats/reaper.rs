@@ -98,7 +98,7 @@ impl NatsBackend {
         // A chunk out of deliveries is its job worker's to compute, not a failure.
         let envelope = JobEnvelope::decode(message.payload.clone()).ok().filter(|e| e.chunk.is_none());
         if let Some(envelope) = envelope {
-            give_up(self, &envelope.job_id, &reason).await?;
+            give_up(self, &envelope, &reason).await?;
             self.dead_letter(&envelope.job_id, message.payload.clone(), &reason).await?;
             tracing::error!(job_id = %envelope.job_id, deliveries = advisory.deliveries, "job failed: {reason}");
         }

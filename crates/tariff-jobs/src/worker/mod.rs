@@ -40,7 +40,7 @@ use self::{
 };
 use crate::{
     JobsError,
-    backend::{ChunkStore, Created, Delivery, JobQueue, RecordStore, Stored, Updated},
+    backend::{ChunkStore, Created, Delivery, JobQueue, RecordStore, Stored, UNSTORED, Updated},
     ending::{Ending, end_unless_ended},
     record::{self, is_terminal},
     telemetry::JobMetrics,
@@ -220,6 +220,10 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     /// for nothing, and its outcome's write conflicts and leaves the
     /// cancellation in place; any other job is read first and never runs.
     ///
+    /// A job without a stored record (left to the worker by the gateway, at
+    /// [`UNSTORED`], or expired while queued) runs against the envelope's
+    /// record, or a new one, and its first write creates it.
+    ///
     /// A RUNNING record is taken over: its worker died, or the message came
     /// again. Skipping it on a first delivery would strand the job when a
     /// restarted server has forgotten the delivery count; a second run of a job
@@ -234,7 +238,6 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         if let Some(job) = envelope.record.as_ref().filter(|job| {
             quick
                 && attempt == 1
-                && envelope.record_revision > 0
                 && job.job_id == job_id
                 && JobState::try_from(job.state) == Ok(JobState::Queued)
         }) {
@@ -242,11 +245,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         }
         let stored = match self.records.get(job_id).await? {
             Some(stored) => stored,
-            // The record expired before the job ran: start a new one.
-            None => match self.records.create(&record::queued(job_id, "")).await? {
-                Created::New(revision) => Stored { job: record::queued(job_id, ""), revision },
-                Created::Existing(stored) => *stored,
-            },
+            None => Stored { job: unstored_record(envelope), revision: UNSTORED },
         };
         if is_terminal(&stored.job) {
             return Ok(None);
@@ -274,7 +273,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         job.attempts = attempt;
         job.progress = Some(progress);
         job.updated_at = record::now_rfc3339();
-        match self.records.update(&job, current.revision).await? {
+        match self.write(&job, current.revision).await? {
             Updated::Done(revision) => {
                 *current = Stored { job, revision };
                 Ok(false)
@@ -335,7 +334,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
                     record::fail(&mut job, JobError::new(JobErrorCode::Unavailable, reason.clone(), ""))
                 }
             }
-            match self.records.update(&job, current.revision).await? {
+            match self.write(&job, current.revision).await? {
                 Updated::Done(_) => {
                     let state = JobState::try_from(job.state).unwrap_or(JobState::Unspecified);
                     self.count_outcome(&job, state);
@@ -364,10 +363,52 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
     }
 }
 
-/// Marks a job FAILED with `reason` unless it has already ended.
-pub async fn give_up<R: RecordStore>(records: &R, job_id: &str, reason: &str) -> Result<(), JobsError> {
+impl<R: RecordStore, J> Worker<R, J> {
+    /// Writes `job` over the version at `revision`, or as the record's first
+    /// version at [`UNSTORED`]: a record found there then is a conflict.
+    async fn write(&self, job: &Job, revision: u64) -> Result<Updated, JobsError> {
+        if revision != UNSTORED {
+            return self.records.update(job, revision).await;
+        }
+        Ok(match self.records.create(job).await? {
+            Created::New(revision) => Updated::Done(revision),
+            Created::Existing(_) => Updated::Conflict,
+        })
+    }
+}
+
+/// The record a job runs against when none is stored: the one its envelope
+/// carries (as the gateway made it), or a new one.
+fn unstored_record(envelope: &JobEnvelope) -> Job {
+    match &envelope.record {
+        Some(job) if job.job_id == envelope.job_id => job.clone(),
+        _ => record::queued(&envelope.job_id, ""),
+    }
+}
+
+/// Marks the job of `envelope` FAILED with `reason` unless it has already
+/// ended; a job with no record stored yet gets one, so its caller learns why.
+pub async fn give_up<R: RecordStore>(
+    records: &R,
+    envelope: &JobEnvelope,
+    reason: &str,
+) -> Result<(), JobsError> {
     let fail = |job: &mut Job| record::fail(job, JobError::new(JobErrorCode::GaveUp, reason, ""));
-    if let Ending::Ended(job) = end_unless_ended(records, job_id, fail).await? {
+    let failed = loop {
+        match end_unless_ended(records, &envelope.job_id, fail).await? {
+            Ending::Ended(job) => break Some(job),
+            Ending::AlreadyEnded(_) => break None,
+            Ending::Missing => {
+                let mut job = unstored_record(envelope);
+                fail(&mut job);
+                // Created meanwhile: end that one.
+                if let Created::New(_) = records.create(&job).await? {
+                    break Some(job);
+                }
+            }
+        }
+    };
+    if let Some(job) = failed {
         JobMetrics::global().failed(JobErrorCode::GaveUp.name(), &job.created_at);
     }
     Ok(())

@@ -97,7 +97,7 @@ impl<R: RecordStore + JobQueue + ChunkStore, J: JobRunner> Worker<R, J> {
         if next == Action::GiveUp {
             let reason = format!("crashed on every one of {attempt} deliveries: {reason}");
             tracing::error!(job_id, "job failed: {reason}");
-            let recorded = match give_up(&self.records, &job_id, &reason).await {
+            let recorded = match give_up(&self.records, &envelope, &reason).await {
                 Ok(()) => delivery.dead_letter(&job_id, &reason).await,
                 Err(e) => Err(e),
             };
