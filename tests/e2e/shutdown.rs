@@ -184,19 +184,41 @@ async fn sigterm_ends_open_watches_unavailable() {
     drop((updates, statuses));
 }
 
+/// The one line a failed command prints on stderr with RUST_BACKTRACE=1, which
+/// made `main`'s returned error print a backtrace after it.
+fn the_one_error_line(command: &mut Command) -> String {
+    let output = command.env("RUST_BACKTRACE", "1").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    lines[0].to_owned()
+}
+
 /// A configuration error stops the start with one line on stderr, even with
 /// RUST_BACKTRACE=1 (which printed a 16-line backtrace after it).
 #[test]
 fn a_bad_start_is_one_line_whatever_rust_backtrace_says() {
     let missing = std::env::temp_dir().join(format!("no-tokens-{}", uuid::Uuid::new_v4().simple()));
-    let output = Command::new(binary("scenario-gateway"))
-        .args(["--tokens-file", missing.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].starts_with("error: cannot read tokens file"), "{stderr}");
+    let line = the_one_error_line(Command::new(binary("scenario-gateway")).args([
+        "--tokens-file",
+        missing.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    assert!(line.starts_with("error: cannot read tokens file"), "{line}");
+}
+
+/// The load generator's errors are one line too (it returned anyhow's report
+/// from `main`: a stack trace of the tool).
+#[test]
+fn a_failed_load_run_is_one_line_whatever_rust_backtrace_says() {
+    let missing = std::env::temp_dir().join(format!("no-bins-{}", uuid::Uuid::new_v4().simple()));
+    let line = the_one_error_line(
+        Command::new(binary("tariff-loadgen"))
+            .args(["all", "--bin-dir", missing.to_str().unwrap()])
+            // Where its default scenario path is.
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+    );
+    assert!(line.starts_with("error: ") && line.contains("scenario-gateway not found"), "{line}");
 }
