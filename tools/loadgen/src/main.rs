@@ -163,16 +163,10 @@ struct SoakArgs {
     json: Option<PathBuf>,
 }
 
-// One line per error, its causes joined, as the services print theirs: anyhow's
-// report with RUST_BACKTRACE=1 in the environment is a stack trace of the tool.
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    // One line, the causes joined, as the services exit: anyhow's report from
+    // `main` printed a backtrace of the tool when RUST_BACKTRACE was set.
+    tariff_telemetry::exit_code(run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
