@@ -8,7 +8,9 @@
 //! | [`concordance`] | the user's concordance folder: HS prefixes to sectors, countries to economies, the economies and sectors |
 //! | [`flows`] | streaming readers of CEPII BACI and UN Comtrade (current bulk/API and classic API CSV) |
 //! | [`wits`] | streaming reader of WITS / UNCTAD TRAINS applied tariffs (raw data bulk files, Tariff View and Download) |
-//! | [`import`](mod@import) | the import itself: map, add up, weight tariffs, estimate domestic shipments, write, load to prove |
+//! | [`import`](mod@import) | the import itself: map, add up, gather tariff weights, estimate domestic shipments, write, load to prove |
+//! | `resolve` | country and product codes mapped through the concordance, each looked up once, unmapped ones counted |
+//! | `tariff_rates` | WITS rates at HS level per economy, made into tariffs.csv rows (MFN and preferences, trade-weighted where weights exist); shared by the import and the update |
 //! | [`update`] | the tariffs-only import: new WITS files into an existing dataset's tariffs.csv |
 //! | [`report`] | what an import did: rows read, used, skipped by reason, unmapped codes, tariff weighting |
 //! | [`synth`] | a deterministic gravity-shaped synthetic dataset of any size, streamed to disk |
@@ -64,8 +66,10 @@ pub mod import;
 mod input;
 mod method;
 pub mod report;
+mod resolve;
 pub mod summary;
 pub mod synth;
+mod tariff_rates;
 pub mod update;
 pub mod wits;
 pub mod write;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::input::FileFacts;
+use crate::input::{FileFacts, Input};
 
 /// Whether an unmapped code is a country or a product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -70,6 +70,37 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// The report of a file opened, before any row is read.
+    pub(crate) fn of(input: &Input) -> FileReport {
+        FileReport {
+            facts: FileFacts {
+                name: crate::input::file_name(&input.path),
+                path: input.shown.clone(),
+                bytes: input.size,
+                sha256: String::new(),
+            },
+            format: String::new(),
+            source_id: String::new(),
+            rows_read: 0,
+            rows_used: 0,
+            value_used: 0.0,
+            skipped: Default::default(),
+        }
+    }
+
+    /// One line on the file for its dataset.toml source: name, size, digest, rows.
+    pub(crate) fn note(&self) -> String {
+        let mut note = format!(
+            "File {}, {} bytes, {}; {} rows read, {} used",
+            self.facts.name, self.facts.bytes, self.facts.sha256, self.rows_read, self.rows_used
+        );
+        for (reason, s) in &self.skipped {
+            note.push_str(&format!(", {} left out ({reason})", s.rows));
+        }
+        note.push('.');
+        note
+    }
+
     pub(crate) fn skip(&mut self, reason: &str, value: f64) {
         let entry = self.skipped.entry(reason.to_owned()).or_default();
         entry.rows += 1;

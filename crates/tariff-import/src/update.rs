@@ -1,6 +1,6 @@
 //! The tariffs-only import: WITS files into the tariffs.csv of an existing
 //! dataset folder, its economies, sectors and flows unchanged. It shares the
-//! tariff reading and weighting of [`crate::import`](mod@crate::import).
+//! tariff reading and weighting of the import ([`crate::tariff_rates`]).
 
 use std::{collections::HashMap, path::PathBuf, time::Instant};
 
@@ -10,9 +10,10 @@ use crate::{
     Progress,
     concordance::Concordance,
     error::ImportError,
-    import::{Resolver, file_note, read_tariff_files, tariff_rows, wits_id, write_tariffs},
     input::Input,
     report::{ImportReport, TariffReport, UnmappedCode},
+    resolve::Resolver,
+    tariff_rates::{read_tariff_files, tariff_rows, wits_id, write_tariffs},
     write::SourceEntry,
 };
 
@@ -155,7 +156,7 @@ pub fn update_tariffs(
             id: f.source_id.clone(),
             title: format!("{} applied tariffs", f.format),
             url: "https://wits.worldbank.org/".into(),
-            note: format!("{} {note}", file_note(f)),
+            note: format!("{} {note}", f.note()),
         };
         sources.push(
             toml::Value::try_from(entry).map_err(|e| ImportError::Options(format!("dataset.toml: {e}")))?,
